@@ -1,0 +1,54 @@
+"""Hotline: rapid-response alert and hotline backend for immigrant-rights networks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment (and `.env`), with `config` overriding both.
+
+    Raises `hotline.settings.SettingsError`, naming the setting, when one is missing or wrong.
+    """
+    from twilio.request_validator import RequestValidator
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from hotline import jobs, logs
+    from hotline.extensions import db
+    from hotline.privacy import Vault
+    from hotline.settings import load_settings
+
+    config = dict(config or {})
+    dotenv = config.pop("DOTENV_PATH", ".env")
+    settings = load_settings(config, dotenv_path=dotenv)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.embedded,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1,  # type: ignore
+                                x_port=1, x_prefix=1)
+    logs.configure(settings.log_level)
+
+    db.init_app(app)
+    jobs.init_app(app)
+    app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
+    app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
+
+    from hotline import api, dashboard, health, webhooks
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(dashboard.bp)
+    return app

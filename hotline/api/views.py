@@ -1,0 +1,201 @@
+"""API v1 views: bearer-token auth, JSON in and out, audited like the dashboard."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from hotline import actions, tokens
+from hotline.api.openapi import openapi_document
+from hotline.audit import audit
+from hotline.extensions import db
+from hotline.models import (
+    INCIDENT_STATUSES,
+    OPEN_STATUSES,
+    Alert,
+    Incident,
+    Jurisdiction,
+    Report,
+    Responder,
+)
+from hotline.serializers import alert_detail, event_detail, incident_summary, report_detail
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_LIMIT = 500
+
+
+class ApiError(Exception):
+    """A client error with a JSON body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return jsonify(error=exc.message), exc.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    return jsonify(error=exc.description or exc.name), exc.code or 500
+
+
+def token_required(view: F) -> F:
+    """401 unless a live bearer token is presented."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        row = tokens.authenticate(db.session, value.strip()) if scheme.lower() == "bearer" \
+            else None
+        if row is None:
+            response = jsonify(error="a valid bearer token is required")
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+            return response
+        g.api_token = row
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _since(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "since: must be an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise ApiError(400, "since: must include a timezone (e.g. Z)")
+    return value
+
+
+@bp.get("/incidents")
+@token_required
+def list_incidents() -> Response:
+    """Incidents, newest activity first, filtered by status, jurisdiction and time."""
+    query = select(Incident, Jurisdiction.slug).outerjoin(
+        Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
+    status = request.args.get("status")
+    if status:
+        wanted = [s.strip() for s in status.split(",") if s.strip()]
+        if "open" in wanted:
+            wanted = [s for s in wanted if s != "open"] + list(OPEN_STATUSES)
+        unknown = [s for s in wanted if s not in INCIDENT_STATUSES]
+        if unknown:
+            raise ApiError(400, f"status: unknown value(s) {', '.join(unknown)}")
+        query = query.where(Incident.status.in_(wanted))
+    jurisdiction = request.args.get("jurisdiction")
+    if jurisdiction:
+        if jurisdiction == "none":
+            query = query.where(Incident.jurisdiction_id.is_(None))
+        else:
+            if db.session.scalar(select(Jurisdiction.id).where(
+                    Jurisdiction.slug == jurisdiction)) is None:
+                raise ApiError(400, f"jurisdiction: unknown slug {jurisdiction!r}")
+            query = query.where(Jurisdiction.slug == jurisdiction)
+    since = _since(request.args.get("since"))
+    if since is not None:
+        query = query.where(Incident.last_seen_at >= since)
+    try:
+        limit = min(int(request.args.get("limit", 100)), MAX_LIMIT)
+    except ValueError:
+        raise ApiError(400, "limit: must be a whole number") from None
+    if limit < 1:
+        raise ApiError(400, "limit: must be at least 1")
+    rows = db.session.execute(
+        query.order_by(Incident.last_seen_at.desc(), Incident.id.desc()).limit(limit)).all()
+    ids = [incident.id for incident, _ in rows]
+    counts = dict(db.session.execute(
+        select(Report.incident_id, func.count()).where(Report.incident_id.in_(ids))
+        .group_by(Report.incident_id)).all()) if ids else {}
+    return jsonify(incidents=[incident_summary(i, slug, counts.get(i.id, 0))
+                              for i, slug in rows])
+
+
+def _incident_or_404(code: str) -> tuple[Incident, str | None]:
+    row = db.session.execute(
+        select(Incident, Jurisdiction.slug)
+        .outerjoin(Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
+        .where(Incident.code == code.strip().upper())
+    ).one_or_none()
+    if row is None:
+        raise ApiError(404, f"no incident {code!r}")
+    return row[0], row[1]
+
+
+@bp.get("/incidents/<code>")
+@token_required
+def get_incident(code: str) -> Response:
+    """One incident with its reports, timeline and alerts (a PII view: audited)."""
+    incident, slug = _incident_or_404(code)
+    vault = current_app.extensions["hotline_vault"]
+    reports = db.session.scalars(select(Report).where(Report.incident_id == incident.id)
+                                 .order_by(Report.created_at)).all()
+    alerts = db.session.execute(
+        select(Alert, Responder).outerjoin(Responder, Responder.id == Alert.responder_id)
+        .where(Alert.incident_id == incident.id).order_by(Alert.id)).all()
+    data = incident_summary(incident, slug, len(reports))
+    data["score_reasons"] = incident.score_reasons
+    data["flags"] = incident.flags
+    data["reports"] = [report_detail(r, vault) for r in reports]
+    data["timeline"] = [event_detail(e) for e in incident.events]
+    data["alerts"] = [alert_detail(a, r) for a, r in alerts]
+    audit(db.session, "api.incident.view", incident.code, token_id=g.api_token.id,
+          ip=request.remote_addr)
+    db.session.commit()
+    return jsonify(data)
+
+
+@bp.post("/incidents/<code>/actions")
+@token_required
+def incident_action(code: str) -> tuple[Response, int]:
+    """A dispatcher action (verify, dismiss, resolve, merge, note), audited."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "body: must be a JSON object with an `action`")
+    incident, _ = _incident_or_404(code)
+    actor = f"token:{g.api_token.name}"
+    try:
+        result = actions.apply_action(db.session, incident, payload, actor)
+    except actions.ActionError as exc:
+        db.session.rollback()
+        raise ApiError(exc.status, str(exc)) from None
+    audit(db.session, f"api.incident.{payload.get('action')}", incident.code,
+          token_id=g.api_token.id, ip=request.remote_addr)
+    db.session.commit()
+    return jsonify(result), 200
+
+
+@bp.get("/jurisdictions")
+@token_required
+def list_jurisdictions() -> Response:
+    """Every jurisdiction with its open-incident count, plus the out-of-area queue."""
+    counts = dict(db.session.execute(
+        select(Incident.jurisdiction_id, func.count())
+        .where(Incident.status.in_(OPEN_STATUSES)).group_by(Incident.jurisdiction_id)).all())
+    rows = db.session.scalars(select(Jurisdiction).order_by(Jurisdiction.name)).all()
+    return jsonify(
+        jurisdictions=[{"slug": j.slug, "name": j.name, "state": j.state,
+                        "timezone": j.timezone, "active": j.active,
+                        "open_incidents": counts.get(j.id, 0)} for j in rows],
+        unassigned={"open_incidents": counts.get(None, 0)},
+    )
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())

@@ -1,0 +1,232 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from hotline.settings import SettingsError
+
+
+def _app(**overrides: Any) -> Flask:
+    from hotline import create_app
+
+    try:
+        return create_app(overrides or None)
+    except SettingsError as exc:
+        raise click.ClickException(f"setting error: {exc}") from None
+
+
+@click.group()
+@click.version_option(package_name="hotline")
+def main() -> None:
+    """Hotline: rapid-response alert and hotline backend."""
+
+
+# -- database -------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from hotline.database import upgrade
+
+    upgrade(_app(), revision)
+    click.echo(f"database at {revision}")
+
+
+# -- config ---------------------------------------------------------------------------------
+
+@main.group()
+def config() -> None:
+    """YAML configuration."""
+
+
+@config.command("load")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+def config_load(path: Path | None) -> None:
+    """Load jurisdictions, networks and responders from PATH (default: HOTLINE_CONFIG_DIR)."""
+    from hotline.config_loader import ConfigError, load_config
+    from hotline.extensions import db as database
+
+    app = _app()
+    directory = path or app.config["SETTINGS"].config_dir
+    with app.app_context():
+        try:
+            summary = load_config(database.session, app.extensions["hotline_vault"], directory,
+                                  app.config["SETTINGS"].default_region)
+        except ConfigError as exc:
+            database.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        database.session.commit()
+    for line in summary.created:
+        click.echo(f"created {line}")
+    for line in summary.updated:
+        click.echo(f"updated {line}")
+    click.echo(f"{len(summary.created)} created, {len(summary.updated)} updated, "
+               f"{summary.unchanged} unchanged")
+
+
+# -- users and tokens -----------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Dashboard users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "dispatcher", "lawyer",
+                                                          "viewer"]))
+@click.option("--password", help="Prompted for (hidden) when not given.")
+@click.option("--jurisdiction", "jurisdictions", multiple=True,
+              help="Limit the user to a jurisdiction slug (repeatable; none = all).")
+def users_create(email: str, role: str, password: str | None,
+                 jurisdictions: tuple[str, ...]) -> None:
+    """Create a dashboard user."""
+    from hotline import users as accounts
+    from hotline.extensions import db as database
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = _app()
+    with app.app_context():
+        try:
+            user = accounts.create_user(database.session, email, role, password,
+                                        list(jurisdictions))
+        except accounts.UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        database.session.commit()
+        click.echo(f"created {user.role} {user.email}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", default="dispatcher", show_default=True,
+              type=click.Choice(["admin", "dispatcher", "lawyer", "viewer"]))
+def tokens_create(name: str, role: str) -> None:
+    """Create an API token and print it (this is the only time it is shown)."""
+    from hotline import tokens as api_tokens
+    from hotline.extensions import db as database
+
+    app = _app()
+    with app.app_context():
+        _row, token = api_tokens.create_token(database.session, name, role)
+        database.session.commit()
+    click.echo(token)
+
+
+# -- triage ---------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--from", "from_number", help="The sender's number (its area code is a hint).")
+@click.option("--language", "language_hint", type=click.Choice(["en", "es"]),
+              help="The reporter's remembered language, used only to break ties.")
+@click.argument("text")
+def triage(from_number: str | None, language_hint: str | None, text: str) -> None:
+    """Print the triage of one message as JSON; touches nothing."""
+    from hotline.settings import _config_dir
+    from hotline.triage import gazetteer_from_config, triage_text
+
+    try:
+        directory = _config_dir(os.environ.get("HOTLINE_CONFIG_DIR"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = triage_text(text, gazetteer_from_config(directory), from_number, language_hint)
+    click.echo(json.dumps(result.public(), ensure_ascii=False, indent=2))
+
+
+# -- processes ------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--queue", "queues", multiple=True, help="Queue to listen on (repeatable).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker (with the scheduler and the outbox sweeper)."""
+    from workers.start import run_worker
+
+    app = _app()
+    if app.config["SETTINGS"].queue_mode != "rq":
+        raise click.ClickException("REDIS_URL: required for `hotline worker` (without it, "
+                                   "`hotline run` executes jobs in-process)")
+    run_worker(app, queues or None, burst=burst)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run everything in one process: the embedded default (SQLite, in-process jobs)."""
+    from hotline.embedded import serve
+
+    serve(_app(), host, port)
+
+
+@main.command()
+def purge() -> None:
+    """Delete raw PII older than the retention period (HOTLINE_RETENTION_DAYS)."""
+    from hotline.extensions import db as database
+    from hotline.retention import purge_expired
+
+    app = _app()
+    with app.app_context():
+        counts = purge_expired(database.session, app.config["SETTINGS"].retention_days)
+        database.session.commit()
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@main.command("simulate-sms")
+@click.option("--from", "from_number", required=True, help="Sender, e.g. +13125550123.")
+@click.option("--to", "to_number", default="+15555550100", show_default=True)
+@click.option("--url", default=None, help="Base URL of the running Hotline "
+              "(default: HOTLINE_PUBLIC_URL or http://127.0.0.1:5000).")
+@click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for the incident.")
+@click.argument("text")
+def simulate_sms(from_number: str, to_number: str, url: str | None, wait: float,
+                 text: str) -> None:
+    """Send one SMS through the real pipeline as a signed Twilio webhook."""
+    from hotline.simulate import find_incident_for, send_signed_sms
+
+    app = _app()
+    settings = app.config["SETTINGS"]
+    base = (url or settings.public_url or "http://127.0.0.1:5000").rstrip("/")
+    try:
+        sid, status, reply = send_signed_sms(settings, base, from_number, to_number, text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach Hotline at {base}: {exc}") from None
+    click.echo(f"webhook: HTTP {status}")
+    click.echo(f"reply: {reply or '(none)'}")
+    if status != 200:
+        sys.exit(1)
+    deadline = time.monotonic() + wait
+    with app.app_context():
+        while True:
+            found = find_incident_for(sid)
+            if found is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    if found is None:
+        click.echo(f"incident: not yet (message {sid} is stored and queued for triage)")
+        return
+    click.echo("incident: " + json.dumps(found, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

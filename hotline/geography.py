@@ -1,0 +1,32 @@
+"""The gazetteer of the jurisdictions in the database, rebuilt when config is reloaded."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.models import Jurisdiction
+from hotline.triage import Gazetteer, JurisdictionRules
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[object, ...], Gazetteer]] = {}
+
+
+def current_gazetteer(session: Session) -> Gazetteer:
+    """A gazetteer of the active jurisdictions; cached until a jurisdiction changes."""
+    bind = str(session.get_bind().url)
+    stamp = tuple(session.execute(
+        select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at))
+        .where(Jurisdiction.active.is_(True))
+    ).one())
+    cached = _cache.get(bind)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        rows = session.scalars(select(Jurisdiction).where(Jurisdiction.active.is_(True))).all()
+        gazetteer = Gazetteer(JurisdictionRules.from_record(j.slug, j.name, j.state, j.timezone,
+                                                            j.rules) for j in rows)
+        _cache[bind] = (stamp, gazetteer)
+        return gazetteer

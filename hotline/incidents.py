@@ -1,0 +1,117 @@
+"""Incidents: short codes, status transitions and the append-only timeline."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.models import Incident, IncidentEvent, Report, utcnow
+
+logger = logging.getLogger(__name__)
+
+# No 0/O, 1/I/L, U/V confusion: codes are read aloud and typed on phones.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+CODE_LENGTH = 4
+
+TRANSITIONS: dict[str, set[str]] = {
+    "new": {"verifying", "verified", "false_alarm", "unconfirmed", "merged", "resolved"},
+    "verifying": {"verified", "false_alarm", "unconfirmed", "merged", "resolved", "new"},
+    "verified": {"routed", "resolved", "false_alarm", "merged"},
+    "routed": {"acknowledged", "resolved", "false_alarm", "merged"},
+    "acknowledged": {"resolved", "false_alarm", "merged", "routed"},
+    "unconfirmed": {"verifying", "verified", "false_alarm", "resolved", "merged"},
+    "false_alarm": {"verified", "new"},
+    "resolved": set(),
+    "merged": set(),
+}
+
+
+class TransitionError(ValueError):
+    """A status change the incident's lifecycle does not allow."""
+
+
+def new_code(length: int = CODE_LENGTH) -> str:
+    """A random short code such as 7Q4K."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def record_event(session: Session, incident: Incident, kind: str, actor: str = "system",
+                 **data: Any) -> IncidentEvent:
+    """Append one entry to an incident's timeline."""
+    event = IncidentEvent(incident_id=incident.id, kind=kind, actor=actor, data=data, at=utcnow())
+    session.add(event)
+    return event
+
+
+def create_incident(session: Session, report: Report, location_text: str | None) -> Incident:
+    """A new incident for `report`, with a code unique across all incidents."""
+    for attempt in range(12):
+        length = CODE_LENGTH if attempt < 8 else CODE_LENGTH + 1
+        incident = Incident(
+            code=new_code(length), jurisdiction_id=report.jurisdiction_id, status="new",
+            location_text=(location_text or "")[:300] or None, lat=report.lat, lon=report.lon,
+            salute=dict(report.salute or {}), score=report.confidence,
+            first_seen_at=report.created_at or utcnow(), last_seen_at=report.created_at
+            or utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(incident)
+                session.flush()
+        except IntegrityError:
+            logger.info("incident code collision; drawing another")
+            continue
+        record_event(session, incident, "created", report_id=report.id)
+        return incident
+    raise RuntimeError("could not draw a free incident code")
+
+
+def attach_report(session: Session, report: Report, location_text: str | None) -> Incident:
+    """Put a triaged report into an incident (each report its own for now)."""
+    incident = create_incident(session, report, location_text)
+    report.incident_id = incident.id
+    session.flush()
+    return incident
+
+
+def transition(session: Session, incident: Incident, status: str, actor: str,
+               **data: Any) -> IncidentEvent:
+    """Change an incident's status if its lifecycle allows it, and record who did it."""
+    if status not in TRANSITIONS.get(incident.status, set()):
+        raise TransitionError(f"cannot go from {incident.status} to {status}")
+    previous = incident.status
+    incident.status = status
+    now = utcnow()
+    if status == "verified":
+        incident.verified_at = now
+    if status in ("resolved", "false_alarm"):
+        incident.resolved_at = now
+    return record_event(session, incident, "status", actor=actor, old=previous, new=status,
+                        **data)
+
+
+def get_by_code(session: Session, code: str) -> Incident | None:
+    """The incident with this code (case-insensitive)."""
+    return session.scalar(select(Incident).where(Incident.code == code.strip().upper()))
+
+
+def merge(session: Session, source: Incident, target: Incident, actor: str) -> None:
+    """Fold `source` into `target`: its reports move, it becomes `merged`."""
+    if source.id == target.id:
+        raise TransitionError("cannot merge an incident into itself")
+    if target.status in ("merged", "resolved", "false_alarm"):
+        raise TransitionError(f"cannot merge into an incident that is {target.status}")
+    moved = session.scalars(select(Report).where(Report.incident_id == source.id)).all()
+    for report in moved:
+        report.incident_id = target.id
+    target.first_seen_at = min(target.first_seen_at, source.first_seen_at)
+    target.last_seen_at = max(target.last_seen_at, source.last_seen_at)
+    transition(session, source, "merged", actor, into=target.code)
+    source.merged_into_id = target.id
+    record_event(session, target, "merged_in", actor=actor, source=source.code,
+                 reports=[r.id for r in moved])

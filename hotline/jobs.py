@@ -1,0 +1,309 @@
+"""Durable background work: the outbox table, and the backends that run it.
+
+`defer()` records a job as an `OutboxJob` row in the caller's transaction. When that transaction
+commits, the job is handed to the backend: RQ on Redis in production, a worker thread in the
+embedded default. If Redis is unreachable the row simply stays pending and the sweeper hands it
+over later, so a commit never loses work and nothing is enqueued for a rolled-back transaction.
+Jobs mark their own row done in the same transaction as their work.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from hotline.models import OutboxJob, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Where a job's code lives and which queue runs it."""
+
+    func: str
+    queue: str
+    timeout: int = 60
+
+
+JOBS: dict[str, JobSpec] = {
+    "triage_message": JobSpec("workers.triage.triage_message", "triage"),
+}
+QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
+MAX_ATTEMPTS = 8
+SWEEP_GRACE = timedelta(seconds=20)
+
+
+def defer(
+    session: Session,
+    job: str,
+    *args: Any,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxJob:
+    """Record `job(*args)` to run after the current transaction commits (at `run_at` if given)."""
+    if job not in JOBS:
+        raise KeyError(f"unknown job {job!r}")
+    row = OutboxJob(job=job, args=list(args), run_at=run_at or utcnow(), dedupe_key=dedupe_key)
+    session.add(row)
+    session.flush()
+    session.info.setdefault("hotline_deferred", []).append(row)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    rows = session.info.pop("hotline_deferred", None)
+    if rows and has_app_context():
+        backend: Backend | None = current_app.extensions.get("hotline_jobs")
+        if backend is not None:
+            backend.dispatch([(row.id, row.job, list(row.args), row.run_at) for row in rows])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop("hotline_deferred", None)
+
+
+Pending = tuple[int, str, list[Any], datetime]
+
+
+class Backend(Protocol):
+    """Something that runs committed outbox jobs."""
+
+    def dispatch(self, jobs: list[Pending]) -> None:
+        """Hand over jobs whose rows are committed; must never raise."""
+
+    def ping(self) -> bool:
+        """True when the backend can accept work."""
+
+
+class RQBackend:
+    """Enqueues outbox jobs on RQ queues; tolerates Redis being down."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=2,
+                                    health_check_interval=30)
+        self._down_until = 0.0
+
+    def queue(self, name: str) -> Queue:
+        """The RQ queue called `name`."""
+        return Queue(name, connection=self.redis)
+
+    def dispatch(self, jobs: list[Pending]) -> None:
+        """Enqueue each job with a deterministic id; on Redis trouble leave it to the sweeper."""
+        if time.monotonic() < self._down_until:
+            logger.warning("redis marked down; %d job(s) left for the sweeper", len(jobs))
+            return
+        try:
+            for outbox_id, name, args, run_at in jobs:
+                self.enqueue(outbox_id, name, args, run_at)
+        except RedisError as exc:
+            # Stop trying for a few seconds so webhooks stay fast while Redis is away.
+            self._down_until = time.monotonic() + 5
+            logger.warning("redis unavailable (%s); jobs left for the sweeper",
+                           type(exc).__name__)
+
+    def enqueue(self, outbox_id: int, name: str, args: list[Any], run_at: datetime) -> Job:
+        """Put one outbox job on its queue (or the scheduler when it is due later)."""
+        spec = JOBS[name]
+        queue = self.queue(spec.queue)
+        options: dict[str, Any] = {
+            "args": tuple(args),
+            "kwargs": {"outbox_id": outbox_id},
+            "job_id": f"outbox-{outbox_id}",
+            "retry": Retry(max=3, interval=[5, 30, 120]),
+            "job_timeout": spec.timeout,
+            "result_ttl": 3600,
+            "failure_ttl": 7 * 24 * 3600,
+            "description": f"{name} (outbox {outbox_id})",
+        }
+        if run_at > datetime.now(UTC) + timedelta(seconds=1):
+            return queue.enqueue_at(run_at, spec.func, **options)
+        return queue.enqueue(spec.func, **options)
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(self.redis.ping())
+        except RedisError:
+            return False
+
+
+def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = None) -> int:
+    """Hand RQ every pending job it does not hold; returns how many were (re-)enqueued."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(OutboxJob)
+        .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+               OutboxJob.created_at < now - SWEEP_GRACE)
+        .order_by(OutboxJob.run_at)
+        .limit(500)
+    ).all()
+    handed = 0
+    for row in rows:
+        try:
+            status = Job.fetch(f"outbox-{row.id}", connection=backend.redis).get_status()
+        except NoSuchJobError:
+            status = None
+        if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                      JobStatus.DEFERRED):
+            continue
+        if status == JobStatus.FINISHED:
+            continue  # its own commit marks the row; a finished job with a pending row re-runs
+        if row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = now
+            logger.error("outbox job %s (%s) gave up after %d attempts", row.id, row.job,
+                         row.attempts)
+            continue
+        if status is not None:
+            row.attempts += 1  # it failed in RQ (retries exhausted or the worker died)
+        backend.enqueue(row.id, row.job, list(row.args), row.run_at)
+        handed += 1
+    session.flush()
+    if handed:
+        logger.info("sweeper handed %d pending job(s) to RQ", handed)
+    return handed
+
+
+class InlineBackend:
+    """Runs outbox jobs in a worker thread of this process (the embedded default)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def dispatch(self, jobs: list[Pending]) -> None:
+        """Wake the runner; the rows themselves are the queue."""
+        self._wake.set()
+
+    def ping(self) -> bool:
+        """The in-process runner is up when its thread is."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the runner thread (idempotent)."""
+        if self.ping():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="hotline-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stop the runner thread after its current job."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_pending(self, limit: int = 50) -> int:
+        """Run due jobs now, in this thread; returns how many ran."""
+        from hotline.extensions import db
+
+        with self.app.app_context():
+            with db.new_session() as session:
+                due = session.scalars(
+                    select(OutboxJob.id)
+                    .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+                           OutboxJob.run_at <= utcnow())
+                    .order_by(OutboxJob.run_at, OutboxJob.id)
+                    .limit(limit)
+                ).all()
+        ran = 0
+        for outbox_id in due:
+            if self._stop.is_set():
+                break
+            with self.app.app_context():
+                try:
+                    run_outbox_job(outbox_id)
+                except Exception:  # noqa: BLE001 - recorded on the row and retried with backoff
+                    logger.exception("job for outbox %s failed", outbox_id)
+                    _reschedule(outbox_id)
+            ran += 1
+        return ran
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_pending()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the runner
+                logger.exception("job runner iteration failed")
+                ran = 0
+            if not ran:
+                self._wake.wait(0.5)
+                self._wake.clear()
+
+
+def _reschedule(outbox_id: int) -> None:
+    from hotline.extensions import db
+
+    with db.new_session() as session:
+        row = session.get(OutboxJob, outbox_id)
+        if row is None or row.done_at is not None:
+            return
+        if row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = utcnow()
+        else:
+            delay = min(300, 2 ** row.attempts) * (0.5 + random.random())
+            row.run_at = utcnow() + timedelta(seconds=delay)
+        session.commit()
+
+
+def run_outbox_job(outbox_id: int) -> Any:
+    """Run the job of one outbox row in this process (inside an app context)."""
+    from hotline.extensions import db
+
+    with db.new_session() as session:
+        row = session.get(OutboxJob, outbox_id)
+        if row is None or row.done_at is not None or row.failed_at is not None:
+            return None
+        func_path, args = JOBS[row.job].func, list(row.args)
+    module_name, func_name = func_path.rsplit(".", 1)
+    module = __import__(module_name, fromlist=[func_name])
+    return getattr(module, func_name)(*args, outbox_id=outbox_id)
+
+
+def record_failure(outbox_id: int, exc: BaseException) -> None:
+    """Count a failed attempt on the row (in its own transaction; the job's was rolled back)."""
+    from hotline.extensions import db
+
+    with db.new_session() as session:
+        session.execute(
+            update(OutboxJob).where(OutboxJob.id == outbox_id).values(
+                attempts=OutboxJob.attempts + 1,
+                last_error=f"{type(exc).__name__}: {str(exc)[:300]}",
+            )
+        )
+        session.commit()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the job backend the settings ask for."""
+    settings = app.config["SETTINGS"]
+    backend: Backend
+    if settings.queue_mode == "rq":
+        backend = RQBackend(settings.redis_url)
+    else:
+        backend = InlineBackend(app)
+    app.extensions["hotline_jobs"] = backend
+
+
+def backend_of(app: Flask) -> Backend:
+    """The job backend bound to `app`."""
+    return app.extensions["hotline_jobs"]

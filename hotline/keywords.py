@@ -1,0 +1,31 @@
+"""Carrier-style keywords: STOP and its synonyms, START, HELP, in English and Spanish."""
+
+from __future__ import annotations
+
+import re
+
+from hotline.triage.places import fold
+
+STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
+                  "opt out", "revoke", "parar", "para", "alto", "basta", "cancelar", "baja",
+                  "detener", "no mas", "no mas mensajes"})
+START = frozenset({"start", "unstop", "subscribe", "begin", "resume", "comenzar",
+                   "empezar", "reanudar", "alta"})
+HELP = frozenset({"help", "info", "ayuda", "informacion", "derechos", "rights"})
+
+
+def keyword_of(body: str | None) -> str | None:
+    """`stop`, `start` or `help` when the whole message is such a keyword, else None."""
+    if not body:
+        return None
+    word = re.sub(r"[^a-z ]", "", fold(body)).strip()
+    word = re.sub(r"\s+", " ", word)
+    if len(word) > 20:
+        return None
+    if word in STOP:
+        return "stop"
+    if word in START:
+        return "start"
+    if word in HELP:
+        return "help"
+    return None

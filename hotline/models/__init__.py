@@ -1,0 +1,30 @@
+"""All models, importable from one place."""
+
+from hotline.models.accounts import ROLES, ApiToken, AuditLog, User
+from hotline.models.base import Base, utcnow
+from hotline.models.geo import (
+    EscalationPolicy,
+    EscalationStep,
+    Jurisdiction,
+    LegalNetwork,
+    OnCallRotation,
+    Responder,
+)
+from hotline.models.jobs import OutboxJob
+from hotline.models.reports import (
+    INCIDENT_STATUSES,
+    OPEN_STATUSES,
+    Alert,
+    Incident,
+    IncidentEvent,
+    Message,
+    Report,
+    Reporter,
+)
+
+__all__ = [
+    "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken", "AuditLog", "Base",
+    "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent", "Jurisdiction",
+    "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter", "Responder",
+    "User", "utcnow",
+]

@@ -1,0 +1,147 @@
+"""Jurisdictions, legal networks, responders, on-call rotations and escalation policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.models.base import Base, utcnow
+
+network_jurisdictions = Table(
+    "network_jurisdictions",
+    Base.metadata,
+    Column("network_id", ForeignKey("legal_networks.id", ondelete="CASCADE"), primary_key=True),
+    Column("jurisdiction_id", ForeignKey("jurisdictions.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+responder_jurisdictions = Table(
+    "responder_jurisdictions",
+    Base.metadata,
+    Column("responder_id", ForeignKey("responders.id", ondelete="CASCADE"), primary_key=True),
+    Column("jurisdiction_id", ForeignKey("jurisdictions.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class Jurisdiction(Base):
+    """An area served by the hotline, with the rules that place a report in it."""
+
+    __tablename__ = "jurisdictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # counties, cities, zips, aliases, landmarks: see config/jurisdictions.yaml
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # clustering radius/window, verification and auto-verify rules
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    networks: Mapped[list[LegalNetwork]] = relationship(
+        secondary=network_jurisdictions, back_populates="jurisdictions")
+
+
+class LegalNetwork(Base):
+    """A legal-counsel network (e.g. a city's universal-representation program)."""
+
+    __tablename__ = "legal_networks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    jurisdictions: Mapped[list[Jurisdiction]] = relationship(
+        secondary=network_jurisdictions, back_populates="networks")
+    responders: Mapped[list[Responder]] = relationship(back_populates="network")
+    rotations: Mapped[list[OnCallRotation]] = relationship(
+        back_populates="network", cascade="all, delete-orphan")
+    policies: Mapped[list[EscalationPolicy]] = relationship(
+        back_populates="network", cascade="all, delete-orphan")
+
+
+class Responder(Base):
+    """A lawyer, verifier or dispatcher reachable by SMS."""
+
+    __tablename__ = "responders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # stable id from config
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # lawyer | verifier | dispatcher
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("legal_networks.id"))
+    phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[str] = mapped_column(String(255))
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    trusted: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    unreachable: Mapped[bool] = mapped_column(default=False)  # e.g. Twilio 21610
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    network: Mapped[LegalNetwork | None] = relationship(back_populates="responders")
+    jurisdictions: Mapped[list[Jurisdiction]] = relationship(secondary=responder_jurisdictions)
+
+
+class OnCallRotation(Base):
+    """One layer of a network's on-call schedule: members hand over daily or weekly."""
+
+    __tablename__ = "oncall_rotations"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("legal_networks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    handoff: Mapped[str] = mapped_column(String(5), default="09:00")  # local time HH:MM
+    starts_on: Mapped[str] = mapped_column(String(10))  # local date YYYY-MM-DD
+    members: Mapped[list[Any]] = mapped_column(default=list)  # responder keys, in order
+    overrides: Mapped[list[Any]] = mapped_column(default=list)  # {responder, start, end}
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+    network: Mapped[LegalNetwork] = relationship(back_populates="rotations")
+
+
+class EscalationPolicy(Base):
+    """Ordered steps that page people until someone accepts."""
+
+    __tablename__ = "escalation_policies"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("legal_networks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    repeat: Mapped[int] = mapped_column(default=0)
+
+    network: Mapped[LegalNetwork] = relationship(back_populates="policies")
+    steps: Mapped[list[EscalationStep]] = relationship(
+        back_populates="policy", cascade="all, delete-orphan",
+        order_by="EscalationStep.position")
+
+
+class EscalationStep(Base):
+    """Who to notify at one step, and how long to wait for an accept."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (UniqueConstraint("policy_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id",
+                                                      ondelete="CASCADE"))
+    position: Mapped[int]
+    # on_call | next_in_rotation | network | dispatchers | responder
+    target: Mapped[str] = mapped_column(String(24))
+    responder_key: Mapped[str | None] = mapped_column(String(64))
+    wait_minutes: Mapped[int] = mapped_column(default=5)
+
+    policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")

@@ -1,0 +1,71 @@
+"""JSON shapes of incidents, reports and jurisdictions (never a phone number)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hotline.models import Alert, Incident, IncidentEvent, Report, Responder
+from hotline.privacy import Vault
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def incident_summary(incident: Incident, jurisdiction_slug: str | None,
+                     report_count: int) -> dict[str, Any]:
+    """An incident as listed."""
+    return {
+        "code": incident.code,
+        "status": incident.status,
+        "jurisdiction": jurisdiction_slug,
+        "location": {"text": incident.location_text, "lat": incident.lat, "lon": incident.lon},
+        "score": incident.score,
+        "salute": incident.salute,
+        "report_count": report_count,
+        "first_seen_at": iso(incident.first_seen_at),
+        "last_seen_at": iso(incident.last_seen_at),
+        "verified_at": iso(incident.verified_at),
+        "resolved_at": iso(incident.resolved_at),
+    }
+
+
+def report_detail(report: Report, vault: Vault) -> dict[str, Any]:
+    """A report with its decrypted text (callers audit the view)."""
+    return {
+        "id": report.id,
+        "channel": report.channel,
+        "text": vault.decrypt(report.text_enc, "report.text"),
+        "language": report.language,
+        "salute": report.salute,
+        "location": report.location,
+        "needs_location": report.needs_location,
+        "confidence": report.confidence,
+        "media": report.media,
+        "flags": report.flags,
+        "created_at": iso(report.created_at),
+    }
+
+
+def event_detail(event: IncidentEvent) -> dict[str, Any]:
+    """One timeline entry."""
+    return {"at": iso(event.at), "kind": event.kind, "actor": event.actor, "data": event.data}
+
+
+def alert_detail(alert: Alert, responder: Responder | None) -> dict[str, Any]:
+    """One alert, naming the responder but never their number."""
+    return {
+        "responder": responder.name if responder else None,
+        "role": responder.role if responder else None,
+        "kind": alert.kind,
+        "step": alert.step,
+        "round": alert.round,
+        "status": alert.status,
+        "error_code": alert.error_code,
+        "created_at": iso(alert.created_at),
+        "sent_at": iso(alert.sent_at),
+        "delivered_at": iso(alert.delivered_at),
+        "answered_at": iso(alert.answered_at),
+    }

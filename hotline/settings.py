@@ -1,0 +1,271 @@
+"""Settings: read from the environment (and `.env`), validated in one place.
+
+Every problem names the setting it is about, so a bad deploy fails at start with a message an
+operator can act on. Nothing here raises at import time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings of one process."""
+
+    embedded: bool
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    pii_key: bytes
+    pii_old_keys: tuple[bytes, ...]
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_messaging_service_sid: str | None
+    twilio_from_number: str | None
+    twilio_api_base_url: str | None
+    public_url: str | None
+    trusted_proxies: int
+    config_dir: Path
+    retention_days: int
+    default_region: str
+    log_level: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def queue_mode(self) -> str:
+        """`rq` when Redis is configured, else `inline` (a worker thread in this process)."""
+        return "rq" if self.redis_url else "inline"
+
+
+# name -> (description, default shown in the README); the README's table is generated from this.
+DOCUMENTED: dict[str, tuple[str, str]] = {
+    "DATABASE_URL": ("SQLAlchemy URL of the database (postgresql+psycopg://...). Unset: embedded "
+                     "SQLite under HOTLINE_INSTANCE.", "unset (embedded)"),
+    "REDIS_URL": ("Redis for the RQ queues, scheduler, rate limits. Unset: jobs run in a worker "
+                  "thread of the same process.", "unset (embedded)"),
+    "HOTLINE_INSTANCE": ("Folder for the embedded SQLite file and generated development secrets.",
+                         "./instance"),
+    "SECRET_KEY": ("Flask session signing key, at least 32 characters. Required with DATABASE_URL.",
+                   "generated in embedded mode"),
+    "HOTLINE_PII_KEY": ("32 random bytes, base64: encrypts phone numbers and bodies (AES-256-GCM) "
+                        "and keys the phone HMAC. Required with DATABASE_URL.",
+                        "generated in embedded mode"),
+    "HOTLINE_PII_OLD_KEYS": ("Comma-separated retired PII keys, still accepted for decryption "
+                             "during key rotation.", "empty"),
+    "TWILIO_ACCOUNT_SID": ("Twilio account SID (AC...).", "ACdevelopment... in embedded mode"),
+    "TWILIO_AUTH_TOKEN": ("Twilio auth token: signs and checks webhooks. Required with "
+                          "DATABASE_URL.", "generated in embedded mode"),
+    "TWILIO_MESSAGING_SERVICE_SID": ("Messaging Service (MG...) for outbound SMS.", "unset"),
+    "TWILIO_FROM_NUMBER": ("From number for outbound SMS when no Messaging Service is set.",
+                           "unset"),
+    "TWILIO_API_BASE_URL": ("Point the twilio REST client at a local stand-in "
+                            "(e.g. http://127.0.0.1:8099).", "unset (api.twilio.com)"),
+    "HOTLINE_PUBLIC_URL": ("Public base URL Twilio calls (https://hotline.example.org); webhook "
+                           "signatures are checked against it.", "unset: the request's URL"),
+    "HOTLINE_TRUSTED_PROXIES": ("Number of reverse proxies whose X-Forwarded-Proto/Host are "
+                                "trusted (0 or 1).", "0"),
+    "HOTLINE_CONFIG_DIR": ("Folder of the YAML config (jurisdictions, networks, templates).",
+                           "./config"),
+    "HOTLINE_RETENTION_DAYS": ("Days before raw PII (bodies, numbers, recordings) is purged.",
+                               "30"),
+    "HOTLINE_DEFAULT_REGION": ("Region for phone numbers written without a country code.", "US"),
+    "HOTLINE_LOG_LEVEL": ("Logging level.", "INFO"),
+}
+
+
+def _decode_key(name: str, raw: str) -> bytes:
+    value = raw.strip()
+    try:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise SettingsError(f"{name}: not valid base64 ({exc})") from None
+    if len(key) != 32:
+        raise SettingsError(
+            f"{name}: must be 32 bytes encoded as base64 (44 characters); got {len(key)} bytes. "
+            'Make one with: python -c "import os,base64;print(base64.urlsafe_b64encode('
+            'os.urandom(32)).decode())"'
+        )
+    return key
+
+
+def new_pii_key() -> str:
+    """A fresh HOTLINE_PII_KEY value."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _check_database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(
+            "DATABASE_URL: not a database URL (expected e.g. "
+            "postgresql+psycopg://user@host:5432/hotline or sqlite:///path.db)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in ("postgresql", "sqlite"):
+        raise SettingsError(f"DATABASE_URL: unsupported database {backend!r}; use postgresql or "
+                            "sqlite")
+    if backend == "postgresql" and url.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; a bare postgresql:// would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _check_redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix"
+                                                           and not parts.hostname):
+        raise SettingsError("REDIS_URL: not a Redis URL (expected redis://host:6379/0)")
+    return raw
+
+
+def _check_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: must be an http(s) URL such as https://hotline.example.org")
+    return raw.rstrip("/")
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _config_dir(raw: str | None) -> Path:
+    if raw:
+        path = Path(raw).resolve()
+        if not path.is_dir():
+            raise SettingsError(f"HOTLINE_CONFIG_DIR: {path} is not a folder")
+        return path
+    here = Path("config").resolve()
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "config"
+
+
+def _embedded_secrets(instance: Path) -> dict[str, str]:
+    """Development secrets for the embedded default, generated once and kept in the instance."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "HOTLINE_PII_KEY": new_pii_key(),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(values, handle, indent=2)
+    return values
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | os.PathLike[str] | None = ".env",
+) -> Settings:
+    """Merge `.env`, the environment and `overrides` (in rising priority) and validate them."""
+    raw: dict[str, Any] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        raw.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    raw.update(os.environ if environ is None else environ)
+    if overrides:
+        raw.update(overrides)
+
+    def get(name: str) -> str | None:
+        value = raw.get(name)
+        if value is None:
+            return None
+        value = str(value).strip()
+        return value or None
+
+    instance = Path(get("HOTLINE_INSTANCE") or "instance").resolve()
+    database_url = get("DATABASE_URL")
+    embedded = database_url is None
+    if embedded:
+        generated = _embedded_secrets(instance)
+        database_url = f"sqlite:///{instance / 'hotline.db'}"
+        for name, value in generated.items():
+            if not get(name):
+                raw[name] = value
+    database_url = _check_database_url(database_url)
+
+    redis_url = get("REDIS_URL")
+    if redis_url:
+        redis_url = _check_redis_url(redis_url)
+
+    required = ("SECRET_KEY", "HOTLINE_PII_KEY", "TWILIO_AUTH_TOKEN")
+    for name in required:
+        if not get(name):
+            raise SettingsError(f"{name}: required when DATABASE_URL is set (see README, Settings)")
+    secret_key = get("SECRET_KEY") or ""
+    if len(secret_key) < 32:
+        raise SettingsError("SECRET_KEY: must be at least 32 characters")
+    pii_key = _decode_key("HOTLINE_PII_KEY", get("HOTLINE_PII_KEY") or "")
+    old_keys = tuple(
+        _decode_key("HOTLINE_PII_OLD_KEYS", part)
+        for part in (get("HOTLINE_PII_OLD_KEYS") or "").split(",")
+        if part.strip()
+    )
+
+    account_sid = get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32
+    if not (account_sid.startswith("AC") and len(account_sid) == 34):
+        raise SettingsError("TWILIO_ACCOUNT_SID: must look like AC followed by 32 characters")
+    service_sid = get("TWILIO_MESSAGING_SERVICE_SID")
+    if service_sid and not service_sid.startswith("MG"):
+        raise SettingsError("TWILIO_MESSAGING_SERVICE_SID: must start with MG")
+    from_number = get("TWILIO_FROM_NUMBER")
+    if from_number and not (from_number.startswith("+") and from_number[1:].isdigit()):
+        raise SettingsError("TWILIO_FROM_NUMBER: must be an E.164 number such as +13125550100")
+    api_base = get("TWILIO_API_BASE_URL")
+    public_url = get("HOTLINE_PUBLIC_URL")
+
+    known = {f.name for f in fields(Settings)}
+    extra = {k: v for k, v in (overrides or {}).items() if k.lower() not in known}
+    return Settings(
+        embedded=embedded,
+        instance_path=instance,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret_key,
+        pii_key=pii_key,
+        pii_old_keys=old_keys,
+        twilio_account_sid=account_sid,
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN") or "",
+        twilio_messaging_service_sid=service_sid,
+        twilio_from_number=from_number,
+        twilio_api_base_url=_check_url("TWILIO_API_BASE_URL", api_base) if api_base else None,
+        public_url=_check_url("HOTLINE_PUBLIC_URL", public_url) if public_url else None,
+        trusted_proxies=_int("HOTLINE_TRUSTED_PROXIES", get("HOTLINE_TRUSTED_PROXIES") or "0",
+                             0, 1),
+        config_dir=_config_dir(get("HOTLINE_CONFIG_DIR")),
+        retention_days=_int("HOTLINE_RETENTION_DAYS", get("HOTLINE_RETENTION_DAYS") or "30",
+                            1, 3650),
+        default_region=(get("HOTLINE_DEFAULT_REGION") or "US").upper(),
+        log_level=(get("HOTLINE_LOG_LEVEL") or "INFO").upper(),
+        extra=extra,
+    )

@@ -1,0 +1,81 @@
+"""Triage: turn what someone texted or said into language, location, jurisdiction and SALUTE.
+
+Pure functions over a `Gazetteer`: no database, no network. `triage_text` is what the
+`hotline triage` command prints and what the triage job stores on a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hotline.models.base import utcnow
+from hotline.triage.gazetteer import Gazetteer, JurisdictionRules
+from hotline.triage.language import detect_language
+from hotline.triage.location import Location, find_location
+from hotline.triage.salute import extract_salute
+
+__all__ = ["Gazetteer", "JurisdictionRules", "Triage", "gazetteer_from_config", "triage_text"]
+
+
+@dataclass
+class Triage:
+    """The result of triaging one message."""
+
+    language: str
+    language_confidence: float
+    location: Location
+    salute: dict[str, Any]
+    confidence: float
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """Slug of the jurisdiction, or None (fallback queue)."""
+        return self.location.jurisdiction
+
+    @property
+    def needs_location(self) -> bool:
+        """True when nothing places the report finer than a whole city."""
+        return not self.location.is_specific
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN.md's `hotline triage`."""
+        return {
+            "language": self.language,
+            "jurisdiction": self.jurisdiction,
+            "needs_location": self.needs_location,
+            "location": self.location.public(),
+            "salute": self.salute,
+            "confidence": self.confidence,
+        }
+
+
+_PRECISION_WEIGHT = {"address": 1.0, "intersection": 0.95, "landmark": 0.85, "street": 0.75,
+                     "neighbourhood": 0.7, "zip": 0.7, "city": 0.4, "area_code": 0.15, None: 0.0}
+
+
+def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
+                language_hint: str | None = None, now: datetime | None = None) -> Triage:
+    """Triage one message (`language_hint`: the reporter's remembered language)."""
+    language, language_confidence = detect_language(text, language_hint)
+    location = find_location(text, gazetteer, from_number, language)
+    salute = extract_salute(text, location.text, now or utcnow(),
+                            gazetteer.timezone(location.jurisdiction))
+    filled = sum(1 for key in ("size", "activity", "uniform", "time", "equipment")
+                 if salute[key])
+    confidence = (0.55 * _PRECISION_WEIGHT.get(location.precision, 0.0)
+                  + 0.15 * (1.0 if location.jurisdiction else 0.0)
+                  + 0.2 * min(filled, 3) / 3
+                  + 0.1 * language_confidence)
+    return Triage(language, language_confidence, location, salute, round(confidence, 2))
+
+
+def gazetteer_from_config(config_dir: Path) -> Gazetteer:
+    """A gazetteer straight from `jurisdictions.yaml` (for the CLI: no database needed)."""
+    from hotline.config_loader import parse_jurisdictions
+
+    records = parse_jurisdictions(config_dir / "jurisdictions.yaml")
+    return Gazetteer(JurisdictionRules.from_record(r["slug"], r["name"], r["state"],
+                                                   r["timezone"], r["rules"]) for r in records)

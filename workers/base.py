@@ -1,0 +1,74 @@
+"""The `job` decorator shared by every job module, and the worker's app."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, has_app_context
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.jobs import record_failure
+from hotline.models import OutboxJob, utcnow
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_app: Flask | None = None
+
+
+def worker_app() -> Flask:
+    """This process's app, created on first use (never at import time)."""
+    global _app
+    if _app is None:
+        from hotline import create_app
+
+        _app = create_app()
+    return _app
+
+
+def use_app(app: Flask) -> None:
+    """Make jobs in this process run against `app` (the worker command and tests)."""
+    global _app
+    _app = app
+
+
+def job(func: Callable[P, R]) -> Callable[..., R | None]:
+    """Run `func` in an app context; commit its work and mark its outbox row done together.
+
+    Exceptions propagate, so RQ records the failure and retries. A job whose outbox row is
+    already done returns at once: running a job twice is always safe.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, outbox_id: int | None = None) -> R | None:
+        context = nullcontext() if has_app_context() else worker_app().app_context()
+        with context:
+            session = db.session
+            try:
+                row = None
+                if outbox_id is not None:
+                    row = session.scalars(
+                        select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
+                    ).one_or_none()
+                    if row is None or row.done_at is not None:
+                        logger.info("job %s outbox %s already done", func.__name__, outbox_id)
+                        session.rollback()
+                        return None
+                result = func(*args)
+                if row is not None:
+                    row.done_at = utcnow()
+                session.commit()
+                return result
+            except BaseException as exc:
+                session.rollback()
+                if outbox_id is not None:
+                    record_failure(outbox_id, exc)
+                raise
+
+    return wrapper

@@ -1,0 +1,60 @@
+"""Worker start-up: RQ on the named queues, with the scheduler and the outbox sweeper."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from redis.exceptions import RedisError
+from rq import Queue, Worker
+
+from hotline import jobs
+from hotline.extensions import db
+from workers.base import use_app
+
+logger = logging.getLogger(__name__)
+SWEEP_EVERY = 10.0
+
+
+def sweep_once(app: Flask) -> int:
+    """One sweep of the outbox, guarded so only one worker sweeps at a time."""
+    backend = jobs.backend_of(app)
+    assert isinstance(backend, jobs.RQBackend)
+    if not backend.redis.set("hotline:sweeper", "1", nx=True, ex=int(SWEEP_EVERY) - 1):
+        return 0
+    with app.app_context():
+        with db.new_session() as session:
+            handed = jobs.sweep_outbox(session, backend)
+            session.commit()
+            return handed
+
+
+def _sweeper(app: Flask, stop: threading.Event) -> None:
+    while not stop.wait(SWEEP_EVERY):
+        try:
+            sweep_once(app)
+        except RedisError as exc:
+            logger.warning("sweeper: redis unavailable (%s)", type(exc).__name__)
+        except Exception:  # noqa: BLE001 - the sweeper must outlive a bad iteration
+            logger.exception("sweeper iteration failed")
+
+
+def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
+               burst: bool = False) -> bool:
+    """Work the queues until stopped (or empty, with `burst`)."""
+    use_app(app)
+    backend = jobs.backend_of(app)
+    assert isinstance(backend, jobs.RQBackend)
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(target=_sweeper, args=(app, stop), name="outbox-sweeper",
+                         daemon=True).start()
+    else:
+        sweep_once(app)
+    try:
+        worker = Worker([Queue(name, connection=backend.redis) for name in
+                         (queues or jobs.QUEUES)], connection=backend.redis)
+        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        stop.set()

@@ -1,0 +1,13 @@
+"""Jobs of the `triage` queue."""
+
+from __future__ import annotations
+
+from hotline import intake
+from hotline.extensions import db
+from workers.base import job
+
+
+@job
+def triage_message(message_id: int) -> None:
+    """Triage one stored inbound message into a report and an incident."""
+    intake.process_inbound_message(db.session, message_id)
