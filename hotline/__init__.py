@@ -45,10 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
-    from hotline import api, dashboard, health, webhooks
+    from hotline import api, dashboard, health, metrics, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
+    metrics.init_app(app)
     return app

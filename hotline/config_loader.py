@@ -303,7 +303,8 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
         served = [by_slug[s] for s in record["serves"]]
         if {j.slug for j in net.jurisdictions} != set(record["serves"]):
             net.jurisdictions = served
-            summary.updated.append(f"network {net.slug} jurisdictions")
+            if f"network {net.slug}" not in summary.created:
+                summary.updated.append(f"network {net.slug} jurisdictions")
         session.flush()
 
         for m in record["members"]:
@@ -330,7 +331,8 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
             wanted = [by_slug[s] for s in m["jurisdictions"] if s in by_slug]
             if {j.slug for j in obj.jurisdictions} != {j.slug for j in wanted}:
                 obj.jurisdictions = wanted
-                summary.updated.append(f"responder {obj.key} jurisdictions")
+                if f"responder {obj.key}" not in summary.created:
+                    summary.updated.append(f"responder {obj.key} jurisdictions")
 
         rotations = {r.name: r for r in net.rotations}
         for r in record["rotations"]:

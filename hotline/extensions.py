@@ -2,48 +2,59 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask, current_app
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
-class Database:
-    """One engine and a thread-scoped session per app; the session is removed after each request."""
+@dataclass
+class DatabaseState:
+    """One app's engine and sessions."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self._factory: sessionmaker[Session] | None = None
-        self._scoped: scoped_session[Session] | None = None
+    engine: Engine
+    factory: sessionmaker[Session]
+    scoped: scoped_session[Session]
+
+
+class Database:
+    """Engine and thread-scoped session of the current app; removed after each request."""
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from the app's settings and tie the session to the app context."""
-        settings = app.config["SETTINGS"]
-        self.engine = make_engine(settings.database_url)
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._scoped = scoped_session(self._factory)
-        app.extensions["hotline_db"] = self
+        engine = make_engine(app.config["SETTINGS"].database_url)
+        factory = sessionmaker(engine, expire_on_commit=False)
+        state = DatabaseState(engine, factory, scoped_session(factory))
+        app.extensions["hotline_db"] = state
 
         @app.teardown_appcontext
         def _remove_session(exc: BaseException | None) -> None:
-            if self._scoped is not None:
-                self._scoped.remove()
+            state.scoped.remove()
+
+    @staticmethod
+    def state(app: Flask | None = None) -> DatabaseState:
+        """The database state of `app` (default: the current app)."""
+        return (app or current_app).extensions["hotline_db"]
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.state().engine
 
     @property
     def session(self) -> Session:
-        """The current thread's session."""
-        if self._scoped is None:
-            raise RuntimeError("Database used before init_app")
-        return self._scoped()
+        """The current thread's session of the current app."""
+        return self.state().scoped()
 
     @contextmanager
     def new_session(self) -> Iterator[Session]:
-        """A separate session, for work that must commit independently (sweepers, threads)."""
-        assert self._factory is not None
-        session = self._factory()
+        """A separate session, for work that must commit on its own (sweepers, threads)."""
+        session = self.state().factory()
         try:
             yield session
         finally:
@@ -66,10 +77,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_engine(url, **kwargs)
+    _forget_connections_after_fork(engine)
+    return engine
+
+
+def _forget_connections_after_fork(engine: Engine) -> None:
+    """A forked child (RQ's work horse, gunicorn) must never reuse its parent's connections."""
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _check_pid(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection belongs to another process")
 
 
 db = Database()

@@ -183,14 +183,17 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
 class InlineBackend:
     """Runs outbox jobs in a worker thread of this process (the embedded default)."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, autostart: bool = True) -> None:
         self.app = app
+        self.autostart = autostart
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def dispatch(self, jobs: list[Pending]) -> None:
-        """Wake the runner; the rows themselves are the queue."""
+        """Wake the runner (starting it on first use); the rows themselves are the queue."""
+        if self.autostart and not self.ping():
+            self.start()
         self._wake.set()
 
     def ping(self) -> bool:
@@ -300,7 +303,7 @@ def init_app(app: Flask) -> None:
     if settings.queue_mode == "rq":
         backend = RQBackend(settings.redis_url)
     else:
-        backend = InlineBackend(app)
+        backend = InlineBackend(app, autostart=app.config.get("JOBS_AUTOSTART", True))
     app.extensions["hotline_jobs"] = backend
 
 

@@ -86,7 +86,39 @@ def build() -> dict[str, Any]:
             population = 0
         cities[key] = [standard[0][0], county, lat, lon, population, sorted(codes)[0]]
     alternates = {k: sorted(set(v)) for k, v in alt_zips.items() if k not in cities}
-    return {"zips": zips, "cities": cities, "alternates": alternates}
+    return {"zips": zips, "cities": cities, "alternates": alternates,
+            "area_codes": _area_codes(zipcodes.list_all(), zips, cities)}
+
+
+def _area_codes(rows: list[dict[str, Any]], zips: dict[str, list[Any]],
+                cities: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Area code -> the principal city of its principal county: [city, county, state, lat, lon].
+
+    Each city whose ZIP codes list the area code lends the code its population, in the share of
+    its ZIP codes that list it, to the city's own county; the county with the most people wins
+    (ZIP codes counting where no population is known), and its most populous such city is the
+    code's principal city.
+    """
+    zip_count = Counter(f"{fold(row[0])}|{row[2]}" for row in zips.values())
+    by_code: dict[str, set[str]] = defaultdict(set)
+    for z in rows:
+        if z["zip_code"] in zips:
+            for code in z.get("area_codes") or []:
+                by_code[code].add(z["zip_code"])
+    table: dict[str, list[Any]] = {}
+    for code, codes in sorted(by_code.items()):
+        share = Counter(f"{fold(zips[c][0])}|{zips[c][2]}" for c in codes)
+        people: Counter[tuple[str, str]] = Counter()
+        for key, count in share.items():
+            row = cities[key]
+            state = key.split("|", 1)[1]
+            people[(row[1], state)] += row[4] * count / zip_count[key] + count
+        county, state = max(sorted(people), key=lambda k: people[k])
+        best = max(sorted(k for k in share if cities[k][1] == county and k.endswith(state)),
+                   key=lambda k: cities[k][4] * share[k] / zip_count[k] + share[k])
+        row = cities[best]
+        table[code] = [row[0], county, state, row[2], row[3]]
+    return table
 
 
 def write(path: Path = DATA_FILE) -> None:
@@ -117,6 +149,7 @@ class Places:
         self._zips = data["zips"]
         self._cities = data["cities"]
         self._alternates = data["alternates"]
+        self._area_codes = data.get("area_codes", {})
         by_name: dict[str, list[str]] = defaultdict(list)
         for key in self._cities:
             by_name[key.split("|", 1)[0]].append(key)
@@ -164,6 +197,13 @@ class Places:
         if not codes:
             return None
         return self.zip(codes[0])
+
+    def area_code(self, code: str) -> Place | None:
+        """The principal city of a telephone area code (a weak hint of where someone is)."""
+        row = self._area_codes.get(code)
+        if row is None:
+            return None
+        return Place(row[0], row[1], row[2], row[3], row[4])
 
     def alternate_states(self, name: str) -> list[str]:
         """States where `name` is an alternate place name."""

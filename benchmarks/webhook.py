@@ -1,0 +1,569 @@
+"""Load benchmark of the SMS webhook against its ceiling and its floor, in one run.
+
+    .venv/bin/python benchmarks/webhook.py            # about 1.5 minutes, writes results/webhook.txt
+
+Three endpoints, one after another, each served by gunicorn with the same settings (gthread
+workers/threads below), the same PostgreSQL and the same Redis:
+
+  (a) ceiling  bare Flask answering a fixed TwiML string           (benchmarks/floor_app.py)
+  (b) floor    Twilio signature check + one committed INSERT into a table of its own
+               + one RQ enqueue: the work a durable webhook cannot avoid (benchmarks/floor_app.py)
+  (c) hotline  the real `POST /twilio/sms` (create_app against a freshly migrated database with the
+               demo config loaded, RQ on a Redis db of its own)
+
+Every request is a distinct Twilio SMS webhook (unique MessageSid, several From numbers, English
+and Spanish bodies) built and signed with `hotline.simulate` before the clock starts, for the URL
+the server checks signatures against.
+
+Load generator: wrk (Debian package `wrk`), one thread, 16 keep-alive connections, a Lua script
+that reads the pre-signed requests from a file in `init` (before wrk's clock starts) and hands out
+the next one on every `request()`. Why wrk and not Python: the machine has 2 cores shared by the
+client, gunicorn, PostgreSQL and Redis. A Python client spends tens of microseconds of CPU (and
+GIL time) per request, which would be taken from the server and would add its own scheduling
+delay to every latency sample; wrk's C event loop costs a few microseconds per request and
+timestamps in the loop that does the I/O, so its numbers stay trustworthy at the ceiling's rate.
+wrk is closed-loop (16 requests in flight at most), so latency percentiles are those of a
+saturated server at 16 connections, not of a fixed arrival rate.
+
+wrk runs for a fixed time: `--warmup` seconds (discarded), then `--seconds` measured. The Lua
+script counts what it sent and every status it got; after (b) and (c) the database and the queue
+are checked: every answer was 200, and the stored rows, the outbox rows and the RQ jobs equal the
+number of distinct MessageSids sent (requests still in flight when wrk stops are finished by the
+server and are counted as sent).
+
+Everything it creates is removed at the end: servers stopped, both benchmark databases dropped,
+the Redis db flushed (it refuses to start if that db is not empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+RESULTS = ROOT / "benchmarks" / "results" / "webhook.txt"
+sys.path.insert(0, str(ROOT))
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379"
+HOTLINE_NUMBER = "+13125550199"
+SENDERS = ["+13125550111", "+13125550112", "+17735550113", "+12125550114", "+14155550115",
+           "+12155550116", "+13235550117", "+16175550118"]
+BODIES = [
+    "ICE at the Home Depot on Western and 47th, 3 vans, agents in vests",
+    "la migra en la esquina de la 26 y Pulaski, dos camionetas negras",
+    "agents knocking on doors on 18th st in Pilsen right now",
+    "Hay agentes afuera de la escuela en Mission y 24, están pidiendo papeles",
+    "checkpoint on Atlantic Ave near Nostrand, unmarked SUVs",
+    "vi 4 agentes de inmigración en el estacionamiento del Walmart de Little Village",
+    "ICE arresting people outside the laundromat on Broadway and 110th",
+    "ayuda, están tocando la puerta en mi edificio en Roosevelt Ave, Queens",
+]
+TARGET_FLOOR_RATIO = 0.6
+TARGET_P99_MS = 50.0
+
+LUA = r"""
+-- Pre-signed requests, one per line of the file: path \t signature \t form body.
+local reqs, n, i = {}, 0, 0
+sent, wrapped, ok, other, codes = 0, 0, 0, 0, ""
+local threads = {}
+
+function setup(thread) table.insert(threads, thread) end
+
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  for line in f:lines() do
+    local path, sig, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+    n = n + 1
+    reqs[n] = wrk.format("POST", path, {
+      ["Host"] = args[2],
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = sig,
+    }, body)
+  end
+  f:close()
+end
+
+function request()
+  i = i + 1
+  if i > n then i = 1; wrapped = wrapped + 1 end
+  sent = sent + 1
+  return reqs[i]
+end
+
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1
+  else
+    other = other + 1
+    if #codes < 200 then codes = codes .. status .. " " end
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local t = threads[1]
+  io.write(string.format(
+    'WRKRESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
+    .. '"max_us": %d, "mean_us": %.1f, "connect": %d, "read": %d, "write": %d, "status": %d, '
+    .. '"timeout": %d, "sent": %d, "ok": %d, "other": %d, "wrapped": %d, "codes": "%s"}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status,
+    e.timeout, t:get("sent"), t:get("ok"), t:get("other"), t:get("wrapped"), t:get("codes")))
+end
+"""
+
+
+@dataclass
+class Run:
+    """One wrk run."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    sent: int
+    ok: int
+    non200: int
+    socket_errors: int
+    wrapped: int
+    codes: str
+    cpu_busy: float = 0.0  # share of both cores busy during the run
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU ms per answered request
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def errors(self) -> int:
+        return self.non200 + self.socket_errors
+
+
+@dataclass
+class Endpoint:
+    """One of the three servers under test."""
+
+    key: str
+    label: str
+    app: str  # gunicorn APP_MODULE
+    env: dict[str, str]
+    port: int
+    warmup: Run | None = None
+    measured: Run | None = None
+    sids: list[str] = field(default_factory=list)  # in the order they were sent
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sh(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"failed: {shlex.join(cmd)}\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def cpu_ticks_total() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot."""
+    fields_ = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields_[3] + fields_[4]
+    total = sum(fields_[:8])
+    return total - idle, total
+
+
+def proc_ticks() -> dict[int, tuple[int, str, int]]:
+    """pid -> (ppid, comm, utime+stime jiffies) of every process."""
+    out: dict[int, tuple[int, str, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2:].split()
+        out[int(entry.name)] = (int(rest[1]), comm, int(rest[11]) + int(rest[12]))
+    return out
+
+
+def group_ticks(snapshot: dict[int, tuple[int, str, int]], server_pid: int) -> dict[str, int]:
+    """CPU jiffies of the server (gunicorn master and workers), PostgreSQL and Redis."""
+    groups = {"server": 0, "postgres": 0, "redis": 0}
+    for pid, (ppid, comm, ticks) in snapshot.items():
+        if pid == server_pid or ppid == server_pid:
+            groups["server"] += ticks
+        elif comm.startswith("postgres"):
+            groups["postgres"] += ticks
+        elif comm.startswith("redis-server"):
+            groups["redis"] += ticks
+    return groups
+
+
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- requests -------------------------------------------------------------------------------
+
+def write_requests(path: Path, settings, url: str, auth_token: str, count: int,  # noqa: ANN001
+                   start: int) -> list[str]:
+    """`count` distinct signed SMS webhooks for `url`, one per line; returns their SIDs."""
+    from hotline.simulate import sign, sms_form
+
+    route = "/" + url.split("/", 3)[3]
+    sids = []
+    with path.open("w", encoding="utf-8") as handle:
+        for k in range(start, start + count):
+            sid = "SM" + secrets.token_hex(16)
+            body = BODIES[k % len(BODIES)]
+            form = sms_form(settings, SENDERS[(k * 7 + k // len(BODIES)) % len(SENDERS)],
+                            HOTLINE_NUMBER, body, sid=sid)
+            handle.write(f"{route}\t{sign(auth_token, url, form)}\t{urlencode(form)}\n")
+            sids.append(sid)
+    return sids
+
+
+# -- servers --------------------------------------------------------------------------------
+
+def gunicorn_cmd(args: argparse.Namespace, app: str, port: int) -> list[str]:
+    return [str(VENV_BIN / "gunicorn"), "--worker-class", "gthread",
+            "--workers", str(args.workers), "--threads", str(args.threads),
+            "--keep-alive", "30", "--backlog", "2048", "--graceful-timeout", "20",
+            "--bind", f"127.0.0.1:{port}", "--pythonpath", str(ROOT), app]
+
+
+def start_server(args: argparse.Namespace, ep: Endpoint, workdir: Path) -> subprocess.Popen:
+    log = (workdir / f"{ep.key}.log").open("w")
+    proc = subprocess.Popen(gunicorn_cmd(args, ep.app, ep.port), env=ep.env, cwd=workdir,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{ep.label}: gunicorn exited; see {workdir / (ep.key + '.log')}:\n"
+                             + (workdir / f"{ep.key}.log").read_text()[-3000:])
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{ep.port}/ready-probe", timeout=1)
+        except urllib.error.HTTPError:
+            # every worker must be up and have imported the app before the clock starts
+            if len([p for p, (pp, _, _) in proc_ticks().items() if pp == proc.pid]) \
+                    >= args.workers:
+                time.sleep(0.5)
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{ep.label}: gunicorn did not start on port {ep.port}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # graceful: in-flight requests are finished
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_wrk(args: argparse.Namespace, ep: Endpoint, lua: Path, data: Path, seconds: float,
+            server_pid: int) -> Run:
+    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{int(seconds)}s", "--timeout", "10s",
+           "-s", str(lua), f"http://127.0.0.1:{ep.port}/twilio/sms", "--", str(data),
+           f"127.0.0.1:{ep.port}"]
+    busy0, total0 = cpu_ticks_total()
+    groups0 = group_ticks(proc_ticks(), server_pid)
+    child0 = child_cpu_seconds()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    child1 = child_cpu_seconds()
+    groups1 = group_ticks(proc_ticks(), server_pid)
+    busy1, total1 = cpu_ticks_total()
+    match = re.search(r"^WRKRESULT (.*)$", done.stdout, re.M)
+    if done.returncode or not match:
+        raise SystemExit(f"wrk failed:\n{done.stdout}\n{done.stderr}")
+    raw = json.loads(match.group(1))
+    run = Run(
+        requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
+        p50_ms=raw["p50_us"] / 1e3, p90_ms=raw["p90_us"] / 1e3, p99_ms=raw["p99_us"] / 1e3,
+        max_ms=raw["max_us"] / 1e3, sent=raw["sent"], ok=raw["ok"], non200=raw["other"],
+        socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+        wrapped=raw["wrapped"], codes=raw["codes"].strip(),
+    )
+    hz = os.sysconf("SC_CLK_TCK")
+    run.cpu_busy = (busy1 - busy0) / max(1, total1 - total0)
+    answered = max(1, run.requests)
+    run.cpu_ms = {name: (groups1[name] - groups0[name]) / hz * 1e3 / answered
+                  for name in groups0}
+    run.cpu_ms["wrk"] = (child1 - child0) * 1e3 / answered
+    return run
+
+
+# -- databases ------------------------------------------------------------------------------
+
+def pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def pg_scalar(dbname: str, sql: str) -> object:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{dbname}") as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+# -- the benchmark --------------------------------------------------------------------------
+
+def measure(args: argparse.Namespace, ep: Endpoint, settings, auth_token: str,  # noqa: ANN001
+            workdir: Path, lua: Path) -> None:
+    url = f"http://127.0.0.1:{ep.port}/twilio/sms"
+    warm_data = workdir / f"{ep.key}-warmup.txt"
+    ep.sids = write_requests(warm_data, settings, url, auth_token,
+                             int(args.warmup * args.max_rate) + 1000, 0)
+    proc = start_server(args, ep, workdir)
+    try:
+        ep.warmup = run_wrk(args, ep, lua, warm_data, args.warmup, proc.pid)
+        # size the measured pool on the warm rate, with room to spare; wrapping is reported
+        count = int(ep.warmup.rps * args.seconds * 2) + 2000
+        data = workdir / f"{ep.key}-measure.txt"
+        sids = write_requests(data, settings, url, auth_token, count, len(ep.sids))
+        time.sleep(1)  # let the in-flight tail of the warm-up and the signing settle
+        ep.measured = run_wrk(args, ep, lua, data, args.seconds, proc.pid)
+    finally:
+        stop_server(proc)
+    ep.sids = (ep.sids[:min(ep.warmup.sent, len(ep.sids))]
+               + sids[:min(ep.measured.sent, len(sids))])
+
+
+def verify(ep: Endpoint, dbname: str, table: str, redis_client, queue: str,  # noqa: ANN001
+           args: argparse.Namespace) -> None:
+    runs = [r for r in (ep.warmup, ep.measured) if r is not None]
+    distinct = len(set(ep.sids))
+    answered = sum(r.ok + r.non200 for r in runs)
+    unanswered = sum(r.sent for r in runs) - answered
+    ep.checks.append(("every answer was 200", all(r.non200 == 0 for r in runs)))
+    ep.checks.append(("no socket errors or timeouts", all(r.socket_errors == 0 for r in runs)))
+    ep.checks.append(("every request was a distinct MessageSid (no pool wrap)",
+                      all(r.wrapped == 0 for r in runs) and distinct == len(ep.sids)))
+    ep.checks.append((f"unanswered only because in flight when wrk stopped "
+                      f"({unanswered} <= {2 * args.connections})",
+                      0 <= unanswered <= 2 * args.connections))
+    stored = pg_scalar(dbname, f"SELECT count(DISTINCT twilio_sid) FROM {table}")
+    ep.checks.append((f"stored {table} ({stored}) == distinct MessageSids sent ({distinct})",
+                      stored == distinct))
+    if table == "messages":
+        outbox = pg_scalar(dbname, "SELECT count(*) FROM outbox_jobs")
+        ep.checks.append((f"outbox rows ({outbox}) == stored messages", outbox == stored))
+    jobs = redis_client.llen(f"rq:queue:{queue}")
+    ep.checks.append((f"RQ jobs on '{queue}' ({jobs}) == stored rows", jobs == stored))
+
+
+def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: str,
+           started: datetime, elapsed: float) -> str:
+    a, b, c = endpoints
+    lines = []
+    lines.append(f"Webhook benchmark, {started:%Y-%m-%d %H:%M:%S %Z} ({elapsed:.0f} s)")
+    lines.append(f"command:  {shlex.join([sys.executable.replace(str(ROOT) + '/', '')] + sys.argv)}"
+                 .replace(str(ROOT) + "/", ""))
+    lines.append(f"server:   {settings_line}")
+    lines.append(f"client:   wrk -t1 -c{args.connections} (keep-alive), warm-up {args.warmup:g} s, "
+                 f"measured {args.seconds:g} s per endpoint; every request a distinct signed "
+                 f"Twilio SMS webhook ({len(SENDERS)} From numbers, en/es bodies)")
+    lines.append(f"machine:  {os.cpu_count()} cores, {platform.python_implementation()} "
+                 f"{platform.python_version()}, PostgreSQL "
+                 f"{pg_scalar('postgres', 'SHOW server_version')} (synchronous_commit="
+                 f"{pg_scalar('postgres', 'SHOW synchronous_commit')}), Redis "
+                 f"{args.redis_version}; client, server, PostgreSQL and Redis share the cores")
+    lines.append("")
+    head = (f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+            f"{'max ms':>9}{'errors':>8}{'answered':>10}")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for ep in endpoints:
+        r = ep.measured
+        assert r is not None
+        lines.append(f"{ep.label:<26}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p90_ms:>9.2f}"
+                     f"{r.p99_ms:>9.2f}{r.max_ms:>9.1f}{r.errors:>8}{r.requests:>10}")
+    lines.append("")
+    lines.append("CPU per answered request (ms; both cores busy "
+                 "= 2000 ms per second of wall time):")
+    lines.append(f"{'endpoint':<26}{'busy %':>8}{'server':>9}{'postgres':>9}{'redis':>8}"
+                 f"{'wrk':>7}")
+    for ep in endpoints:
+        r = ep.measured
+        assert r is not None
+        lines.append(f"{ep.label:<26}{100 * r.cpu_busy:>8.0f}{r.cpu_ms['server']:>9.3f}"
+                     f"{r.cpu_ms['postgres']:>9.3f}{r.cpu_ms['redis']:>8.3f}"
+                     f"{r.cpu_ms['wrk']:>7.3f}")
+    lines.append("")
+    ra, rb, rc = a.measured.rps, b.measured.rps, c.measured.rps  # type: ignore[union-attr]
+    lines.append(f"(c)/(a) requests/s: {rc / ra:.2f}")
+    lines.append(f"(c)/(b) requests/s: {rc / rb:.2f}")
+    met_ratio = rc / rb >= TARGET_FLOOR_RATIO
+    met_p99 = c.measured.p99_ms < TARGET_P99_MS  # type: ignore[union-attr]
+    lines.append(f"target (c)/(b) >= {TARGET_FLOOR_RATIO}: "
+                 f"{'met' if met_ratio else 'NOT MET'} ({rc / rb:.2f})")
+    lines.append(f"target p99 of (c) < {TARGET_P99_MS:g} ms at {args.connections} connections: "
+                 f"{'met' if met_p99 else 'NOT MET'} ({c.measured.p99_ms:.1f} ms)")  # type: ignore
+    lines.append("")
+    lines.append("checks (warm-up and measured requests together):")
+    for ep in endpoints:
+        for text, ok in ep.checks:
+            lines.append(f"  {ep.key} {'ok  ' if ok else 'FAIL'} {text}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=int, default=15, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=int, default=4, help="warm-up seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn gthread workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument("--max-rate", type=float, default=8000,
+                        help="requests/s the warm-up pool is sized for")
+    parser.add_argument("--only", choices=["ceiling", "floor", "hotline"], action="append",
+                        help="run only these endpoints (no ratios); for profiling")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the databases, the Redis db and the work folder (debugging)")
+    parser.add_argument("--no-write", action="store_true", help="do not write results/webhook.txt")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found: apt-get install -y wrk")
+    import redis
+
+    from hotline.settings import load_settings, new_pii_key
+
+    redis_url = f"{REDIS}/{args.redis_db}"
+    rclient = redis.Redis.from_url(redis_url)
+    if rclient.dbsize():
+        raise SystemExit(f"Redis db {args.redis_db} is not empty; pick another with --redis-db")
+    args.redis_version = rclient.info("server")["redis_version"]
+
+    started = datetime.now(UTC).astimezone()
+    t0 = time.monotonic()
+    tag = secrets.token_hex(4)
+    db_hotline, db_floor = f"bench_webhook_{tag}", f"bench_webhook_floor_{tag}"
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-webhook-bench-"))
+    lua = workdir / "webhook.lua"
+    lua.write_text(LUA)
+    auth_token = secrets.token_hex(16)
+    account_sid = "AC" + secrets.token_hex(16)
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_URL", "REDIS_URL",
+                                     "FLOOR_", "SECRET_KEY"))}
+    base_env.update(TWILIO_AUTH_TOKEN=auth_token, TWILIO_ACCOUNT_SID=account_sid,
+                    PYTHONDONTWRITEBYTECODE="1")
+
+    ports = [free_port() for _ in range(3)]
+    ceiling = Endpoint("a", "(a) ceiling: bare Flask", "benchmarks.floor_app:ceiling_app()",
+                       dict(base_env), ports[0])
+    floor = Endpoint("b", "(b) floor: sig+INSERT+RQ", "benchmarks.floor_app:floor_app()",
+                     dict(base_env, FLOOR_DATABASE_URL=f"{PG}/{db_floor}",
+                          FLOOR_REDIS_URL=redis_url,
+                          FLOOR_PUBLIC_URL=f"http://127.0.0.1:{ports[1]}"), ports[1])
+    hotline = Endpoint("c", "(c) hotline /twilio/sms", "hotline:create_app()",
+                       dict(base_env,
+                            DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/"
+                                         f"{db_hotline}",
+                            REDIS_URL=redis_url, SECRET_KEY=secrets.token_urlsafe(48),
+                            HOTLINE_PII_KEY=new_pii_key(),
+                            HOTLINE_PUBLIC_URL=f"http://127.0.0.1:{ports[2]}",
+                            HOTLINE_CONFIG_DIR=str(ROOT / "config"),
+                            HOTLINE_INSTANCE=str(workdir / "instance")), ports[2])
+    endpoints = [ceiling, floor, hotline]
+    chosen = [e for e in endpoints
+              if not args.only or {"a": "ceiling", "b": "floor", "c": "hotline"}[e.key]
+              in args.only]
+    settings = load_settings(environ=hotline.env, dotenv_path=None)
+    created: list[str] = []
+    try:
+        for name in (db_hotline, db_floor):
+            pg_admin(f'CREATE DATABASE "{name}"')
+            created.append(name)
+        import psycopg
+
+        with psycopg.connect(f"{PG}/{db_floor}") as conn:
+            from benchmarks.floor_app import FLOOR_TABLE
+
+            conn.execute(FLOOR_TABLE)
+        hotline_cli = str(VENV_BIN / "hotline")
+        sh([hotline_cli, "db", "upgrade"], env=hotline.env, cwd=workdir)
+        print(sh([hotline_cli, "config", "load"], env=hotline.env, cwd=workdir)
+              .strip().splitlines()[-1], "(demo config loaded)", flush=True)
+
+        for ep in chosen:
+            print(f"{ep.label}: warm-up {args.warmup:g} s, measure {args.seconds:g} s ...",
+                  flush=True)
+            measure(args, ep, settings, auth_token, workdir, lua)
+            r = ep.measured
+            assert r is not None
+            print(f"  {r.rps:.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
+                  f"errors {r.errors} {r.codes}", flush=True)
+            if ep is floor:
+                verify(ep, db_floor, "floor_messages", rclient, "floor", args)
+            if ep is hotline:
+                verify(ep, db_hotline, "messages", rclient, "triage", args)
+
+        settings_line = shlex.join(gunicorn_cmd(args, "APP", 0)[1:]).replace(
+            str(ROOT), ".").replace("127.0.0.1:0", "127.0.0.1:<port>")
+        settings_line = "gunicorn " + settings_line + (
+            f"  (APP = {', '.join(e.app for e in endpoints)})")
+        if len(chosen) == 3:
+            text = report(args, endpoints, settings_line, started, time.monotonic() - t0)
+            print()
+            print(text, end="")
+            if not args.no_write:
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                RESULTS.write_text(text)
+                print(f"written to {RESULTS.relative_to(ROOT)}")
+        else:
+            for ep in chosen:
+                for text, ok in ep.checks:
+                    print(f"  {ep.key} {'ok  ' if ok else 'FAIL'} {text}")
+        failed = [t for e in chosen for t, ok in e.checks if not ok]
+        return 1 if failed else 0
+    finally:
+        if args.keep:
+            print(f"kept: databases {created}, redis db {args.redis_db}, {workdir}")
+        else:
+            for name in created:
+                pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            rclient.flushdb()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,195 @@
+"""Shared fixtures: apps on SQLite and on the real PostgreSQL + Redis, and a signing Twilio."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from hotline import create_app
+from hotline.config_loader import load_config
+from hotline.database import upgrade
+from hotline.extensions import db
+from hotline.settings import new_pii_key
+from hotline.simulate import sign, sms_form
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("HOTLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_TEST_DB = 13
+PUBLIC_URL = "https://hotline.test"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+# Tables that hold activity (truncated between tests); config tables are loaded once.
+ACTIVITY_TABLES = ("incident_events", "alerts", "messages", "reports", "incidents", "reporters",
+                   "outbox_jobs", "audit_log", "api_tokens", "users")
+
+
+def base_settings(**extra: Any) -> dict[str, Any]:
+    """Settings every test app shares (explicit: the developer's environment never leaks in)."""
+    settings = {
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "HOTLINE_PII_KEY": TEST_PII_KEY,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "HOTLINE_PUBLIC_URL": PUBLIC_URL,
+        "HOTLINE_CONFIG_DIR": str(ROOT / "config"),
+        "REDIS_URL": None,
+        "DATABASE_URL": None,
+        "TWILIO_API_BASE_URL": None,
+        "HOTLINE_TRUSTED_PROXIES": None,
+        "DOTENV_PATH": None,
+        "TESTING": True,
+        "JOBS_AUTOSTART": False,
+    }
+    settings.update(extra)
+    return settings
+
+
+TEST_PII_KEY = new_pii_key()
+
+
+# -- SQLite -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo config, copied for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "hotline.db"
+    app = create_app(base_settings(DATABASE_URL=f"sqlite:///{path}",
+                                   HOTLINE_INSTANCE=str(folder)))
+    upgrade(app)
+    with app.app_context():
+        load_config(db.session, app.extensions["hotline_vault"], ROOT / "config")
+        db.session.commit()
+    db.state(app).engine.dispose()
+    return path
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
+    """Build apps on a copy of the SQLite template, with settings overridden per test."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        path = tmp_path / f"hotline{len(made)}.db"
+        shutil.copy(sqlite_template, path)
+        application = create_app(base_settings(DATABASE_URL=f"sqlite:///{path}",
+                                               HOTLINE_INSTANCE=str(tmp_path), **overrides))
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        backend = application.extensions["hotline_jobs"]
+        if hasattr(backend, "stop"):
+            backend.stop()
+        application.extensions["hotline_db"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Any) -> Flask:
+    """An app on its own SQLite copy, with in-process jobs (not started: tests run them)."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# -- PostgreSQL + Redis -----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    url = f"{base}/{name}"
+    app = create_app(base_settings(DATABASE_URL=url))
+    upgrade(app)
+    with app.app_context():
+        load_config(db.session, app.extensions["hotline_vault"], ROOT / "config")
+        db.session.commit()
+    db.state(app).engine.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The real Redis, on a database of the tests' own, emptied before and after."""
+    url = f"{REDIS_BASE}/{REDIS_TEST_DB}"
+    connection = redis.Redis.from_url(url)
+    connection.flushdb()
+    yield url
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def pg_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
+    """An app on the real PostgreSQL and Redis; activity tables emptied after each test."""
+    application = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=redis_url))
+    yield application
+    with application.app_context():
+        db.session.rollback()
+        db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
+                                "CASCADE"))
+        db.session.commit()
+    db.state(application).engine.dispose()
+
+
+@pytest.fixture
+def pg_client(pg_app: Flask) -> FlaskClient:
+    return pg_app.test_client()
+
+
+# -- Twilio -----------------------------------------------------------------------------------
+
+class SignedTwilio:
+    """Builds webhook requests signed with twilio's RequestValidator, as Twilio does."""
+
+    def __init__(self, auth_token: str = AUTH_TOKEN, public_url: str = PUBLIC_URL) -> None:
+        self.auth_token = auth_token
+        self.public_url = public_url
+
+    def sms(self, body: str, from_number: str = "+13125550123", sid: str | None = None,
+            **extra: str) -> dict[str, str]:
+        """The form of an inbound SMS."""
+        form = sms_form(_settings_stub(), from_number, "+15555550100", body, sid)
+        form["SmsSid"] = form["MessageSid"]
+        form.update(extra)
+        return form
+
+    def headers(self, path: str, form: dict[str, str]) -> dict[str, str]:
+        """Headers with a valid X-Twilio-Signature for a POST of `form` to `path`."""
+        return {"X-Twilio-Signature": sign(self.auth_token, self.public_url + path, form)}
+
+    def post_sms(self, client: FlaskClient, body: str, **kwargs: Any) -> Any:
+        """POST a signed SMS webhook through a test client."""
+        form = self.sms(body, **kwargs)
+        return client.post("/twilio/sms", data=form, headers=self.headers("/twilio/sms", form))
+
+
+class _settings_stub:  # noqa: N801 - minimal stand-in for Settings in sms_form
+    twilio_account_sid = "AC" + "1" * 32
+    twilio_messaging_service_sid = None
+
+
+@pytest.fixture
+def twilio() -> SignedTwilio:
+    return SignedTwilio()

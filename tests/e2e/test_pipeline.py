@@ -1,0 +1,62 @@
+"""End to end: a signed webhook, a real RQ worker process on real Redis, the incident in the API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hotline import tokens
+from hotline.extensions import db
+from tests.conftest import AUTH_TOKEN, PUBLIC_URL, ROOT, TEST_PII_KEY
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.e2e]
+
+
+def worker_env(pg_url: str, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update({
+        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "HOTLINE_PII_KEY": TEST_PII_KEY, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "HOTLINE_PUBLIC_URL": PUBLIC_URL,
+        "HOTLINE_CONFIG_DIR": str(ROOT / "config"),
+    })
+    return env
+
+
+def run_burst_worker(pg_url: str, redis_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hotline.cli", "worker", "--burst"],
+                          env=worker_env(pg_url, redis_url), cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("body", "sender", "slug"), [
+    ("ICE at the Home Depot on Western and 47th, 3 unmarked vans", "+13125550123", "chicago"),
+    ("la migra en la 24 y mission sf, se llevaron a 2", "+14155550123", "san-francisco"),
+    ("agentes de ICE tocando puertas en Fair Haven, New Haven", "+12035550123", "new-haven"),
+    ("ICE checkpoint on Bristol, Santa Ana CA", "+17145550123", "santa-ana"),
+    ("ICE raid in Phoenix AZ right now", "+13125550123", None),
+])
+def test_webhook_to_worker_to_api(pg_app, pg_client, pg_url, redis_url, twilio, body, sender,
+                                  slug):
+    response = twilio.post_sms(pg_client, body, from_number=sender)
+    assert response.status_code == 200
+
+    result = run_burst_worker(pg_url, redis_url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sender[-7:] not in result.stderr + result.stdout  # no number in the worker's logs
+    assert body not in result.stderr + result.stdout
+
+    with pg_app.app_context():
+        _row, token = tokens.create_token(db.session, "e2e")
+        db.session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    incidents = pg_client.get("/api/v1/incidents", headers=auth).json["incidents"]
+    assert len(incidents) == 1
+    assert incidents[0]["jurisdiction"] == slug
+    assert incidents[0]["status"] == "new"
+    detail = pg_client.get(f"/api/v1/incidents/{incidents[0]['code']}", headers=auth).json
+    assert detail["reports"][0]["text"] == body

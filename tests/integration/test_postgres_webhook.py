@@ -1,0 +1,169 @@
+"""On the real PostgreSQL and Redis: concurrent repeats, and Redis going away."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from rq import Queue
+from sqlalchemy import func, select
+
+from hotline import jobs
+from hotline.extensions import db
+from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report, Reporter
+from tests.conftest import base_settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def test_twenty_concurrent_deliveries_leave_one_row(pg_app, twilio):
+    form = twilio.sms("ICE at the Home Depot on Western and 47th", sid="SM" + "b" * 32)
+    headers = twilio.headers("/twilio/sms", form)
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        client = pg_app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/twilio/sms", data=form, headers=headers).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 20
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(Message.id))) == 1
+        assert db.session.scalar(select(func.count(Reporter.id))) == 1
+        assert db.session.scalar(select(func.count(OutboxJob.id))) == 1
+    backend = jobs.backend_of(pg_app)
+    assert Queue("triage", connection=backend.redis).count == 1
+
+
+def test_enqueued_on_rq_after_commit(pg_app, pg_client, twilio):
+    twilio.post_sms(pg_client, "ICE at 60608")
+    backend = jobs.backend_of(pg_app)
+    queue = Queue("triage", connection=backend.redis)
+    assert queue.count == 1
+    job = queue.jobs[0]
+    with pg_app.app_context():
+        outbox_id = db.session.scalar(select(OutboxJob.id))
+    assert job.id == f"outbox-{outbox_id}"
+    assert job.func_name == "workers.triage.triage_message"
+    assert job.retries_left == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server process that a test can stop and start."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind",
+             "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def private_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_webhook_still_stores_and_answers_then_sweeper_recovers(
+        pg_url, private_redis, twilio):
+    from hotline import create_app
+    from workers.start import run_worker, sweep_once
+
+    app = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=private_redis.url))
+    client = app.test_client()
+    try:
+        private_redis.stop()
+        started = time.perf_counter()
+        response = twilio.post_sms(client, "migra en la 18 y Ashland ahorita",
+                                   from_number="+17735550188")
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200
+        assert "recibimos" in response.text
+        assert elapsed < 2.0
+        # a second message while Redis is known to be down answers without waiting on it
+        response = twilio.post_sms(client, "ICE at 60623", from_number="+17735550189")
+        assert response.status_code == 200
+        with app.app_context():
+            assert db.session.scalar(select(func.count(Message.id))) == 2
+            pending = db.session.scalar(select(func.count(OutboxJob.id))
+                                        .where(OutboxJob.done_at.is_(None)))
+            assert pending == 2
+
+        private_redis.start()
+        # the sweeper waits a grace period before touching recent rows; age them
+        with app.app_context():
+            for row in db.session.scalars(select(OutboxJob)):
+                row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+            db.session.commit()
+        assert sweep_once(app) == 2
+        run_worker(app, burst=True)
+        with app.app_context():
+            assert db.session.scalar(select(func.count(Report.id))) == 2
+            assert db.session.scalar(select(func.count(OutboxJob.id))
+                                     .where(OutboxJob.done_at.is_(None))) == 0
+            slugs = set(db.session.scalars(select(Jurisdiction.slug).join(
+                Incident, Incident.jurisdiction_id == Jurisdiction.id)))
+            assert slugs == {"chicago"}
+    finally:
+        with app.app_context():
+            from sqlalchemy import text
+
+            from tests.conftest import ACTIVITY_TABLES
+
+            db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
+                                    "CASCADE"))
+            db.session.commit()
+        db.state(app).engine.dispose()
+
+
+def test_sweeper_leaves_queued_jobs_alone(pg_app, pg_client, twilio):
+    from workers.start import sweep_once
+
+    twilio.post_sms(pg_client, "ICE at 60608")
+    with pg_app.app_context():
+        row = db.session.scalar(select(OutboxJob))
+        row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+        db.session.commit()
+    assert sweep_once(pg_app) == 0
+    assert Queue("triage", connection=jobs.backend_of(pg_app).redis).count == 1

@@ -1,0 +1,154 @@
+"""The `hotline` command, driven as a user would: as processes, with only the settings given."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))}
+    env.update(extra)
+    return env
+
+
+def hotline(*args: str, env: dict[str, str], cwd=ROOT, input: str | None = None):
+    return subprocess.run([sys.executable, "-m", "hotline.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120, input=input)
+
+
+def test_triage_prints_json_and_touches_nothing(tmp_path):
+    env = clean_env(HOTLINE_INSTANCE=str(tmp_path / "instance"))
+    result = hotline("triage", "--from", "+13125550123",
+                     "ICE at the Home Depot on Western and 47th", env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"language", "jurisdiction", "needs_location", "location", "salute",
+                         "confidence"}
+    assert set(data["location"]) == {"text", "street", "zip", "city", "county", "state", "lat",
+                                     "lon", "source"}
+    assert set(data["salute"]) == {"size", "activity", "location", "uniform", "time",
+                                   "equipment"}
+    assert data["language"] == "en" and data["jurisdiction"] == "chicago"
+    assert data["needs_location"] is False
+    assert 0 <= data["confidence"] <= 1
+    assert not (tmp_path / "instance").exists()
+
+
+def test_triage_of_a_city_alone_needs_location(tmp_path):
+    result = hotline("triage", "hay migra en denver", env=clean_env())
+    data = json.loads(result.stdout)
+    assert data["language"] == "es" and data["jurisdiction"] == "denver"
+    assert data["needs_location"] is True
+
+
+def test_commands_on_the_embedded_database(tmp_path):
+    env = clean_env(HOTLINE_INSTANCE=str(tmp_path))
+    assert hotline("db", "upgrade", env=env).returncode == 0
+    first = hotline("config", "load", env=env)
+    assert first.returncode == 0 and "12 created" not in first.stdout  # counts every record
+    assert re.search(r"^\d+ created, 0 updated", first.stdout.splitlines()[-1])
+    again = hotline("config", "load", env=env)
+    assert again.stdout.splitlines()[-1].startswith("0 created, 0 updated")
+
+    made = hotline("users", "create", "Ana@Example.org", "--role", "dispatcher",
+                   "--password", "correct horse battery", env=env)
+    assert made.returncode == 0 and "created dispatcher ana@example.org" in made.stdout
+    prompted = hotline("users", "create", "bo@example.org", "--role", "admin", env=env,
+                       input="another long password\nanother long password\n")
+    assert prompted.returncode == 0, prompted.stderr
+    short = hotline("users", "create", "cy@example.org", "--role", "viewer", "--password", "x",
+                    env=env)
+    assert short.returncode != 0 and "password" in short.stderr
+
+    token = hotline("tokens", "create", "ops", env=env)
+    assert token.returncode == 0 and token.stdout.strip().startswith("htl_")
+    assert hotline("purge", env=env).returncode == 0
+
+
+def test_bad_config_is_reported_with_file_and_key(tmp_path):
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "jurisdictions.yaml"
+    path.write_text(path.read_text().replace("timezone: America/Denver",
+                                             "timezone: America/Denvr"))
+    env = clean_env(HOTLINE_INSTANCE=str(tmp_path))
+    hotline("db", "upgrade", env=env)
+    result = hotline("config", "load", str(config), env=env)
+    assert result.returncode == 1
+    assert f"{path}: jurisdictions[7].timezone: unknown timezone 'America/Denvr'" in result.stderr
+
+
+def test_missing_setting_stops_with_its_name(tmp_path):
+    env = clean_env(DATABASE_URL="postgresql://postgres@127.0.0.1/x", SECRET_KEY="s" * 40,
+                    HOTLINE_INSTANCE=str(tmp_path))
+    result = hotline("db", "upgrade", env=env)
+    assert result.returncode == 1
+    assert "HOTLINE_PII_KEY" in result.stderr
+
+
+@pytest.fixture
+def running(tmp_path):
+    """`hotline run` with no settings at all, on a free port."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = clean_env(HOTLINE_INSTANCE=str(tmp_path / "instance"))
+    process = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run", "--port", str(port)],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "log in as" in line:
+            break
+    yield port, "".join(lines), env, tmp_path
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+def test_run_needs_no_settings_and_simulate_sms_goes_through(running):
+    port, output, env, cwd = running
+    assert f"Hotline is running at http://127.0.0.1:{port}/" in output
+    password = re.search(r"log in as dispatcher@hotline.local with password (\S+)",
+                         output).group(1)
+    session = requests.Session()
+    page = session.get(f"http://127.0.0.1:{port}/login", timeout=5)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    board = session.post(f"http://127.0.0.1:{port}/login", timeout=5, data={
+        "email": "dispatcher@hotline.local", "password": password, "csrf_token": csrf})
+    assert "Open incidents" in board.text
+
+    result = hotline("simulate-sms", "--url", f"http://127.0.0.1:{port}", "--from",
+                     "+13125550123", "la migra esta en Pilsen, en la 18 y Ashland", env=env,
+                     cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "webhook: HTTP 200" in result.stdout
+    assert "recibimos su reporte" in result.stdout
+    incident = json.loads(result.stdout.split("incident: ", 1)[1])
+    assert incident["jurisdiction"] == "chicago"
+    assert re.fullmatch(r"[2-9A-Z]{4}", incident["code"])
+    board = session.get(f"http://127.0.0.1:{port}/", timeout=5)
+    assert incident["code"] in board.text

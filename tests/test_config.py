@@ -1,0 +1,106 @@
+"""`hotline config load`: idempotent, updates on edit, and names file and key on error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from hotline.config_loader import ConfigError, load_config
+from hotline.extensions import db
+from hotline.models import Jurisdiction, LegalNetwork, Responder
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUGS = {"new-york-city", "chicago", "los-angeles", "san-francisco", "santa-clara-county",
+         "santa-ana", "seattle", "denver", "austin", "philadelphia", "new-haven", "milwaukee"}
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    target = tmp_path / "config"
+    shutil.copytree(ROOT / "config", target)
+    return target
+
+
+def _load(app, directory):
+    with app.app_context():
+        summary = load_config(db.session, app.extensions["hotline_vault"], directory)
+        db.session.commit()
+        return summary
+
+
+def test_demo_config_has_the_twelve_slugs(app):
+    with app.app_context():
+        assert set(db.session.scalars(select(Jurisdiction.slug))) == SLUGS
+        assert db.session.scalar(select(func.count(LegalNetwork.id))) == 12
+        phones = [app.extensions["hotline_vault"].decrypt(r.phone_enc, "responder")
+                  for r in db.session.scalars(select(Responder))]
+        assert phones and all(p[-7:-2] == "55501" for p in phones)
+
+
+def test_loading_twice_changes_nothing(app, config_dir):
+    assert not _load(app, config_dir).changed
+    assert not _load(app, config_dir).changed
+
+
+def test_editing_yaml_then_loading_updates(app, config_dir):
+    path = config_dir / "jurisdictions.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["jurisdictions"][1]["name"] = "Chicago and suburbs"
+    data["jurisdictions"][1]["aliases"]["la villita chica"] = {"zip": "60623"}
+    path.write_text(yaml.safe_dump(data))
+    summary = _load(app, config_dir)
+    assert summary.updated == ["jurisdiction chicago"]
+    with app.app_context():
+        chicago = db.session.scalar(select(Jurisdiction).where(Jurisdiction.slug == "chicago"))
+        assert chicago.name == "Chicago and suburbs"
+        assert "la villita chica" in chicago.rules["aliases"]
+    assert not _load(app, config_dir).changed
+
+
+def test_changing_a_phone_number_updates_the_responder(app, config_dir):
+    path = config_dir / "networks.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["networks"][0]["members"][0]["phone"] = "+12125550199"
+    path.write_text(yaml.safe_dump(data))
+    summary = _load(app, config_dir)
+    assert "responder new-york-city-lawyer-1" in summary.updated
+
+
+@pytest.mark.parametrize(("file", "mutate", "where"), [
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][2].pop("timezone"),
+     "jurisdictions[2].timezone"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][0].update(timezone="America/Nowhere"),
+     "jurisdictions[0].timezone"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][3].update(slug="San Francisco"),
+     "jurisdictions[3].slug"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][4].update(zips=["9512"]),
+     "jurisdictions[4].zips"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["aliases"].update(pilsen={"x": 1}),
+     "jurisdictions[1].aliases.pilsen"),
+    ("networks.yaml", lambda d: d["networks"][0]["members"][1].update(phone="not a phone"),
+     "networks[0].members[1].phone"),
+    ("networks.yaml", lambda d: d["networks"][2].update(serves=["atlantis"]),
+     "networks[2].serves"),
+    ("networks.yaml", lambda d: d["networks"][1]["escalation"]["steps"][0].update(target="x"),
+     "networks[1].escalation.steps[0].target"),
+    ("networks.yaml", lambda d: d["networks"][1]["rotations"][0].update(period="hourly"),
+     "networks[1].rotations[0].period"),
+])
+def test_bad_file_names_file_and_key(app, config_dir, file, mutate, where):
+    path = config_dir / file
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as caught:
+        _load(app, config_dir)
+    assert str(caught.value).startswith(f"{path}: {where}:")
+
+
+def test_yaml_syntax_error_names_the_file(app, config_dir):
+    (config_dir / "jurisdictions.yaml").write_text("jurisdictions: [\n  - slug: x\n")
+    with pytest.raises(ConfigError, match="jurisdictions.yaml: not valid YAML"):
+        _load(app, config_dir)

@@ -1,0 +1,117 @@
+"""The outbox: jobs run after commit, never for a rollback, retried with backoff, idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hotline import jobs
+from hotline.extensions import db
+from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report
+
+
+def _run_all(app):
+    backend = jobs.backend_of(app)
+    total = 0
+    while ran := backend.run_pending():
+        total += ran
+    return total
+
+
+def test_sms_becomes_a_report_and_an_incident(app, client, twilio):
+    twilio.post_sms(client, "5 agentes de ICE arrestando gente en 18th y Ashland, Pilsen",
+                    from_number="+17735550123")
+    assert _run_all(app) == 1
+    with app.app_context():
+        report = db.session.scalar(select(Report))
+        assert report.language == "es"
+        assert report.salute["size"] == {"agents": 5}
+        assert "arrest" in report.salute["activity"]
+        incident = db.session.scalar(select(Incident))
+        assert len(incident.code) == 4
+        assert db.session.get(Jurisdiction, incident.jurisdiction_id).slug == "chicago"
+        assert incident.status == "new"
+        assert [e.kind for e in incident.events] == ["created"]
+        assert db.session.scalar(select(OutboxJob.done_at)) is not None
+        assert db.session.scalar(select(Message.processed_at)) is not None
+
+
+def test_zip_and_city_state_resolve_offline(app, client, twilio):
+    twilio.post_sms(client, "ICE knocking on doors near 98106", from_number="+12065550123")
+    twilio.post_sms(client, "checkpoint on Bristol St in Santa Ana, CA", from_number=None or
+                    "+17145550111")
+    twilio.post_sms(client, "ICE raid in Phoenix, AZ", from_number="+13125550100")
+    _run_all(app)
+    with app.app_context():
+        slugs = [db.session.scalar(select(Jurisdiction.slug).where(
+            Jurisdiction.id == i.jurisdiction_id)) for i in
+            db.session.scalars(select(Incident).order_by(Incident.id))]
+    assert slugs == ["seattle", "santa-ana", None]
+
+
+def test_deferred_job_is_forgotten_on_rollback(app):
+    with app.app_context():
+        jobs.defer(db.session, "triage_message", 12345)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(OutboxJob.id))) == 0
+
+
+def test_a_job_runs_once_even_if_delivered_twice(app, client, twilio):
+    twilio.post_sms(client, "ICE at 60608")
+    with app.app_context():
+        outbox_id = db.session.scalar(select(OutboxJob.id))
+        message_id = db.session.scalar(select(Message.id))
+    from workers.triage import triage_message
+
+    with app.app_context():
+        triage_message(message_id, outbox_id=outbox_id)
+    with app.app_context():
+        triage_message(message_id, outbox_id=outbox_id)  # RQ redelivery
+        triage_message(message_id)  # even without the outbox guard
+        assert db.session.scalar(select(func.count(Report.id))) == 1
+        assert db.session.scalar(select(func.count(Incident.id))) == 1
+
+
+def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeypatch):
+    twilio.post_sms(client, "ICE at 60608")
+    from hotline import intake
+
+    calls = []
+
+    def broken(session, message_id):
+        calls.append(message_id)
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(intake, "process_inbound_message", broken)
+    backend = jobs.backend_of(app)
+    assert backend.run_pending() == 1
+    with app.app_context():
+        row = db.session.scalar(select(OutboxJob))
+        assert row.attempts == 1 and row.done_at is None and row.failed_at is None
+        assert "RuntimeError" in row.last_error
+        assert row.run_at > row.created_at  # backed off
+    assert backend.run_pending() == 0  # not due yet
+    monkeypatch.undo()
+    with app.app_context():
+        row = db.session.scalar(select(OutboxJob))
+        row.run_at = row.created_at
+        db.session.commit()
+    assert backend.run_pending() == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 1
+
+
+def test_inline_runner_thread_processes_webhooks(app, client, twilio):
+    import time
+
+    backend = jobs.backend_of(app)
+    backend.start()
+    twilio.post_sms(client, "ICE in Little Village right now", from_number="+13125550123")
+    deadline = time.monotonic() + 10
+    with app.app_context():
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            if db.session.scalar(select(func.count(Incident.id))):
+                break
+            time.sleep(0.05)
+        assert db.session.scalar(select(func.count(Incident.id))) == 1
+    backend.stop()

@@ -1,0 +1,86 @@
+"""PII at rest: keyed HMAC plus authenticated encryption."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from hotline.logs import RedactPhones
+from hotline.privacy import DecryptionError, Vault, mask_phone, normalize_phone
+
+KEY = bytes(range(32))
+OTHER = bytes(range(1, 33))
+
+
+def test_round_trip_any_text():
+    vault = Vault(KEY)
+    for text in ["", "ICE en la 24 y Mission 🚨", "<script>alert(1)</script>", "ñ" * 1600, "\x00"]:
+        token = vault.encrypt(text, "message.body")
+        assert text not in token or text == ""
+        assert vault.decrypt(token, "message.body") == text
+
+
+def test_encryption_is_randomised_and_bound_to_its_column():
+    vault = Vault(KEY)
+    a, b = vault.encrypt("+13125550123", "x"), vault.encrypt("+13125550123", "x")
+    assert a != b
+    with pytest.raises(DecryptionError):
+        vault.decrypt(a, "another column")
+
+
+def test_tampering_is_detected():
+    vault = Vault(KEY)
+    token = vault.encrypt("hello", "c")
+    version, key_id, blob = token.split(".")
+    raw = bytearray(base64.urlsafe_b64decode(blob))
+    raw[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        vault.decrypt(f"{version}.{key_id}.{base64.urlsafe_b64encode(bytes(raw)).decode()}", "c")
+
+
+def test_old_keys_still_decrypt_and_are_flagged_for_rotation():
+    old = Vault(OTHER)
+    token = old.encrypt("secret", "c")
+    new = Vault(KEY, old_keys=(OTHER,))
+    assert new.decrypt(token, "c") == "secret"
+    assert new.needs_rotation(token)
+    assert not new.needs_rotation(new.encrypt("x", "c"))
+    with pytest.raises(DecryptionError):
+        Vault(KEY).decrypt(token, "c")
+
+
+def test_hmac_is_keyed_and_stable():
+    assert Vault(KEY).phone_hmac("+13125550123") == Vault(KEY).phone_hmac("+13125550123")
+    assert Vault(KEY).phone_hmac("+13125550123") != Vault(OTHER).phone_hmac("+13125550123")
+    assert "3125550123" not in Vault(KEY).phone_hmac("+13125550123")
+
+
+@pytest.mark.parametrize(("raw", "e164"), [
+    ("+13125550123", "+13125550123"),
+    ("(312) 555-0123", "+13125550123"),
+    ("312.555.0123", "+13125550123"),
+    ("+52 55 1234 5678", "+525512345678"),
+])
+def test_normalize_phone(raw, e164):
+    assert normalize_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["", "hello", "12"])
+def test_normalize_phone_rejects(raw):
+    with pytest.raises(ValueError):
+        normalize_phone(raw)
+
+
+def test_mask_phone():
+    assert mask_phone("+13125550123") == "+1 ••• ••• 0123"
+
+
+def test_log_filter_masks_numbers():
+    import logging
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "from %s and %s",
+                               ("+13125550123", "(415) 555-0199"), None)
+    RedactPhones().filter(record)
+    assert "5550123" not in record.getMessage()
+    assert "555-0199" not in record.getMessage()

@@ -1,0 +1,92 @@
+"""Settings are validated at start, and every problem names its setting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hotline import create_app
+from hotline.settings import SettingsError, load_settings, new_pii_key
+
+GOOD = {
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/hotline",
+    "SECRET_KEY": "s" * 40,
+    "HOTLINE_PII_KEY": new_pii_key(),
+    "TWILIO_AUTH_TOKEN": "token",
+}
+
+
+def settings(tmp_path, **changes):
+    env = {**GOOD, "HOTLINE_INSTANCE": str(tmp_path)}
+    env.update(changes)
+    env = {k: v for k, v in env.items() if v is not None}
+    return load_settings(environ=env, dotenv_path=None)
+
+
+def test_good_production_settings(tmp_path):
+    s = settings(tmp_path)
+    assert not s.embedded
+    assert s.database_url.startswith("postgresql+psycopg://")
+    assert s.queue_mode == "inline"
+    assert settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0").queue_mode == "rq"
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"DATABASE_URL": "postgress//oops"}, "DATABASE_URL"),
+    ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
+    ({"TWILIO_AUTH_TOKEN": None}, "TWILIO_AUTH_TOKEN"),
+    ({"SECRET_KEY": None}, "SECRET_KEY"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"HOTLINE_PII_KEY": None}, "HOTLINE_PII_KEY"),
+    ({"HOTLINE_PII_KEY": "c2hvcnQ="}, "HOTLINE_PII_KEY"),
+    ({"HOTLINE_PII_KEY": "not base64 !!"}, "HOTLINE_PII_KEY"),
+    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+    ({"HOTLINE_PUBLIC_URL": "hotline.example.org"}, "HOTLINE_PUBLIC_URL"),
+    ({"TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL"),
+    ({"TWILIO_ACCOUNT_SID": "XX123"}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_MESSAGING_SERVICE_SID": "AB123"}, "TWILIO_MESSAGING_SERVICE_SID"),
+    ({"TWILIO_FROM_NUMBER": "5551234"}, "TWILIO_FROM_NUMBER"),
+    ({"HOTLINE_TRUSTED_PROXIES": "2"}, "HOTLINE_TRUSTED_PROXIES"),
+    ({"HOTLINE_RETENTION_DAYS": "thirty"}, "HOTLINE_RETENTION_DAYS"),
+    ({"HOTLINE_CONFIG_DIR": "/nonexistent/config"}, "HOTLINE_CONFIG_DIR"),
+])
+def test_bad_setting_is_named(tmp_path, change, named):
+    with pytest.raises(SettingsError) as caught:
+        settings(tmp_path, **change)
+    assert str(caught.value).startswith(named + ":")
+
+
+def test_embedded_needs_nothing_and_keeps_its_secrets(tmp_path):
+    first = load_settings(environ={"HOTLINE_INSTANCE": str(tmp_path)}, dotenv_path=None)
+    assert first.embedded and first.queue_mode == "inline"
+    assert first.database_url == f"sqlite:///{tmp_path / 'hotline.db'}"
+    stored = json.loads((tmp_path / "secrets.json").read_text())
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    second = load_settings(environ={"HOTLINE_INSTANCE": str(tmp_path)}, dotenv_path=None)
+    assert second.pii_key == first.pii_key
+    assert second.twilio_auth_token == stored["TWILIO_AUTH_TOKEN"]
+
+
+def test_environment_overrides_embedded_defaults(tmp_path):
+    s = load_settings(environ={"HOTLINE_INSTANCE": str(tmp_path), "TWILIO_AUTH_TOKEN": "mine",
+                               "HOTLINE_PUBLIC_URL": "https://x.example/"}, dotenv_path=None)
+    assert s.twilio_auth_token == "mine"
+    assert s.public_url == "https://x.example"
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"HOTLINE_INSTANCE={tmp_path}\nHOTLINE_LOG_LEVEL=debug\n"
+                      "HOTLINE_RETENTION_DAYS=7\n")
+    s = load_settings(environ={"HOTLINE_RETENTION_DAYS": "9"}, dotenv_path=dotenv)
+    assert s.log_level == "DEBUG"
+    assert s.retention_days == 9
+
+
+def test_create_app_fails_naming_the_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/x")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match="^TWILIO_AUTH_TOKEN:"):
+        create_app({"HOTLINE_INSTANCE": str(tmp_path), "SECRET_KEY": "s" * 40,
+                    "HOTLINE_PII_KEY": new_pii_key(), "DOTENV_PATH": None})
