@@ -1,86 +1,107 @@
 """Where is it happening? Places in a message, from the finest to the coarsest, in both languages.
 
-Precision, finest first: address, intersection, landmark, street, neighbourhood, zip, city, state.
-The jurisdiction comes from the most specific place that has one; the reporter's area code only
-breaks ties between candidates and fills in when the text names no place at all.
+A message is read as a list of tokens, in four passes, each taking the words it explains:
+
+1. strong places: ZIP codes, "City, ST", configured nicknames, neighbourhoods and landmarks,
+   "X County", and "LA" when it means Los Angeles (never the Spanish article "la");
+2. streets: an address, an intersection ("18th and Ashland", "la 24 y Mission"), or one street;
+3. city names from the offline data, in the words no pass above explained;
+4. named places a verifier could find: businesses, named schools and parks, courthouses.
+
+The jurisdiction comes from the strongest place named in the text. The reporter's area code only
+breaks ties between places of the same name, and fills in when the text names no place at all;
+it places someone in a county at best, so it never fills a city-only jurisdiction.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+import unicodedata
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hotline.triage.gazetteer import Gazetteer
-from hotline.triage.places import STATES, Place, fold
+from hotline.triage.gazetteer import Gazetteer, Named, tokens
+from hotline.triage.language import ENGLISH, SPANISH
+from hotline.triage.places import STATES, Place
 
-FINE = ("address", "intersection", "landmark", "street", "neighbourhood", "zip")
+# precisions a verifier could go to
+FINE = frozenset({"address", "intersection", "landmark", "street", "neighbourhood", "zip"})
 
-STREET_SUFFIX = (r"st|street|str|ave|av|avenue|blvd|boulevard|rd|road|dr|drive|ln|lane|way|pl|"
-                 r"place|ct|court|pkwy|parkway|hwy|highway|expy|expressway|ter|terrace|cir|sq|"
-                 r"plaza")
-ORDINAL = r"\d{1,3}(?:st|nd|rd|th|va|vo|a|o)?"
-WORD = r"[a-z][a-z'.]*"
-# a street name: an ordinal ("18th", "la 24"), or words ending in a street suffix, or a known name
-STREET_NAME = rf"(?:(?:[nsew]\.?\s+)?{ORDINAL}(?:\s+(?:{STREET_SUFFIX})\b)?|(?:{WORD}\s+){{0,2}}(?:{STREET_SUFFIX})\b)"
-ADDRESS = re.compile(
-    rf"\b(\d{{1,6}}\s+(?:[nsew]\.?\s+)?(?:{ORDINAL}|{WORD})(?:\s+{WORD}){{0,2}}?\s+"
-    rf"(?:{STREET_SUFFIX}))\b"
-)
-CONNECTOR = r"(?:and|&|y|e|with|con|at|@|/|n|an)"
-INTERSECTION = re.compile(
-    rf"(?:^|[^a-z0-9])((?:calle\s+|la\s+|el\s+)?({ORDINAL}|{WORD}(?:\s+{WORD})?)\s+{CONNECTOR}\s+"
-    rf"(?:la\s+|el\s+|calle\s+)?({ORDINAL}|{WORD}(?:\s+{WORD})?))(?=$|[^a-z0-9])"
-)
-STREET_ONLY = re.compile(
-    rf"\b(?:on|en|in|at|along|por|sobre|la|calle)\s+((?:{WORD}\s+){{0,2}}(?:{STREET_SUFFIX})"
-    rf"|{ORDINAL}\s+(?:{STREET_SUFFIX}))\b"
-)
-CALLE = re.compile(rf"\b(calle|avenida|av\.?)\s+({ORDINAL}|{WORD}(?:\s+{WORD})?)")
-ZIP = re.compile(r"(?<![\d#-])(\d{5})(?:-\d{4})?(?![\d])")
-STATE_ABBR = "|".join(STATES)
-CITY_STATE = re.compile(
-    rf"([a-z][a-z .'-]{{1,40}}?)\s*,?\s+({STATE_ABBR.lower()}|"
-    rf"{'|'.join(sorted(STATES.values(), key=len, reverse=True))})\.?(?=$|[^a-z])"
-)
-BRANDS = re.compile(
-    r"\b(home depot|homedepot|lowe'?s|walmart|wal-mart|target|costco|7-?eleven|swap meet|"
-    r"la pulga|flea market|car ?wash|laundromat|lavanderia|food 4 less|el super|vallarta|"
-    r"northgate|cardenas|fiesta mart|h-?e-?b|mcdonald'?s|dunkin|bodega|la michoacana)\b"
-)
-PLACE_KIND = re.compile(
-    r"\b((?:(?!(?:at|a|the|in|on|en|la|el|de|near|by|to|from|and|y)\s)[a-z]+\s+){1,3}"
-    r"(?:elementary|middle school|high school|school|park|station|church|"
-    r"market|mall|hospital|clinic|library|courthouse|apartments|plaza|church))\b|"
-    r"\b((?:escuela|iglesia|parque|mercado|tienda|clinica|hospital|estacion|apartamentos|"
-    r"corte|la corte de|plaza)\s+(?:de\s+|del\s+|la\s+|el\s+)?[a-z]+(?:\s+[a-z]+)?)\b|"
-    r"\b(courthouse|immigration court|federal building|federal plaza|la corte|metro station|"
-    r"bus stop|subway station|train station|la parada)\b"
-)
-# words that look like streets or places in the patterns above but are not
-NOT_STREET = frozenset(fold(w) for w in """
-    agents agent ice cops police policia migra cars car vans van trucks suv suvs people men
-    women guys kids ninos children family familia they them we us he she it there here now
-    ahora aqui alli ahi then and y e or o the la el los las un una a an my mi su his her
-    arrest arresting raid raiding asking knocking running taking looking waiting parked
-    morning tarde noche night today hoy minutes minutos hours horas am pm one two three
-    four five six seven eight nine ten dos tres cuatro cinco seis siete ocho nueve diez
-    agentes hombres mujeres personas gente carros camionetas patrullas vests chalecos help
-    ayuda please por favor is are was were esta estan hay son with con at en in on of de del
-    this that watch careful cuidado be stay safe just right more many several some
+STREET_SUFFIXES = frozenset("""
+    st street str ave av avenue blvd boulevard rd road dr drive ln lane way pl place ct court
+    pkwy parkway hwy highway expy expressway ter terrace cir circle sq
 """.split())
-CITY_STOPWORDS = frozenset(fold(w) for w in """
-    mission commerce industry bell orange union media ice police home depot target most
-    many more much so la el los las hope joy deal eagle eagle pass bay lake river park
-    center centre city town village county hills beach port north south east west
-    fair haven riverside cornelius roosevelt nice davis may june march paris london florence
-    national franklin washington lincoln jefferson madison clinton jackson marion salem
-    troy dover auburn burlington vernon manchester aurora columbia springfield greenville
-    kent vista pinole hollywood wheeling round rock sugar land live oak buda kyle mesa
-    como luna plata rosa mora vida sun valley palm many ice agents now today
+DIRECTIONS = frozenset("n s e w ne nw se sw north south east west".split())
+ORDINAL = re.compile(r"\d{1,3}(?:st|nd|rd|th|va|vo|ta|to|ra|ro|na|no|da|do|a|o)?")
+CONNECTORS = frozenset({"and", "&", "y", "@", "/", "n"})
+# words before a place or street that say "here is where"
+PLACE_PREPOSITIONS = frozenset("""
+    at on in near by en por sobre de del la calle cerca corner esquina off along around between
+    entre frente outside afuera
 """.split())
-LA_CONTEXT = re.compile(r"(?:^|\b(?:in|at|near|from|around|east|downtown|across|all over)\s+)"
-                        r"(?:la|l\.a\.?)(?=$|[^a-z])")
+STREET_ARTICLES = frozenset({"la", "el", "calle", "avenida", "av", "the"})
+# common words that never name a street, a town or a place (beyond the language word lists)
+COMMON = frozenset("""
+    ice migra la el los las agents agent agentes cops police policia polis nypd lapd feds
+    federales officers people men women guys kids ninos children family familia everyone todos
+    raid redada checkpoint reten vests chalecos masks mascaras guns armas dogs perros vans van
+    cars carros trucks trocas suvs camionetas patrullas right now ahora ahorita rn today hoy
+    morning tarde noche night minutes minutos hours horas am pm help ayuda please careful
+    cuidado ppl folks someone somebody anyone nobody nadie alguien tienda escuela esquina casa
+    iglesia corte parada clinica oficina fabrica lavanderia pulga puerta puertas entrada salida
+    parte madrugada manana trabajo job work house home apartment apartments building school
+    church store shop restaurant park parque mercado market station estacion bus stop corner
+    neighborhood neighbourhood area zone zona city ciudad town pueblo downtown centro county
+    condado state estado mom dad mama papa husband wife esposo esposa neighbor neighbour vecino
+    vecina brother sister hermano hermana son daughter hijo hija hijos primo tio tia wait
+    stay safe careful alert alerta urgent urgente emergency emergencia happening going coming
+    leaving left arrived llegaron llego vienen fueron taking took detained detaining arrest
+    arresting arrested knocking tocando asking preguntando checking parked waiting esperando
+    lot lots bunch many several some few more mas muchos muchas varios varias all both black
+    white gray grey dark unmarked plain clothes tactical armed armados masked enmascarados
+    one two three four five six seven eight nine ten uno dos tres cuatro cinco seis siete ocho
+    nueve diez also too tambien just solo only still todavia again otra vez hay
+""".split()) | ENGLISH | SPANISH
+CITY_STOPWORDS = frozenset("""
+    mission commerce industry bell orange union media home depot target most deal eagle pass
+    bay lake river park center centre city town village county hills beach port north south
+    east west fair haven riverside cornelius roosevelt nice davis may june march paris london
+    florence national franklin washington lincoln jefferson madison clinton jackson marion
+    salem troy dover auburn burlington vernon manchester aurora columbia springfield
+    greenville kent vista pinole hollywood wheeling sugar land live oak buda kyle mesa como
+    luna plata rosa mora vida sun valley palm federal grand broad front main king story
+    warner harbor pico soto vermont california state central university college
+""".split())
+# nicknames that are also everyday words: they count when written as a name or after "in"
+SHORT_NICKNAMES = frozenset({"la", "sea", "den", "chi", "nh", "sj", "bk", "phila", "filly"})
+# two-letter state codes that are also words: they need capitals or a comma ("Gary IN")
+WORDLIKE_STATES = frozenset("in me or oh hi ok la de pa co al ma ga id mi mo ne wa ct".split())
+STATE_NAMES = {name: code for code, name in STATES.items()}
+
+BRANDS = tuple(tuple(b.split()) for b in """
+    home depot|homedepot|lowes|walmart|wal-mart|costco|7-eleven|7-11|seven eleven|food 4 less|
+    el super|vallarta|northgate|cardenas|fiesta mart|heb|h-e-b|mcdonalds|dunkin|la michoacana|
+    king soopers|pick n save|jewel osco|jewel|walgreens|cvs|shoprite|fred meyer|safeway|
+    kroger|aldi|superior grocers|el rancho|la bonita|smart final|autozone|u-haul|greyhound
+""".replace("\n", " ").split("|"))
+# kinds of place that name one when a proper name comes before (English) or after (Spanish)
+KINDS_AFTER = frozenset("""
+    school elementary academy college university park station church hospital clinic library
+    courthouse mall plaza market jail apartments center centre stadium terminal bart
+""".split())
+KINDS_BEFORE = frozenset("""
+    escuela iglesia parque mercado clinica hospital estacion colegio secundaria primaria
+    preparatoria plaza universidad tienda centro
+""".split())
+GENERIC_NAMES = frozenset("""
+    bus train gas police fire local public charter big small new old flea swap kids my our your
+    their his her the a an this that elementary middle high grocery corner shopping community
+    medical health nearby same other apartment
+""".split())
+COURTS = (("immigration", "court"), ("federal", "building"), ("federal", "courthouse"),
+          ("courthouse",), ("corte", "de", "inmigracion"), ("la", "corte"), ("ice", "office"),
+          ("field", "office"))
+TRANSIT_LINES = frozenset("red blue green orange brown pink purple yellow silver gold expo".split())
 
 
 @dataclass
@@ -98,6 +119,8 @@ class Location:
     source: str | None = None
     precision: str | None = None
     jurisdiction: str | None = None
+    # the words of the message that name places and streets (SALUTE reads around them)
+    phrases: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def is_specific(self) -> bool:
@@ -107,294 +130,463 @@ class Location:
     def public(self) -> dict[str, Any]:
         """The `location` object of the triage output."""
         data = asdict(self)
-        data.pop("jurisdiction")
-        data.pop("precision")
+        for key in ("jurisdiction", "precision", "phrases"):
+            data.pop(key)
         return data
 
 
 @dataclass
 class _Candidate:
     place: Place
-    source: str  # zip | landmark | neighbourhood | city_state | alias_city | city | alternate
+    source: str  # city_state | zip | landmark | neighbourhood | alias_city | county | city | ...
     text: str
     slug: str | None
-    rank: int  # lower is stronger for jurisdiction
+    position: int
 
 
-_RANK = {"zip": 0, "landmark": 1, "neighbourhood": 2, "city_state": 3, "alias_city": 4,
-         "city": 5, "alternate": 6}
+# lower is stronger: an explicit state beats everything, then the finest places
+_RANK = {"city_state": 0, "zip": 1, "landmark": 2, "neighbourhood": 3, "alias_city": 4,
+         "county": 5, "city": 6, "alternate": 7}
+_PRECISION = {"zip": "zip", "landmark": "landmark", "neighbourhood": "neighbourhood",
+              "alternate": "neighbourhood"}
 
 
-def _ngrams(words: list[str], max_n: int) -> list[tuple[int, int, str]]:
-    grams = []
-    for n in range(max_n, 0, -1):
-        for i in range(len(words) - n + 1):
-            grams.append((i, i + n, " ".join(words[i:i + n])))
-    return grams
+class _Message:
+    """The tokens of a message and which of them a pass has already explained."""
 
+    def __init__(self, text: str) -> None:
+        plain = "".join(c for c in unicodedata.normalize("NFKD", text)
+                        if not unicodedata.combining(c))
+        self.raw = re.findall(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*\.?|[&@/,;:!?]",
+                              plain.replace("'", "").replace("\u2019", ""))
+        self.raw = [t.rstrip(".") if len(t) > 2 or not t.endswith(".") else t for t in self.raw]
+        self.words = [t.lower() for t in self.raw]
+        self.used = [w in ",;:!?" for w in self.words]
+        letters = [c for c in plain if c.isalpha()]
+        self.all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+        self.phrases: list[str] = []
 
-def _looks_like_street(name: str, gazetteer: Gazetteer) -> bool:
-    name = name.strip()
-    if not name or name in NOT_STREET:
-        return False
-    words = name.split()
-    if any(w in NOT_STREET for w in words[:1]) and len(words) == 1:
-        return False
-    if re.fullmatch(ORDINAL, name) or re.fullmatch(rf"{ORDINAL}\s+(?:{STREET_SUFFIX})", name):
-        number = int(re.match(r"\d+", name).group())
-        return 1 <= number <= 250
-    if re.search(rf"\b(?:{STREET_SUFFIX})$", name):
-        return not all(w in NOT_STREET for w in words[:-1]) or len(words) == 1 and False
-    return name in gazetteer.streets or any(name == s.split()[0] for s in gazetteer.streets) \
-        or name in _street_first_words(gazetteer)
+    def __len__(self) -> int:
+        return len(self.words)
 
+    def free(self, start: int, end: int) -> bool:
+        return 0 <= start and end <= len(self.words) and not any(self.used[start:end])
 
-def _street_first_words(gazetteer: Gazetteer) -> set[str]:
-    cached = getattr(gazetteer, "_street_first_words", None)
-    if cached is None:
-        cached = {s.split()[0] for s in gazetteer.streets if not s.split()[0].isdigit()}
-        gazetteer._street_first_words = cached  # type: ignore[attr-defined]
-    return cached
+    def take(self, start: int, end: int) -> str:
+        for i in range(start, end):
+            self.used[i] = True
+        phrase = " ".join(self.words[start:end])
+        self.phrases.append(phrase)
+        return phrase
 
+    def word(self, i: int) -> str:
+        return self.words[i] if 0 <= i < len(self.words) else ""
 
-def _street_slugs(names: list[str], gazetteer: Gazetteer) -> set[str]:
-    slugs: set[str] = set()
-    for name in names:
-        for street, owners in gazetteer.streets.items():
-            if name == street or name == street.split()[0] or street == name.split()[0]:
-                slugs |= owners
-    return slugs
+    def written_as_name(self, i: int) -> bool:
+        """The word has capitals in a message that is not all capitals (a proper name)."""
+        return not self.all_caps and self.raw[i][:1].isupper() and self.raw[i].upper() == \
+            self.raw[i]
 
 
 def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   language: str = "en") -> Location:
     """The best location in `text`, with its jurisdiction (None when outside all of them)."""
-    folded = fold(text)
-    # keep digits, letters and the punctuation that separates streets
-    clean = re.sub(r"[^a-z0-9&@/,.'\-#\s]", " ", folded)
-    clean = re.sub(r"\s+", " ", clean).strip()
-    words = re.findall(r"[a-z0-9][a-z0-9'.\-]*", clean.replace(",", " "))
-    words = [w.strip(".'-") for w in words]
+    msg = _Message(text)
     hint = gazetteer.area_code_place(from_number)
     hint_state = hint.state if hint else None
     candidates: list[_Candidate] = []
-    places = gazetteer.places
 
-    # ZIP codes, not house numbers
-    for match in ZIP.finditer(clean):
-        after = clean[match.end():match.end() + 20]
-        if re.match(rf"\s+(?:[nsew]\.?\s+)?(?:{ORDINAL}|{WORD})(?:\s+{WORD})?\s+"
-                    rf"(?:{STREET_SUFFIX})\b", after):
-            continue
-        place = places.zip(match.group(1))
-        if place is not None:
-            candidates.append(_Candidate(place, "zip", match.group(1),
-                                         gazetteer.jurisdiction_for(place), 0))
-
-    # config phrases: landmarks, neighbourhoods, nicknames
-    used_spans: list[tuple[int, int]] = []
-    for start, end, gram in _ngrams(words, gazetteer.max_phrase_words):
-        named = gazetteer.named.get(gram)
-        if named is None or any(s < end and start < e for s, e in used_spans):
-            continue
-        if gram in ("la", "sea", "den", "chi", "nh", "sj", "bk") and not _nickname_ok(
-                gram, text, clean, language):
-            continue
-        used_spans.append((start, end))
-        source = {"landmark": "landmark", "neighbourhood": "neighbourhood"}.get(named.kind,
-                                                                               "alias_city")
-        label = named.label if named.kind == "landmark" else gram
-        candidates.append(_Candidate(named.place, source, label, named.slug, _RANK[source]))
-
-    # Los Angeles written "LA" / "L.A." (never the Spanish article)
-    if _says_los_angeles(text, clean, language):
-        place = places.city("Los Angeles", "CA")
-        if place is not None:
-            candidates.append(_Candidate(place, "alias_city", "LA",
-                                         gazetteer.jurisdiction_for(place), _RANK["alias_city"]))
-
-    # "City, ST" and "City state"
-    for match in CITY_STATE.finditer(clean):
-        state_raw = match.group(2)
-        state = state_raw.upper() if len(state_raw) == 2 else next(
-            (k for k, v in STATES.items() if v == state_raw), None)
-        if state is None or (len(state_raw) == 2 and state_raw in ("in", "me", "or", "oh", "hi",
-                                                                    "ok", "la", "de", "pa", "co",
-                                                                    "al", "ma", "ga", "id", "mi",
-                                                                    "mo", "ne", "wa")
-                             and "," not in match.group(0) and not text.count(state_raw.upper())):
-            continue
-        head = match.group(1).strip().split()
-        for n in (3, 2, 1):
-            if len(head) < n:
-                continue
-            name = " ".join(head[-n:])
-            place = places.city(name, state)
-            if place is None:
-                alt = places.alternate(name, state)
-                place = alt
-            if place is not None:
-                candidates.append(_Candidate(place, "city_state", f"{name}, {state}",
-                                             gazetteer.jurisdiction_for(place), 3))
-                break
-
-    # city names alone and alternate (neighbourhood) names from the ZIP data
-    street, precision = _street_detail(clean, gazetteer)
-    street_words = set(re.findall(r"[a-z]+", street or ""))
-    taken = {c.text for c in candidates}
-    for _start, _end, gram in _ngrams(words, 3):
-        if gram in taken or set(gram.split()) <= street_words or gram in CITY_STOPWORDS or len(gram) < 4 or gram.isdigit():
-            continue
-        states = places.cities_named(gram)
-        if states:
-            state = _pick_state(gram, states, hint_state, gazetteer)
-            if state is None:
-                continue
-            place = places.city(gram, state)
-            if place is not None:
-                candidates.append(_Candidate(place, "city", place.city or gram,
-                                             gazetteer.jurisdiction_for(place), 5))
-                taken.add(gram)
-            continue
-        alt_states = places.alternate_states(gram)
-        if alt_states and (len(gram.split()) > 1 or len(gram) >= 6):
-            state = hint_state if hint_state in alt_states else (
-                alt_states[0] if len(alt_states) == 1 else None)
-            if state is not None:
-                place = places.alternate(gram, state)
-                if place is not None:
-                    candidates.append(_Candidate(place, "alternate", gram,
-                                                 gazetteer.jurisdiction_for(place), 6))
-                    taken.add(gram)
-
+    _zip_codes(msg, gazetteer, candidates)
+    _named_places(msg, gazetteer, hint_state, candidates)
+    street, precision = _streets(msg, gazetteer)
+    _city_names(msg, gazetteer, hint_state, candidates)
     landmark = next((c for c in candidates if c.source == "landmark"), None)
-    generic_landmark = None
-    if landmark is None:
-        found = BRANDS.search(clean) or PLACE_KIND.search(clean)
-        if found:
-            generic_landmark = next(g for g in found.groups() if g) if found.groups() else \
-                found.group(0)
+    generic = None if landmark is not None else _generic_landmark(msg)
 
-    best = _choose(candidates, hint_state, street, gazetteer)
-    loc = Location()
+    loc = Location(phrases=tuple(msg.phrases))
+    best = _choose(candidates, hint_state)
     if best is not None:
-        p = best.place
-        loc.city, loc.county, loc.state, loc.lat, loc.lon = p.city, p.county, p.state, p.lat, \
-            p.lon
-        loc.zip = p.zip if best.source in ("zip", "landmark", "neighbourhood", "alternate") \
-            else None
-        loc.source = best.source
-        loc.jurisdiction = best.slug
-        loc.precision = {"zip": "zip", "landmark": "landmark", "neighbourhood": "neighbourhood",
-                         "alternate": "neighbourhood"}.get(best.source, "city")
-        loc.text = best.text
-    elif street is not None or generic_landmark is not None:
-        # a street or place but no town: the configured street names, then the area code
-        slugs = _street_slugs([s.strip() for s in re.split(r" & ", street or "")], gazetteer) \
-            if street else set()
-        slug = None
-        if len(slugs) == 1:
-            slug = next(iter(slugs))
-        elif hint is not None:
-            hinted = gazetteer.jurisdiction_for(hint) if hint.city else None
-            if hinted and (not slugs or hinted in slugs):
-                slug = hinted
-        if slug is not None:
-            j = gazetteer.jurisdictions[slug]
-            loc.state = j.state
-            loc.source = "street_name" if len(slugs) == 1 else "area_code"
-            loc.jurisdiction = slug
-            if hint is not None and hint.city and gazetteer.jurisdiction_for(hint) == slug:
-                loc.city, loc.county, loc.lat, loc.lon = hint.city, hint.county, hint.lat, \
-                    hint.lon
-    elif hint is not None and hint.city:
-        loc.city, loc.county, loc.state, loc.lat, loc.lon = hint.city, hint.county, \
-            hint.state, hint.lat, hint.lon
-        loc.source = "area_code"
-        loc.precision = "area_code"
-        loc.jurisdiction = gazetteer.jurisdiction_for(hint)
+        place = best.place
+        loc.city, loc.county, loc.state = place.city, place.county, place.state
+        loc.lat, loc.lon = place.lat, place.lon
+        loc.zip = place.zip if best.source in _PRECISION else None
+        loc.source, loc.jurisdiction, loc.text = best.source, best.slug, best.text
+        loc.precision = _PRECISION.get(best.source, "city")
+    elif hint is not None:
+        # no place in the text: the area code is the only clue, and only to a county
+        loc.jurisdiction = gazetteer.jurisdiction_for_area(hint)
+        loc.source, loc.precision = "area_code", "area_code"
+        if loc.jurisdiction is not None:
+            loc.city, loc.county, loc.state = hint.city, hint.county, hint.state
+            loc.lat, loc.lon = hint.lat, hint.lon
 
     if street is not None:
-        loc.street = street
-        loc.precision = precision
+        loc.street, loc.precision = street, precision
         loc.text = street if loc.text is None else f"{street}, {loc.text}"
-    if landmark is not None:
-        loc.precision = loc.precision if loc.precision in ("address", "intersection") \
-            else "landmark"
-    elif generic_landmark is not None and loc.precision not in ("address", "intersection"):
+    named_spot = landmark.text if landmark is not None else generic
+    if named_spot is not None and loc.precision not in ("address", "intersection"):
         loc.precision = "landmark"
-        loc.text = generic_landmark if loc.text is None else f"{generic_landmark}, {loc.text}"
+        if landmark is None:
+            loc.text = named_spot if loc.text is None else f"{named_spot}, {loc.text}"
     return loc
 
 
-def _nickname_ok(gram: str, text: str, clean: str, language: str) -> bool:
-    """Short nicknames ("sea", "den") count only when written as a name, not as a word."""
-    return bool(re.search(rf"(?<![A-Za-z]){gram.upper()}(?![A-Za-z])", text)) or \
-        bool(re.search(rf"\b(?:in|at|near|en|from|de)\s+{gram}$", clean))
+# -- pass 1: strong places -------------------------------------------------------------------
+
+def _zip_codes(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+    for i, word in enumerate(msg.words):
+        if not re.fullmatch(r"\d{5}(?:-\d{4})?", word):
+            continue
+        # "2400 Mission St": a house number, not a ZIP
+        if any(w in STREET_SUFFIXES for w in msg.words[i + 2:i + 5]) and \
+                msg.word(i + 1).isalpha():
+            continue
+        place = gazetteer.places.zip(word[:5])
+        if place is not None:
+            msg.take(i, i + 1)
+            candidates.append(_Candidate(place, "zip", word[:5], gazetteer.jurisdiction_for(place),
+                                         i))
 
 
-def _says_los_angeles(text: str, clean: str, language: str) -> bool:
-    if re.search(r"(?<![A-Za-z])(?:LA|L\.A\.?)(?![A-Za-z])", text):
-        following = re.search(r"(?<![A-Za-z])LA\s+([a-záéíóúñ]+)", text)
-        return not (following and following.group(1).lower() in
-                    {"migra", "policia", "esquina", "calle", "tienda", "escuela", "casa",
-                     "iglesia", "parada", "corte", "24", "18"})
-    return language == "en" and bool(LA_CONTEXT.search(clean))
+def _state_after(msg: _Message, i: int) -> tuple[str, int] | None:
+    """A state written at token `i` ("CA", "california", "new york"), with its length."""
+    if i < len(msg) and msg.word(i) == ",":
+        i += 1
+        comma = True
+    else:
+        comma = False
+    for n in (3, 2, 1):
+        name = " ".join(msg.words[i:i + n])
+        if len(msg.words[i:i + n]) == n and name in STATE_NAMES:
+            return STATE_NAMES[name], n + comma
+    word = msg.word(i)
+    if len(word) == 2 and word.upper() in STATES:
+        wordlike = word in WORDLIKE_STATES and not comma and i + 1 < len(msg) and \
+            not msg.written_as_name(i)
+        if not wordlike:
+            return word.upper(), 1 + comma
+    return None
+
+
+def _named_places(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
+                  candidates: list[_Candidate]) -> None:
+    places = gazetteer.places
+    longest = max(gazetteer.max_phrase_words, 4)
+    for n in range(longest, 0, -1):
+        for i in range(len(msg) - n + 1):
+            if not msg.free(i, i + n):
+                continue
+            gram = " ".join(msg.words[i:i + n])
+            if not re.search(r"[a-z]", gram):
+                continue
+            named = gazetteer.named.get(gram)
+            street_use = _street_use(msg, i, n)
+            # "Santa Ana, CA", "Aurora CO", "Corona CA" (not the Corona of Queens)
+            state = _state_after(msg, i + n)
+            if state is not None and not street_use:
+                place = places.city(gram, state[0]) or places.alternate(gram, state[0])
+                if place is not None:
+                    msg.take(i, i + n + state[1])
+                    candidates.append(_Candidate(place, "city_state", f"{place.city}, {state[0]}",
+                                                 gazetteer.jurisdiction_for(place), i))
+                    continue
+            if named is not None and (named.kind == "landmark" or not street_use):
+                if gram in SHORT_NICKNAMES and not _nickname_ok(msg, i):
+                    continue
+                msg.take(i, i + n)
+                candidates.append(_named_candidate(named, gram, i))
+                continue
+            if msg.word(i + n) == "county" and not street_use and msg.free(i + n, i + n + 1):
+                place = _county(gram, gazetteer, hint_state)
+                if place is not None:
+                    msg.take(i, i + n + 1)
+                    candidates.append(_Candidate(place, "county", f"{place.county} County",
+                                                 gazetteer.jurisdiction_for(place), i))
+    _los_angeles(msg, gazetteer, candidates)
+
+
+def _named_candidate(named: Named, gram: str, position: int) -> _Candidate:
+    source = {"landmark": "landmark", "neighbourhood": "neighbourhood"}.get(named.kind,
+                                                                           "alias_city")
+    label = named.label if named.kind == "landmark" else gram
+    return _Candidate(named.place, source, label, named.slug, position)
+
+
+def _street_use(msg: _Message, i: int, n: int) -> bool:
+    """A place name used as a street name: "Kensington Ave", "en la Cicero", "calle Mission"."""
+    if msg.word(i + n) in STREET_SUFFIXES and msg.word(i + n) not in ("ct", "pl"):
+        return True
+    return msg.word(i - 1) in ("la", "calle", "avenida", "av") and msg.word(i) not in ("la", "el")
+
+
+def _nickname_ok(msg: _Message, i: int) -> bool:
+    """Short nicknames ("SEA", "den") count when written as a name, not as a word."""
+    if msg.written_as_name(i) and len(msg.words[i]) > 1:
+        return True
+    return msg.word(i - 1) in ("in", "at", "near", "from", "around") or \
+        (msg.word(i) != "la" and msg.word(i - 1) in ("en", "de"))
+
+
+def _county(name: str, gazetteer: Gazetteer, hint_state: str | None) -> Place | None:
+    states = gazetteer.places.county_states(name)
+    if not states:
+        return None
+    served = [s for s in states if s in gazetteer.states]
+    state = hint_state if hint_state in states else (served or states)[0]
+    return gazetteer.places.county(name, state)
+
+
+def _los_angeles(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+    """"LA" / "L.A." / "in la" in English is Los Angeles; "la" in Spanish is an article."""
+    for i, word in enumerate(msg.words):
+        if word not in ("la", "l.a") or msg.used[i]:
+            continue
+        raw = msg.raw[i]
+        capitals = raw in ("LA", "L.A", "L.A.") and not msg.all_caps
+        after = msg.word(i + 1)
+        before = msg.word(i - 1)
+        # an article: "la migra", "en la 24", "la Garvey", "LA MIGRA EN LA VILLITA"
+        article = after.isalnum() and not (after in ENGLISH or after in ("county", "area"))
+        english_place = before in ("in", "at", "near", "around", "from", "across", "downtown",
+                                   "to", "all") and (not after or after in ENGLISH or
+                                                     after in ",;:!?")
+        if word == "l.a" or (capitals and (not article or before in ("en", "de"))) or \
+                english_place:
+            place = gazetteer.places.city("Los Angeles", "CA")
+            if place is not None:
+                msg.take(i, i + 1)
+                candidates.append(_Candidate(place, "alias_city", "LA",
+                                             gazetteer.jurisdiction_for(place), i))
+
+
+# -- pass 2: streets -------------------------------------------------------------------------
+
+def _streets(msg: _Message, gazetteer: Gazetteer) -> tuple[str | None, str | None]:
+    """The finest street detail: an address, an intersection or a street (and marks them)."""
+    for finder, precision in ((_address, "address"), (_intersection, "intersection"),
+                              (_one_street, "street")):
+        found = finder(msg, gazetteer)
+        if found is not None:
+            start, end, label = found
+            msg.take(start, end)
+            return label, precision
+    return None, None
+
+
+def _address(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
+    for i, word in enumerate(msg.words):
+        if not re.fullmatch(r"\d{1,6}", word) or not msg.free(i, i + 2):
+            continue
+        j = i + 1 + (msg.word(i + 1) in DIRECTIONS and msg.word(i + 2) not in STREET_SUFFIXES)
+        for k in range(j + 1, min(j + 4, len(msg))):
+            if not msg.free(j, k + 1):
+                break
+            if msg.words[k] in STREET_SUFFIXES:
+                name = msg.words[j:k]
+                if name and all(_name_word(w) or ORDINAL.fullmatch(w) for w in name):
+                    end = k + 1 + (msg.word(k + 1) in DIRECTIONS)
+                    return i, end, " ".join(msg.words[i:end])
+                break
+    return None
+
+
+def _intersection(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
+    for c, word in enumerate(msg.words):
+        if word not in CONNECTORS or msg.used[c] or (word == "n" and not msg.word(c - 1)):
+            continue
+        left = _side(msg, gazetteer, c, -1)
+        right = _side(msg, gazetteer, c, +1)
+        if left is None or right is None:
+            continue
+        (l_start, l_end, l_kind), (r_start, r_end, r_kind) = left, right
+        loose = (l_kind == "loose") + (r_kind == "loose")
+        introduced = msg.word(l_start - 1) in PLACE_PREPOSITIONS or \
+            msg.word(l_start - 1) in STREET_ARTICLES
+        if loose == 2 and not introduced:
+            continue
+        a = _strip_article(msg.words[l_start:l_end])
+        b = _strip_article(msg.words[r_start:r_end])
+        return l_start, r_end, f"{' '.join(a)} & {' '.join(b)}"
+    return None
+
+
+def _strip_article(words: list[str]) -> list[str]:
+    while len(words) > 1 and words[0] in STREET_ARTICLES:
+        words = words[1:]
+    return words
+
+
+def _side(msg: _Message, gazetteer: Gazetteer, c: int, step: int
+          ) -> tuple[int, int, str] | None:
+    """The street name just before (step -1) or after (+1) a connector: (start, end, kind)."""
+    best = None
+    for n in (1, 2, 3, 4):
+        start, end = (c - n, c) if step < 0 else (c + 1, c + 1 + n)
+        if not msg.free(start, end):
+            break
+        words = msg.words[start:end]
+        if step > 0 and words[0] in STREET_ARTICLES and n > 1:
+            words = words[1:]
+        if step < 0 and words[0] in STREET_ARTICLES and n > 1:
+            continue
+        kind = _street_kind(words, gazetteer)
+        if kind is not None and (best is None or kind != "loose" or best[2] == "loose"):
+            best = (start, end, kind)
+    return best
+
+
+def _street_kind(words: list[str], gazetteer: Gazetteer) -> str | None:
+    """How sure `words` name a street: known | numbered | suffixed | loose, or None."""
+    if not words:
+        return None
+    if words[-1] in DIRECTIONS and len(words) > 1:
+        words = words[:-1]
+    if words[0] in DIRECTIONS and len(words) > 1 and words[0] not in ("north", "south"):
+        words = words[1:]
+    base = words[:-1] if len(words) > 1 and words[-1] in STREET_SUFFIXES else words
+    name = " ".join(base)
+    if name in gazetteer.street_names:
+        return "known"
+    if len(base) == 1 and ORDINAL.fullmatch(base[0]):
+        number = int(re.match(r"\d+", base[0]).group())
+        return "numbered" if 1 <= number <= 250 else None
+    if base is not words and all(_name_word(w) for w in base) and len(base) <= 3:
+        return "suffixed"
+    if len(base) <= 2 and all(_name_word(w) for w in base) and len(name) >= 3:
+        return "loose"
+    return None
+
+
+def _name_word(word: str) -> bool:
+    """A word that could be part of a proper name (not a common word, not a number)."""
+    return word.isalpha() and word not in COMMON and word not in CONNECTORS
+
+
+def _one_street(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
+    n_words = len(msg)
+    # words ending in a street suffix: "Cermak Rd", "Rainier Ave S", "port richmond ave"
+    for k, word in enumerate(msg.words):
+        if word not in STREET_SUFFIXES or msg.used[k]:
+            continue
+        start = k
+        while start > 0 and k - start < 3 and msg.free(start - 1, start) and \
+                (_name_word(msg.words[start - 1]) or ORDINAL.fullmatch(msg.words[start - 1])):
+            start -= 1
+        if start < k and not (word == "st" and k + 1 < n_words and _name_word(msg.word(k + 1))
+                              and start == k):
+            end = k + 1 + (msg.word(k + 1) in DIRECTIONS and msg.free(k + 1, k + 2))
+            return start, end, " ".join(msg.words[start:end])
+    # "calle 22", "avenida Central"
+    for i, word in enumerate(msg.words):
+        if word in ("calle", "avenida", "av") and msg.free(i, i + 2) and \
+                (ORDINAL.fullmatch(msg.word(i + 1)) or _name_word(msg.word(i + 1))):
+            return i, i + 2, f"{word} {msg.word(i + 1)}"
+    # a known street after a preposition, or any name after the Spanish "en la"
+    for i, word in enumerate(msg.words):
+        if word not in PLACE_PREPOSITIONS:
+            continue
+        for n in (3, 2, 1):
+            if not msg.free(i + 1, i + 1 + n):
+                continue
+            name = " ".join(msg.words[i + 1:i + 1 + n])
+            if name in gazetteer.street_names:
+                return i + 1, i + 1 + n, name
+        after = msg.word(i + 1)
+        if word == "la" and msg.free(i + 1, i + 2) and _name_word(after) and len(after) >= 3 \
+                and msg.word(i - 1) in ("en", "por", "sobre", "de", "a", "cerca"):
+            return i + 1, i + 2, after
+    return None
+
+
+# -- pass 3: city names from the data --------------------------------------------------------
+
+def _city_names(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
+                candidates: list[_Candidate]) -> None:
+    places = gazetteer.places
+    for n in (3, 2, 1):
+        for i in range(len(msg) - n + 1):
+            if not msg.free(i, i + n) or _street_use(msg, i, n):
+                continue
+            words = msg.words[i:i + n]
+            gram = " ".join(words)
+            if not gram.replace(" ", "").isalpha() or len(gram) < 4 or gram in CITY_STOPWORDS \
+                    or (n == 1 and gram in COMMON) or words[0] in COMMON and n > 1 and \
+                    words[0] not in ("san", "santa", "los", "las", "el", "new", "fort", "st"):
+                continue
+            states = places.cities_named(gram)
+            if states:
+                state = _pick_state(gram, states, hint_state, gazetteer)
+                place = places.city(gram, state) if state else None
+                if place is not None:
+                    msg.take(i, i + n)
+                    candidates.append(_Candidate(place, "city", place.city or gram,
+                                                 gazetteer.jurisdiction_for(place), i))
+                continue
+            alt_states = places.alternate_states(gram)
+            if alt_states and (n > 1 or len(gram) >= 6):
+                state = hint_state if hint_state in alt_states else (
+                    alt_states[0] if len(alt_states) == 1 else None)
+                place = places.alternate(gram, state) if state else None
+                if place is not None:
+                    msg.take(i, i + n)
+                    candidates.append(_Candidate(place, "alternate", gram,
+                                                 gazetteer.jurisdiction_for(place), i))
 
 
 def _pick_state(name: str, states: list[str], hint_state: str | None,
                 gazetteer: Gazetteer) -> str | None:
     if hint_state in states:
         return hint_state
-    served = [s for s in states if any(j.state == s for j in gazetteer.jurisdictions.values())]
+    served = [s for s in states if s in gazetteer.states]
     pool = served or states
     best = max(pool, key=lambda s: gazetteer.places.city_population(name, s))
     # a small town named like a word is not worth a guess
     return best if gazetteer.places.city_population(name, best) >= 50_000 else None
 
 
-def _street_detail(clean: str, gazetteer: Gazetteer) -> tuple[str | None, str | None]:
-    address = ADDRESS.search(clean)
-    if address:
-        return address.group(1), "address"
-    for match in INTERSECTION.finditer(clean):
-        a, b = match.group(2).strip(), match.group(3).strip()
-        a = re.sub(r"^(?:on|at|en|in|of|de|near|the|la|el|calle)\s+", "", a)
-        b = re.sub(r"^(?:the|la|el|calle)\s+", "", b)
-        if _looks_like_street(a, gazetteer) and _looks_like_street(b, gazetteer):
-            return f"{a} & {b}", "intersection"
-        # "Western and 47th": one side a street-looking ordinal, the other a known/suffixed name
-        if (_looks_like_street(a, gazetteer) or _looks_like_street(b, gazetteer)) and \
-                (re.fullmatch(ORDINAL, a) or re.fullmatch(ORDINAL, b)) and \
-                a not in NOT_STREET and b not in NOT_STREET and \
-                a.split()[-1] not in NOT_STREET and b.split()[-1] not in NOT_STREET:
-            return f"{a} & {b}", "intersection"
-    for match in re.finditer(r"\b(?:on|en|at|along|por|sobre|calle)\s+([a-z]+(?:\s[a-z]+)?)",
-                             clean):
-        name = match.group(1)
-        if name in gazetteer.streets or name.split()[0] in _street_first_words(gazetteer):
-            return name if name in gazetteer.streets else name.split()[0], "street"
-    street = STREET_ONLY.search(clean)
-    if street and not all(w in NOT_STREET for w in street.group(1).split()[:-1] or ["x"]):
-        return street.group(1), "street"
-    calle = CALLE.search(clean)
-    if calle and calle.group(2) not in NOT_STREET:
-        return f"{calle.group(1)} {calle.group(2)}", "street"
-    return None, None
+# -- pass 4: named places a verifier could find ----------------------------------------------
+
+def _generic_landmark(msg: _Message) -> str | None:
+    words = msg.words
+    for brand in BRANDS:
+        n = len(brand)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i:i + n]) == brand:
+                return " ".join(msg.raw[i:i + n])
+    for i, word in enumerate(words):
+        if word in ("target", "ralphs", "vons") and msg.word(i - 1) in ("the", "at", "el", "del"):
+            return msg.raw[i]
+        if word == "ps" and re.fullmatch(r"\d{1,3}", msg.word(i + 1)):
+            return f"PS {msg.word(i + 1)}"
+        if word == "line" and msg.word(i - 1) in TRANSIT_LINES:
+            return " ".join(msg.raw[max(i - 3, 0):i + 1])
+        if word in KINDS_AFTER:
+            name = []
+            for j in range(i - 1, max(i - 4, -1), -1):
+                if words[j] in PLACE_PREPOSITIONS or words[j] in GENERIC_NAMES or \
+                        words[j] in ",;:!?&" or (words[j] in COMMON and not words[j][0].isdigit()
+                                                 and words[j] not in STREET_SUFFIXES):
+                    break
+                name.insert(0, j)
+            if any(_name_word(words[j]) or ORDINAL.fullmatch(words[j]) for j in name):
+                return " ".join(msg.raw[name[0]:i + 1])
+        if word in KINDS_BEFORE:
+            j = i + 1
+            while msg.word(j) in ("de", "del", "la", "el", "los", "san", "santa"):
+                j += 1
+            if _name_word(msg.word(j)) and msg.word(j) not in GENERIC_NAMES:
+                return " ".join(msg.raw[i:j + 1])
+    for court in COURTS:
+        n = len(court)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i:i + n]) == court:
+                return " ".join(msg.raw[i:i + n])
+    return None
 
 
-def _choose(candidates: list[_Candidate], hint_state: str | None, street: str | None,
-            gazetteer: Gazetteer) -> _Candidate | None:
+def _choose(candidates: list[_Candidate], hint_state: str | None) -> _Candidate | None:
+    """The strongest place; the area code's state only orders equals."""
     if not candidates:
         return None
-    # a place in the text always beats the area code; the hint only orders equals
-    def key(c: _Candidate) -> tuple[int, int, int]:
-        return (c.rank, 0 if c.place.state == hint_state else 1, 0 if c.slug else 1)
-
-    ordered = sorted(candidates, key=key)
-    best = ordered[0]
-    # a neighbourhood or ZIP in another state than an explicit "City, ST" loses to it
-    explicit = next((c for c in ordered if c.source == "city_state"), None)
-    if explicit is not None and best.place.state != explicit.place.state:
-        return explicit
-    return best
+    return min(candidates, key=lambda c: (_RANK[c.source], c.place.state != hint_state,
+                                          c.slug is None, c.position))
