@@ -1,13 +1,14 @@
-"""Dispatcher actions on an incident: shared by the dashboard and the API."""
+"""Dispatcher actions on an incident: shared by the dashboard and the API, audited by both."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import incidents
-from hotline.models import Incident
+from hotline import clustering, incidents, verification
+from hotline.models import Incident, Report, Reporter, User
 
 
 class ActionError(ValueError):
@@ -18,38 +19,83 @@ class ActionError(ValueError):
         self.status = status
 
 
-ACTIONS = ("verify", "dismiss", "resolve", "merge", "note")
+ACTIONS = ("verify", "dismiss", "resolve", "merge", "split", "note", "assign", "block",
+           "all_clear", "reverify")
 
 
-def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
-                 actor: str) -> dict[str, Any]:
-    """Apply one action; flushes, never commits."""
-    action = payload.get("action")
-    if action not in ACTIONS:
-        raise ActionError(f"action: must be one of {', '.join(ACTIONS)}")
+def _note(payload: dict[str, Any]) -> str | None:
     note = payload.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 4000):
         raise ActionError("note: must be text of at most 4000 characters")
+    return note.strip() if isinstance(note, str) and note.strip() else None
+
+
+def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
+                 actor: str, user: User | None = None) -> dict[str, Any]:
+    """Apply one action; flushes, never commits. Returns the incident's code and status."""
+    action = payload.get("action")
+    if action not in ACTIONS:
+        raise ActionError(f"action: must be one of {', '.join(ACTIONS)}")
+    note = _note(payload)
+    result: dict[str, Any] = {}
     try:
         if action == "verify":
-            incidents.transition(session, incident, "verified", actor, note=note)
+            verification.confirm(session, incident, actor, reason=note or "dispatcher")
         elif action == "dismiss":
-            incidents.transition(session, incident, "false_alarm", actor, note=note)
-        elif action == "resolve":
-            incidents.transition(session, incident, "resolved", actor, note=note)
+            verification.dismiss(session, incident, actor, reason=note or "dispatcher")
+        elif action in ("resolve", "all_clear"):
+            verification.resolve(session, incident, actor, note=note)
+        elif action == "reverify":
+            verification.start_verification(session, incident)
         elif action == "merge":
             target_code = payload.get("into")
-            if not isinstance(target_code, str):
+            if not isinstance(target_code, str) or not target_code.strip():
                 raise ActionError("into: the code of the incident to merge into is required")
             target = incidents.get_by_code(session, target_code)
             if target is None:
                 raise ActionError(f"into: no incident {target_code!r}", 404)
             incidents.merge(session, incident, target, actor)
+            result["into"] = target.code
+        elif action == "split":
+            raw = payload.get("reports")
+            if isinstance(raw, str):
+                raw = [part for part in raw.replace(",", " ").split() if part]
+            try:
+                ids = [int(x) for x in raw or []]
+            except (TypeError, ValueError):
+                raise ActionError("reports: give a list of report ids") from None
+            new = clustering.split_reports(session, incident, ids, actor)
+            result["new_incident"] = new.code
+        elif action == "assign":
+            if user is None:
+                raise ActionError("assign: only a dashboard user can take an incident")
+            incident.assigned_user_id = user.id
+            incidents.record_event(session, incident, "assigned", actor=actor, user=user.email)
+        elif action == "block":
+            report_id = payload.get("report")
+            reporter = _reporter_of(session, incident, report_id)
+            reporter.blocked = True
+            reporter.blocked_reason = (note or "blocked by a dispatcher")[:200]
+            incidents.record_event(session, incident, "reporter_blocked", actor=actor,
+                                   report_id=report_id)
         else:
-            if not note or not note.strip():
+            if note is None:
                 raise ActionError("note: required for a note")
             incidents.record_event(session, incident, "note", actor=actor, text=note)
     except incidents.TransitionError as exc:
         raise ActionError(str(exc), 409) from None
     session.flush()
-    return {"code": incident.code, "status": incident.status}
+    return {"code": incident.code, "status": incident.status, **result}
+
+
+def _reporter_of(session: Session, incident: Incident, report_id: Any) -> Reporter:
+    try:
+        report_id = int(report_id)
+    except (TypeError, ValueError):
+        raise ActionError("report: the id of the report whose sender to block") from None
+    reporter = session.scalar(select(Reporter).join(Report, Report.reporter_id == Reporter.id)
+                              .where(Report.id == report_id,
+                                     Report.incident_id == incident.id))
+    if reporter is None:
+        raise ActionError(f"report: no report {report_id} in {incident.code}", 404)
+    return reporter

@@ -1,4 +1,9 @@
-"""Inbound messages: stored durably and idempotently on the webhook, triaged by a job."""
+"""Inbound messages: stored durably and idempotently on the webhook, processed by a job.
+
+The webhook does only what its reply needs (who sent it, which language, a keyword, a rate-limit
+count). The job does the rest: responder commands, relayed conversations, follow-up answers,
+triage, clustering and verification.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,39 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hotline import incidents, jobs
+from hotline import abuse, clustering, escalation, incidents, jobs, notify, verification
+from hotline.commands import Command, parse_command
 from hotline.geography import current_gazetteer
-from hotline.keywords import keyword_of
-from hotline.models import Jurisdiction, Message, Report, Reporter, utcnow
+from hotline.keywords import keyword_language, keyword_of
+from hotline.models import (
+    Alert,
+    Incident,
+    IncidentEvent,
+    Jurisdiction,
+    Message,
+    Report,
+    Reporter,
+    Responder,
+    utcnow,
+)
+from hotline.policy import Policy
 from hotline.privacy import Vault, normalize_phone, reference
-from hotline.triage import triage_text
+from hotline.triage import Triage, triage_text
 from hotline.triage.language import detect_language
 
 logger = logging.getLogger(__name__)
 
 SID = re.compile(r"^(SM|MM|SMS|CA|RE)[0-9a-fA-F]{32}$")
 MAX_MEDIA = 10
-FOLLOW_UP_WINDOW = timedelta(minutes=30)
+RELAY_WINDOW = timedelta(hours=3)
 
 
 class BadWebhook(ValueError):
@@ -42,9 +61,12 @@ class Inbound:
     language: str
     keyword: str | None
     opted_out: bool
+    blocked: bool = False
+    command: bool = False
+    rate_limited: bool = False
 
 
-def _insert(session: Session):  # noqa: ANN202 - dialect-specific insert construct
+def _insert(session: Session) -> Any:  # noqa: ANN401 - the dialect's insert construct
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
@@ -54,31 +76,40 @@ def media_of(form: Mapping[str, str]) -> list[dict[str, str]]:
         count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
     except ValueError:
         raise BadWebhook("NumMedia is not a number") from None
-    return [{"url": form.get(f"MediaUrl{i}", ""), "content_type": form.get(f"MediaContentType{i}",
-                                                                            "")}
+    return [{"url": form.get(f"MediaUrl{i}", ""),
+             "content_type": form.get(f"MediaContentType{i}", "")}
             for i in range(count) if form.get(f"MediaUrl{i}")]
 
 
-def upsert_reporter(session: Session, vault: Vault, e164: str) -> tuple[int, str | None, bool]:
-    """(id, remembered language, opted out) of the reporter with this number; one statement."""
+def upsert_reporter(session: Session, vault: Vault, e164: str,
+                    language: str | None = None) -> Any:  # noqa: ANN401
+    """(id, language, opted_out, blocked, phone_hmac) of the sender; one statement.
+
+    `language`, when given, becomes the remembered language; otherwise the old one stays and
+    is returned.
+    """
     phone_hmac = vault.phone_hmac(e164)
-    insert = _insert(session)
-    stmt = insert(Reporter).values(
+    now = utcnow()
+    stmt = _insert(session)(Reporter).values(
         phone_hmac=phone_hmac, phone_enc=vault.encrypt(e164, "reporter.phone"),
-        created_at=utcnow(), last_seen_at=utcnow(), trust_score=0.5, confirmed_count=0,
-        false_alarm_count=0, opted_out=False, blocked=False, consent_contact=False,
+        language=language, created_at=now, last_seen_at=now, trust_score=0.5,
+        confirmed_count=0, false_alarm_count=0, opted_out=False, blocked=False,
+        consent_contact=False,
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[Reporter.phone_hmac],
-        set_={"last_seen_at": stmt.excluded.last_seen_at},
-    ).returning(Reporter.id, Reporter.language, Reporter.opted_out)
-    row = session.execute(stmt).one()
-    return row.id, row.language, row.opted_out
+        set_={"last_seen_at": stmt.excluded.last_seen_at,
+              "language": func.coalesce(stmt.excluded.language, Reporter.language),
+              # a purged number is restored when the person writes again
+              "phone_enc": func.coalesce(Reporter.phone_enc, stmt.excluded.phone_enc)},
+    ).returning(Reporter.id, Reporter.language, Reporter.opted_out, Reporter.blocked,
+                Reporter.phone_hmac)
+    return session.execute(stmt).one()
 
 
 def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
                        region: str = "US") -> Inbound:
-    """Store one inbound SMS/MMS exactly once (unique on MessageSid) and defer its triage.
+    """Store one inbound SMS/MMS exactly once (unique on MessageSid) and defer its processing.
 
     Flushes, never commits: the webhook commits before it answers.
     """
@@ -95,82 +126,293 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     body = form.get("Body") or ""
     media = media_of(form)
 
-    reporter_id, remembered, opted_out = upsert_reporter(session, vault, e164)
     keyword = keyword_of(body)
-    language, _ = detect_language(body, remembered) if body.strip() else (remembered or "en",
-                                                                          0.5)
-    if keyword is not None and remembered:
-        language = remembered  # "STOP" says nothing about the language they write in
+    command = parse_command(body) if keyword is None else None
+    detected = None
+    if keyword is not None:
+        detected = keyword_language(body)  # AYUDA is Spanish; STOP says nothing
+    elif command is None and body.strip():
+        guess, confidence = detect_language(body)
+        detected = guess if confidence >= 0.75 else None
+    reporter = upsert_reporter(session, vault, e164, detected)
+    language = reporter.language or "en"
+    if detected is None and command is None and body.strip() and keyword is None:
+        language, _ = detect_language(body, reporter.language)
+    flags: dict[str, Any] = {}
+    if keyword:
+        flags["keyword"] = keyword
+    if command:
+        flags["command"] = True
+    if reporter.blocked:
+        flags["blocked"] = True
+    rate_limited = keyword is None and not reporter.blocked and abuse.over_rate_limit(
+        current_app, session, reporter.id, reporter.phone_hmac)
+    if rate_limited:
+        flags["rate_limited"] = True
 
-    insert = _insert(session)
-    stmt = insert(Message).values(
+    stmt = _insert(session)(Message).values(
         twilio_sid=sid, direction="inbound", channel="mms" if media else "sms",
-        reporter_id=reporter_id, counterpart_hmac=vault.phone_hmac(e164),
+        reporter_id=reporter.id, counterpart_hmac=reporter.phone_hmac,
         counterpart_enc=vault.encrypt(e164, "message.counterpart"),
         body_enc=vault.encrypt(body, "message.body"), media=media, language=language,
-        status="received", flags={"keyword": keyword} if keyword else {}, received_at=utcnow(),
+        status="received", flags=flags, received_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=[Message.twilio_sid]).returning(Message.id)
     message_id = session.execute(stmt).scalar_one_or_none()
     created = message_id is not None
+    opted_out = reporter.opted_out
     if created:
-        if keyword == "stop":
-            session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
-                            .values(opted_out=True))
-            opted_out = True
-        elif keyword == "start":
-            session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
-                            .values(opted_out=False))
-            opted_out = False
-        else:
+        if keyword in ("stop", "start", "consent"):
+            values: dict[str, Any] = {"stop": {"opted_out": True},
+                                      "start": {"opted_out": False},
+                                      "consent": {"consent_contact": True}}[keyword]
+            session.execute(Reporter.__table__.update().where(Reporter.id == reporter.id)
+                            .values(**values))
+            opted_out = values.get("opted_out", opted_out)
+        elif keyword != "help" and not reporter.blocked:
             jobs.defer(session, "triage_message", message_id)
         logger.info("inbound sms %s stored as message %s reporter %s", sid, message_id,
-                    reference(vault.phone_hmac(e164)))
+                    reference(reporter.phone_hmac))
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
-    return Inbound(message_id, created, reporter_id, language, keyword, opted_out)
+    return Inbound(message_id, created, reporter.id, language, keyword, opted_out,
+                   blocked=reporter.blocked, command=command is not None,
+                   rate_limited=rate_limited)
 
+
+# -- the job side ---------------------------------------------------------------------------
 
 def process_inbound_message(session: Session, message_id: int) -> Report | None:
-    """Triage a stored message into a report, and the report into an incident (idempotent)."""
-    from flask import current_app
-
+    """Everything after the webhook, for one stored message (idempotent)."""
     vault: Vault = current_app.extensions["hotline_vault"]
-    message = session.get(Message, message_id, with_for_update=True)
+    message = session.scalars(select(Message).where(Message.id == message_id)
+                              .with_for_update()).one_or_none()
     if message is None or message.processed_at is not None:
         return None
+    message.processed_at = utcnow()
     body = vault.decrypt(message.body_enc, "message.body") or ""
-    reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
     sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
-    gazetteer = current_gazetteer(session)
-    result = triage_text(body, gazetteer, from_number=sender,
+    reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
+
+    if (message.flags or {}).get("command"):
+        responder = session.scalar(select(Responder).where(
+            Responder.phone_hmac == message.counterpart_hmac))
+        command = parse_command(body)
+        if responder is not None and command is not None:
+            handle_command(session, responder, command, message)
+            return None
+        if reporter is not None:  # not a responder after all: an ordinary report
+            notify.to_reporter(session, reporter, "ack")
+
+    if reporter is not None and relay_from_reporter(session, reporter, body, message):
+        return None
+
+    policy_window = timedelta(minutes=Policy().follow_up_window_min)
+    pending = None
+    if reporter is not None:
+        pending = session.scalar(select(Report).where(
+            Report.reporter_id == reporter.id, Report.state == "awaiting_location",
+            Report.updated_at >= utcnow() - policy_window).order_by(Report.id.desc()).limit(1))
+    if pending is not None:
+        return complete_follow_up(session, pending, message, body, sender, reporter)
+    return create_report(session, message, body, sender, reporter)
+
+
+def _triage(session: Session, body: str, sender: str | None,
+            reporter: Reporter | None) -> Triage:
+    result = triage_text(body, current_gazetteer(session), from_number=sender,
                          language_hint=reporter.language if reporter else None)
     if reporter is not None and body.strip():
         reporter.language = result.language
+    return result
 
-    jurisdiction_id = None
-    if result.jurisdiction:
-        jurisdiction_id = session.scalar(select(Jurisdiction.id).where(
-            Jurisdiction.slug == result.jurisdiction))
+
+def _jurisdiction_id(session: Session, slug: str | None) -> int | None:
+    if not slug:
+        return None
+    return session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
+
+
+def _apply_triage(session: Session, report: Report, result: Triage, text: str) -> None:
+    vault: Vault = current_app.extensions["hotline_vault"]
     location = result.location
-    report = Report(
-        reporter_id=message.reporter_id, channel=message.channel,
-        text_enc=vault.encrypt(body, "report.text"), language=result.language,
-        salute=result.salute, location=location.public(), lat=location.lat, lon=location.lon,
-        jurisdiction_id=jurisdiction_id, needs_location=result.needs_location,
-        confidence=result.confidence, media=list(message.media or []),
-        state="complete",
-    )
+    report.text_enc = vault.encrypt(text, "report.text")
+    report.language = result.language
+    report.salute = result.salute
+    report.location = location.public()
+    report.lat, report.lon = location.lat, location.lon
+    report.jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
+    report.needs_location = result.needs_location
+    report.confidence = result.confidence
+    report.flags = {**(report.flags or {}), "precision": location.precision}
+
+
+def create_report(session: Session, message: Message, body: str, sender: str | None,
+                  reporter: Reporter | None) -> Report:
+    """Triage a message into a new report, cluster it, and set verification going."""
+    result = _triage(session, body, sender, reporter)
+    flags: dict[str, Any] = {}
+    if (message.flags or {}).get("rate_limited"):
+        flags["rate_limited"] = True
+    if abuse.looks_like_denunciation(body):
+        flags["denunciation"] = True
+    report = Report(reporter_id=message.reporter_id, channel=message.channel,
+                    media=list(message.media or []), state="complete", flags=flags,
+                    created_at=message.received_at)
+    _apply_triage(session, report, result, body)
+    asked_before = reporter is not None and session.scalar(select(Report.id).where(
+        Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
+        .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
+    if result.needs_location and reporter is not None and not asked_before and \
+            not reporter.opted_out and not reporter.blocked:
+        report.state = "awaiting_location"
+        report.flags = {**report.flags, "asked_location": True}
     session.add(report)
     session.flush()
     message.report_id = report.id
-    message.processed_at = utcnow()
-    incidents.attach_report(session, report, location_text=location.text)
-    logger.info("message %s triaged into report %s (jurisdiction %s)", message_id, report.id,
+    if report.state == "awaiting_location":
+        notify.to_reporter(session, reporter, "ask_location")
+    _cluster(session, report)
+    logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
                 result.jurisdiction or "none")
     return report
 
 
-def count_inbound(session: Session) -> int:
-    """How many inbound messages are stored (for metrics)."""
-    return session.scalar(select(func.count()).select_from(Message)
-                          .where(Message.direction == "inbound")) or 0
+def _cluster(session: Session, report: Report) -> Incident:
+    incident, created = clustering.attach_report(session, report)
+    flags = dict(incident.flags or {})
+    for flag in ("denunciation", "rate_limited"):
+        if (report.flags or {}).get(flag):
+            flags[flag] = True
+    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
+        if report.jurisdiction_id else None
+    if created and abuse.is_flood(session, report.jurisdiction_id, Policy.of(jurisdiction)):
+        flags["flood"] = True
+    if flags != (incident.flags or {}):
+        incident.flags = flags
+        incidents.record_event(session, incident, "flagged",
+                               flags=sorted(k for k in flags if k in verification.HOLD_FLAGS
+                                            or k == "rate_limited"))
+    verification.after_report(session, incident, created, report)
+    return incident
+
+
+def complete_follow_up(session: Session, report: Report, message: Message, body: str,
+                       sender: str | None, reporter: Reporter) -> Report:
+    """The answer to "where?": it completes the same report instead of starting another."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    previous = vault.decrypt(report.text_enc, "report.text") or ""
+    combined = f"{previous}\n{body}".strip()
+    result = _triage(session, combined, sender, reporter)
+    before = report.incident_id
+    _apply_triage(session, report, result, combined)
+    report.state = "complete"  # answered or not, we do not ask twice
+    message.report_id = report.id
+    session.flush()
+    if not result.needs_location:
+        notify.to_reporter(session, reporter, "location_thanks")
+    incident = session.get(Incident, before) if before else None
+    if incident is not None:
+        if incident.jurisdiction_id != report.jurisdiction_id and \
+                incident.status in ("new", "verifying"):
+            incident.jurisdiction_id = report.jurisdiction_id
+        clustering.refresh_location(session, incident)
+        incident.salute = report.salute
+        incidents.record_event(session, incident, "location_added", report_id=report.id)
+        from hotline import credibility
+
+        credibility.score_incident(session, incident)
+    else:
+        _cluster(session, report)
+    return report
+
+
+# -- responders -----------------------------------------------------------------------------
+
+def handle_command(session: Session, responder: Responder, command: Command,
+                   message: Message) -> str:
+    """Carry out a responder's reply and answer them by SMS; returns the template used."""
+    if command.code is None:
+        alert = escalation.latest_page(session, responder)
+        incident = session.get(Incident, alert.incident_id) if alert else None
+        code = incident.code if incident else "?"
+    else:
+        code = command.code
+        incident = incidents.get_by_code(session, code)
+    values: dict[str, Any] = {"code": code}
+    if incident is None:
+        template = "unknown_code"
+    elif command.verb in ("yes", "no", "eta", "unable"):
+        template, values = verification.answer(session, responder, incident, command.verb,
+                                               command.argument)
+    elif command.verb == "accept":
+        template = escalation.accept(session, responder, incident)
+    elif command.verb == "decline":
+        template = escalation.decline(session, responder, incident)
+    else:
+        template = relay_to_reporters(session, responder, incident, command.argument)
+    if incident is not None:
+        values.setdefault("status", incident.status)
+        values.setdefault("name", _acknowledger_name(session, incident))
+        message.alert_id = session.scalar(select(Alert.id).where(
+            Alert.incident_id == incident.id, Alert.responder_id == responder.id)
+            .order_by(Alert.id.desc()).limit(1))
+    if template:
+        notify.to_responder(session, responder, template, **values)
+    logger.info("command %s from responder %s: %s", command.verb, responder.key, template)
+    return template
+
+
+def _acknowledger_name(session: Session, incident: Incident) -> str:
+    if incident.acknowledged_by_id is None:
+        return "-"
+    responder = session.get(Responder, incident.acknowledged_by_id)
+    return responder.name if responder else "-"
+
+
+def relay_to_reporters(session: Session, responder: Responder, incident: Incident,
+                       text: str) -> str | None:
+    """MSG: the lawyer who accepted texts the reporters who consented, through the hotline."""
+    if incident.acknowledged_by_id != responder.id or incident.status != "acknowledged":
+        return "not_alerted" if incident.acknowledged_by_id != responder.id else "already_closed"
+    reporters = session.scalars(select(Reporter).join(Report, Report.reporter_id == Reporter.id)
+                                .where(Report.incident_id == incident.id,
+                                       Reporter.consent_contact.is_(True)).distinct()).all()
+    if not reporters:
+        return "no_consent"
+    for reporter in reporters:
+        body = notify.templates().text("relay_to_reporter", reporter.language,
+                                       code=incident.code, text=text)
+        notify.to_reporter(session, reporter, text=body)
+    flags = dict(incident.flags or {})
+    flags["relay"] = {"responder_id": responder.id, "at": utcnow().isoformat()}
+    incident.flags = flags
+    vault: Vault = current_app.extensions["hotline_vault"]
+    incidents.record_event(session, incident, "relay_to_reporter",
+                           actor=f"responder:{responder.key}",
+                           text_enc=vault.encrypt(text, "event.relay"), reporters=len(reporters))
+    return None
+
+
+def relay_from_reporter(session: Session, reporter: Reporter, body: str,
+                        message: Message) -> bool:
+    """A reporter's reply in an open relay goes back to the lawyer (never as a new report)."""
+    row = session.execute(
+        select(Incident).join(Report, Report.incident_id == Incident.id)
+        .where(Report.reporter_id == reporter.id, Incident.status == "acknowledged")
+        .order_by(Incident.last_seen_at.desc()).limit(1)).scalar_one_or_none()
+    relay = (row.flags or {}).get("relay") if row is not None else None
+    if not relay:
+        return False
+    from datetime import datetime
+
+    if utcnow() - datetime.fromisoformat(relay["at"]) > RELAY_WINDOW:
+        return False
+    responder = session.get(Responder, relay["responder_id"])
+    if responder is None:
+        return False
+    notify.to_responder(session, responder, "relay_to_lawyer", code=row.code, text=body)
+    vault: Vault = current_app.extensions["hotline_vault"]
+    session.add(IncidentEvent(incident_id=row.id, kind="relay_to_lawyer", actor="reporter",
+                              data={"text_enc": vault.encrypt(body, "event.relay")},
+                              at=utcnow()))
+    return True

@@ -42,6 +42,10 @@ class JobSpec:
 
 JOBS: dict[str, JobSpec] = {
     "triage_message": JobSpec("workers.triage.triage_message", "triage"),
+    "send_sms": JobSpec("workers.alerts.send_sms", "alerts", timeout=120),
+    "escalation_timer": JobSpec("workers.timers.escalation_timer", "timers"),
+    "verification_timeout": JobSpec("workers.timers.verification_timeout", "timers"),
+    "expire_incident": JobSpec("workers.timers.expire_incident", "timers"),
 }
 QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
 MAX_ATTEMPTS = 8

@@ -11,11 +11,13 @@ STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "op
                   "detener", "no mas", "no mas mensajes"})
 START = frozenset({"start", "unstop", "subscribe", "begin", "resume", "comenzar",
                    "empezar", "reanudar", "alta"})
+CONSENT = frozenset({"yes", "y", "si", "ok", "okay", "claro", "dale", "yes please",
+                     "si por favor"})
 HELP = frozenset({"help", "info", "ayuda", "informacion", "derechos", "rights"})
 
 
 def keyword_of(body: str | None) -> str | None:
-    """`stop`, `start` or `help` when the whole message is such a keyword, else None."""
+    """`stop`, `start`, `help` or `consent` when the whole message is one, else None."""
     if not body:
         return None
     word = re.sub(r"[^a-z ]", "", fold(body)).strip()
@@ -28,4 +30,20 @@ def keyword_of(body: str | None) -> str | None:
         return "start"
     if word in HELP:
         return "help"
+    if word in CONSENT:
+        return "consent"
     return None
+
+
+SPANISH_KEYWORDS = frozenset({"parar", "para", "alto", "basta", "cancelar", "baja", "detener",
+                              "no mas", "no mas mensajes", "comenzar", "empezar", "reanudar",
+                              "alta", "ayuda", "informacion", "derechos", "si", "claro", "dale",
+                              "si por favor"})
+
+
+def keyword_language(body: str | None) -> str | None:
+    """`es` when the keyword itself is Spanish (AYUDA, PARAR), else None."""
+    if not body:
+        return None
+    word = re.sub(r"\s+", " ", re.sub(r"[^a-z ]", "", fold(body)).strip())
+    return "es" if word in SPANISH_KEYWORDS else None

@@ -40,7 +40,8 @@ class Settings:
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_messaging_service_sid: str | None
-    twilio_from_number: str | None
+    twilio_from_numbers: tuple[str, ...]
+    sender_rate: float
     twilio_api_base_url: str | None
     public_url: str | None
     trusted_proxies: int
@@ -75,8 +76,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "TWILIO_AUTH_TOKEN": ("Twilio auth token: signs and checks webhooks. Required with "
                           "DATABASE_URL.", "generated in embedded mode"),
     "TWILIO_MESSAGING_SERVICE_SID": ("Messaging Service (MG...) for outbound SMS.", "unset"),
-    "TWILIO_FROM_NUMBER": ("From number for outbound SMS when no Messaging Service is set.",
+    "TWILIO_FROM_NUMBER": ("From number(s) for outbound SMS, comma-separated (a sender pool).",
                            "unset"),
+    "HOTLINE_SENDER_RATE": ("Messages per second each sender may send (shared by all workers).",
+                            "1"),
     "TWILIO_API_BASE_URL": ("Point the twilio REST client at a local stand-in "
                             "(e.g. http://127.0.0.1:8099).", "unset (api.twilio.com)"),
     "HOTLINE_PUBLIC_URL": ("Public base URL Twilio calls (https://hotline.example.org); webhook "
@@ -238,9 +241,19 @@ def load_settings(
     service_sid = get("TWILIO_MESSAGING_SERVICE_SID")
     if service_sid and not service_sid.startswith("MG"):
         raise SettingsError("TWILIO_MESSAGING_SERVICE_SID: must start with MG")
-    from_number = get("TWILIO_FROM_NUMBER")
-    if from_number and not (from_number.startswith("+") and from_number[1:].isdigit()):
-        raise SettingsError("TWILIO_FROM_NUMBER: must be an E.164 number such as +13125550100")
+    from_numbers = tuple(n.strip() for n in (get("TWILIO_FROM_NUMBER") or "").split(",")
+                         if n.strip())
+    for number in from_numbers:
+        if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+            raise SettingsError("TWILIO_FROM_NUMBER: must be E.164 numbers such as +13125550100 "
+                                "(several: comma-separated)")
+    try:
+        sender_rate = float(get("HOTLINE_SENDER_RATE") or "1")
+    except ValueError:
+        raise SettingsError("HOTLINE_SENDER_RATE: must be a number of messages per second") \
+            from None
+    if not 0.01 <= sender_rate <= 1000:
+        raise SettingsError("HOTLINE_SENDER_RATE: must be between 0.01 and 1000")
     api_base = get("TWILIO_API_BASE_URL")
     public_url = get("HOTLINE_PUBLIC_URL")
 
@@ -257,7 +270,8 @@ def load_settings(
         twilio_account_sid=account_sid,
         twilio_auth_token=get("TWILIO_AUTH_TOKEN") or "",
         twilio_messaging_service_sid=service_sid,
-        twilio_from_number=from_number,
+        twilio_from_numbers=from_numbers,
+        sender_rate=sender_rate,
         twilio_api_base_url=_check_url("TWILIO_API_BASE_URL", api_base) if api_base else None,
         public_url=_check_url("HOTLINE_PUBLIC_URL", public_url) if public_url else None,
         trusted_proxies=_int("HOTLINE_TRUSTED_PROXIES", get("HOTLINE_TRUSTED_PROXIES") or "0",

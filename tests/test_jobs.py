@@ -20,18 +20,20 @@ def _run_all(app):
 def test_sms_becomes_a_report_and_an_incident(app, client, twilio):
     twilio.post_sms(client, "5 agentes de ICE arrestando gente en 18th y Ashland, Pilsen",
                     from_number="+17735550123")
-    assert _run_all(app) == 1
+    assert _run_all(app) == 2  # the triage, then the SMS asking a verifier to go and look
     with app.app_context():
         report = db.session.scalar(select(Report))
         assert report.language == "es"
-        assert report.salute["size"] == {"agents": 5}
+        assert report.salute["size"] == {"agents": 5, "vehicles": None}
         assert "arrest" in report.salute["activity"]
         incident = db.session.scalar(select(Incident))
         assert len(incident.code) == 4
         assert db.session.get(Jurisdiction, incident.jurisdiction_id).slug == "chicago"
-        assert incident.status == "new"
-        assert [e.kind for e in incident.events] == ["created"]
-        assert db.session.scalar(select(OutboxJob.done_at)) is not None
+        assert incident.status == "verifying"
+        assert [e.kind for e in incident.events] == ["created", "status", "verifiers_asked"]
+        triage_job = db.session.scalar(select(OutboxJob).where(
+            OutboxJob.job == "triage_message"))
+        assert triage_job.done_at is not None
         assert db.session.scalar(select(Message.processed_at)) is not None
 
 

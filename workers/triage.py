@@ -9,5 +9,5 @@ from workers.base import job
 
 @job
 def triage_message(message_id: int) -> None:
-    """Triage one stored inbound message into a report and an incident."""
+    """Process one stored inbound message: command, relay, follow-up answer, or new report."""
     intake.process_inbound_message(db.session, message_id)

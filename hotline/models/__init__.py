@@ -9,6 +9,8 @@ from hotline.models.geo import (
     LegalNetwork,
     OnCallRotation,
     Responder,
+    network_jurisdictions,
+    responder_jurisdictions,
 )
 from hotline.models.jobs import OutboxJob
 from hotline.models.reports import (
@@ -26,5 +28,5 @@ __all__ = [
     "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken", "AuditLog", "Base",
     "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent", "Jurisdiction",
     "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter", "Responder",
-    "User", "utcnow",
+    "User", "network_jurisdictions", "responder_jurisdictions", "utcnow",
 ]

@@ -7,11 +7,10 @@ Pure functions over a `Gazetteer`: no database, no network. `triage_text` is wha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hotline.models.base import utcnow
 from hotline.triage.gazetteer import Gazetteer, JurisdictionRules
 from hotline.triage.language import detect_language
 from hotline.triage.location import Location, find_location
@@ -61,8 +60,8 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
     """Triage one message (`language_hint`: the reporter's remembered language)."""
     language, language_confidence = detect_language(text, language_hint)
     location = find_location(text, gazetteer, from_number, language)
-    salute = extract_salute(text, location.text, now or utcnow(),
-                            gazetteer.timezone(location.jurisdiction))
+    salute = extract_salute(text, location.text, now or datetime.now(UTC),
+                            gazetteer.timezone(location.jurisdiction), location.phrases)
     filled = sum(1 for key in ("size", "activity", "uniform", "time", "equipment")
                  if salute[key])
     confidence = (0.55 * _PRECISION_WEIGHT.get(location.precision, 0.0)

@@ -7,9 +7,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from phonenumbers import geocoder
 
-from hotline.triage.places import STATES, Place, Places, fold, places
+from hotline.triage.places import Place, Places, fold, places, tokens
+
+STREET_SUFFIXES = frozenset("""
+    st street str ave av avenue avenida blvd boulevard rd road dr drive ln lane way pl place ct
+    court pkwy parkway hwy highway expy expressway ter terrace cir circle sq
+""".split())
+DIRECTIONS = frozenset("n s e w ne nw se sw north south east west".split())
+
+
+def phrase_key(phrase: str) -> str:
+    """How a configured phrase is looked up: its tokens, space separated."""
+    return " ".join(tokens(phrase))
+
+
+def street_base(street: str) -> str:
+    """A street's name without its suffix and direction ("Rainier Ave S" -> "rainier")."""
+    words = tokens(street)
+    if len(words) > 1 and words[-1] in DIRECTIONS:
+        words = words[:-1]
+    if len(words) > 1 and words[-1] in STREET_SUFFIXES:
+        words = words[:-1]
+    return " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,7 @@ class Named:
     """A phrase from config that names a place: an alias, neighbourhood or landmark."""
 
     phrase: str
-    kind: str  # alias_city | neighbourhood | landmark
+    kind: str  # alias_city (a whole city, borough or region) | neighbourhood | landmark
     label: str
     place: Place
     slug: str
@@ -63,6 +83,8 @@ class Gazetteer:
         self._by_county: dict[tuple[str, str], str] = {}
         self.named: dict[str, Named] = {}
         self.streets: dict[str, set[str]] = {}
+        self.street_names: dict[str, set[str]] = {}
+        self.states = frozenset(j.state for j in self.jurisdictions.values())
         for j in self.jurisdictions.values():
             for z in j.zips:
                 self._by_zip[z] = j.slug
@@ -73,18 +95,21 @@ class Gazetteer:
             for phrase, target in j.aliases.items():
                 place = self._resolve_target(target, j.state)
                 if place is not None:
-                    kind = "alias_city" if "city" in target and "zip" not in target \
-                        else "neighbourhood"
-                    self.named[fold(phrase)] = Named(fold(phrase), kind, phrase, place, j.slug)
+                    whole = target.get("kind") == "area" or ("city" in target
+                                                             and "zip" not in target)
+                    kind = "alias_city" if whole else "neighbourhood"
+                    key = phrase_key(phrase)
+                    self.named[key] = Named(key, kind, phrase, place, j.slug)
             for landmark in j.landmarks:
                 place = self._resolve_target(landmark, j.state)
                 if place is None:
                     continue
                 for phrase in landmark["match"]:
-                    self.named[fold(phrase)] = Named(fold(phrase), "landmark", landmark["name"],
-                                                     place, j.slug)
+                    key = phrase_key(phrase)
+                    self.named[key] = Named(key, "landmark", landmark["name"], place, j.slug)
             for street in j.streets:
                 self.streets.setdefault(fold(street), set()).add(j.slug)
+                self.street_names.setdefault(street_base(street), set()).add(j.slug)
         self.max_phrase_words = max((len(p.split()) for p in self.named), default=1)
 
     def _resolve_target(self, target: dict[str, Any], state: str) -> Place | None:
@@ -117,23 +142,24 @@ class Gazetteer:
         """IANA timezone of a jurisdiction."""
         return self.jurisdictions[slug].timezone if slug in self.jurisdictions else None
 
+    def jurisdiction_for_area(self, place: Place) -> str | None:
+        """The jurisdiction an area code's place falls in, by county rules only.
+
+        An area code spans many towns, so it never satisfies a city rule.
+        """
+        if place.county is None or place.state is None:
+            return None
+        return self._by_county.get((fold(place.county), place.state))
+
     def area_code_place(self, e164: str | None) -> Place | None:
-        """Where a number's area code points (a weak hint): a city, or only a state."""
+        """The principal city and county of a US number's area code (a weak hint), or None."""
         if not e164:
             return None
         try:
             number = phonenumbers.parse(e164, "US")
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.region_code_for_number(number) != "US":
+        if number.country_code != 1:
             return None
-        description = geocoder.description_for_number(number, "en")
-        if ", " in description:
-            city, state = description.rsplit(", ", 1)
-            place = self.places.city(city, state)
-            if place is not None:
-                return place
-            return Place(None, None, state if state in STATES else None, None, None)
-        by_name = {v: k for k, v in STATES.items()}
-        state = by_name.get(fold(description))
-        return Place(None, None, state, None, None) if state else None
+        national = str(number.national_number)
+        return self.places.area_code(national[:3]) if len(national) == 10 else None

@@ -34,14 +34,17 @@ ENGLISH = frozenset("""
     stopping checkpoint waiting sitting parked across behind next get got have has had
 """.split())
 SPANISH_MARKS = re.compile(r"[ñáéíóú¿¡]")
-# "la" is in SPANISH only as an article; a bare "la" next to English words is Los Angeles.
+# slang that leans Spanish but is shared: worth half a word ("migra migra migra" is Spanish,
+# "migra at the 7-eleven" English)
+LEANS_SPANISH = frozenset({"migra", "migras", "redada", "troca", "trocas"})
 
 
 def detect_language(text: str, fallback: str | None = None) -> tuple[str, float]:
     """(`en`|`es`, confidence 0..1) for a short message; `fallback` breaks ties."""
     raw = text.lower()
     words = WORD.findall(fold(raw))
-    es = sum(1.0 for w in words if w in SPANISH)
+    es = sum(1.0 for w in words if w in SPANISH) + 0.5 * sum(1 for w in words
+                                                              if w in LEANS_SPANISH)
     en = sum(1.0 for w in words if w in ENGLISH)
     es += 1.5 * len(SPANISH_MARKS.findall(raw))
     if es == en:

@@ -20,20 +20,16 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hotline.triage.gazetteer import Gazetteer, Named, tokens
+from hotline.triage.gazetteer import DIRECTIONS, STREET_SUFFIXES, Gazetteer, Named
 from hotline.triage.language import ENGLISH, SPANISH
 from hotline.triage.places import STATES, Place
 
 # precisions a verifier could go to
 FINE = frozenset({"address", "intersection", "landmark", "street", "neighbourhood", "zip"})
 
-STREET_SUFFIXES = frozenset("""
-    st street str ave av avenue blvd boulevard rd road dr drive ln lane way pl place ct court
-    pkwy parkway hwy highway expy expressway ter terrace cir circle sq
-""".split())
-DIRECTIONS = frozenset("n s e w ne nw se sw north south east west".split())
 ORDINAL = re.compile(r"\d{1,3}(?:st|nd|rd|th|va|vo|ta|to|ra|ro|na|no|da|do|a|o)?")
 CONNECTORS = frozenset({"and", "&", "y", "@", "/", "n"})
+SPANISH_STREET_WORDS = frozenset({"calle", "avenida", "av"})
 # words before a place or street that say "here is where"
 PLACE_PREPOSITIONS = frozenset("""
     at on in near by en por sobre de del la calle cerca corner esquina off along around between
@@ -44,23 +40,23 @@ STREET_ARTICLES = frozenset({"la", "el", "calle", "avenida", "av", "the"})
 COMMON = frozenset("""
     ice migra la el los las agents agent agentes cops police policia polis nypd lapd feds
     federales officers people men women guys kids ninos children family familia everyone todos
-    raid redada checkpoint reten vests chalecos masks mascaras guns armas dogs perros vans van
-    cars carros trucks trocas suvs camionetas patrullas right now ahora ahorita rn today hoy
-    morning tarde noche night minutes minutos hours horas am pm help ayuda please careful
-    cuidado ppl folks someone somebody anyone nobody nadie alguien tienda escuela esquina casa
-    iglesia corte parada clinica oficina fabrica lavanderia pulga puerta puertas entrada salida
-    parte madrugada manana trabajo job work house home apartment apartments building school
-    church store shop restaurant park parque mercado market station estacion bus stop corner
-    neighborhood neighbourhood area zone zona city ciudad town pueblo downtown centro county
-    condado state estado mom dad mama papa husband wife esposo esposa neighbor neighbour vecino
-    vecina brother sister hermano hermana son daughter hijo hija hijos primo tio tia wait
-    stay safe careful alert alerta urgent urgente emergency emergencia happening going coming
-    leaving left arrived llegaron llego vienen fueron taking took detained detaining arrest
-    arresting arrested knocking tocando asking preguntando checking parked waiting esperando
-    lot lots bunch many several some few more mas muchos muchas varios varias all both black
-    white gray grey dark unmarked plain clothes tactical armed armados masked enmascarados
-    one two three four five six seven eight nine ten uno dos tres cuatro cinco seis siete ocho
-    nueve diez also too tambien just solo only still todavia again otra vez hay
+    raid redada border patrol checkpoint reten vests chalecos masks mascaras guns armas dogs
+    perros vans van cars carros trucks trocas suvs camionetas patrullas right now ahora ahorita
+    rn today hoy morning tarde noche night minutes minutos hours horas am pm help ayuda please
+    careful cuidado ppl folks someone somebody anyone nobody nadie alguien tienda escuela
+    esquina casa iglesia corte parada clinica oficina fabrica lavanderia pulga puerta puertas
+    entrada salida parte madrugada manana trabajo job work house home apartment apartments
+    building school church store shop restaurant park parque mercado market station estacion bus
+    stop corner neighborhood neighbourhood area zone zona city ciudad town pueblo downtown
+    centro county condado state estado mom dad mama papa husband wife esposo esposa neighbor
+    neighbour vecino vecina brother sister hermano hermana son daughter hijo hija hijos primo
+    tio tia wait stay safe careful alert alerta urgent urgente emergency emergencia happening
+    going coming leaving left arrived llegaron llego vienen fueron taking took detained
+    detaining arrest arresting arrested knocking tocando asking preguntando checking parked
+    waiting esperando lot lots bunch many several some few more mas muchos muchas varios varias
+    all both black white gray grey dark unmarked plain clothes tactical armed armados masked
+    enmascarados one two three four five six seven eight nine ten uno dos tres cuatro cinco seis
+    siete ocho nueve diez also too tambien just solo only still todavia again otra vez hay
 """.split()) | ENGLISH | SPANISH
 CITY_STOPWORDS = frozenset("""
     mission commerce industry bell orange union media home depot target most deal eagle pass
@@ -76,6 +72,13 @@ CITY_STOPWORDS = frozenset("""
 SHORT_NICKNAMES = frozenset({"la", "sea", "den", "chi", "nh", "sj", "bk", "phila", "filly"})
 # two-letter state codes that are also words: they need capitals or a comma ("Gary IN")
 WORDLIKE_STATES = frozenset("in me or oh hi ok la de pa co al ma ga id mi mo ne wa ct".split())
+TOWN_PREFIXES = frozenset({"san", "santa", "los", "las", "el", "la", "new", "fort", "st", "mount",
+                           "east", "west", "north", "south", "port", "lake", "del"})
+TOWN_SUFFIXES = frozenset({"city", "park", "heights", "beach", "springs", "falls", "hills",
+                           "valley", "village", "gardens", "grove", "center", "town"})
+STREET_PARTICLES = frozenset({"van", "de", "del", "la", "el", "los", "las", "san", "santa",
+                              "st", "saint", "old", "new", "martin", "luther", "king", "front",
+                              "main", "grand", "broad", "mission", "park", "lake", "river"})
 STATE_NAMES = {name: code for code, name in STATES.items()}
 
 BRANDS = tuple(tuple(b.split()) for b in """
@@ -91,7 +94,7 @@ KINDS_AFTER = frozenset("""
 """.split())
 KINDS_BEFORE = frozenset("""
     escuela iglesia parque mercado clinica hospital estacion colegio secundaria primaria
-    preparatoria plaza universidad tienda centro
+    preparatoria universidad
 """.split())
 GENERIC_NAMES = frozenset("""
     bus train gas police fire local public charter big small new old flea swap kids my our your
@@ -157,9 +160,9 @@ class _Message:
     def __init__(self, text: str) -> None:
         plain = "".join(c for c in unicodedata.normalize("NFKD", text)
                         if not unicodedata.combining(c))
-        self.raw = re.findall(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*\.?|[&@/,;:!?]",
+        # "L.A." -> "L.A", "St." -> "St", "Walker's" -> "Walkers"
+        self.raw = re.findall(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*|[&@/,;:!?]",
                               plain.replace("'", "").replace("\u2019", ""))
-        self.raw = [t.rstrip(".") if len(t) > 2 or not t.endswith(".") else t for t in self.raw]
         self.words = [t.lower() for t in self.raw]
         self.used = [w in ",;:!?" for w in self.words]
         letters = [c for c in plain if c.isalpha()]
@@ -172,25 +175,28 @@ class _Message:
     def free(self, start: int, end: int) -> bool:
         return 0 <= start and end <= len(self.words) and not any(self.used[start:end])
 
-    def take(self, start: int, end: int) -> str:
+    def take(self, start: int, end: int, record: bool = True) -> None:
+        """Mark words as explained; `record` them as place words SALUTE should not read."""
         for i in range(start, end):
             self.used[i] = True
-        phrase = " ".join(self.words[start:end])
-        self.phrases.append(phrase)
-        return phrase
+        if record:
+            self.phrases.append(" ".join(self.words[start:end]))
 
     def word(self, i: int) -> str:
         return self.words[i] if 0 <= i < len(self.words) else ""
 
-    def written_as_name(self, i: int) -> bool:
-        """The word has capitals in a message that is not all capitals (a proper name)."""
-        return not self.all_caps and self.raw[i][:1].isupper() and self.raw[i].upper() == \
-            self.raw[i]
+    def in_capitals(self, i: int) -> bool:
+        """The word is written in capitals ("LA", "SEA", "IN") in a message that is not."""
+        return not self.all_caps and self.raw[i].isupper()
 
 
 def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   language: str = "en") -> Location:
-    """The best location in `text`, with its jurisdiction (None when outside all of them)."""
+    """The best location in `text`, with its jurisdiction (None when outside all of them).
+
+    `language` is accepted for callers' convenience; the rules that tell the Spanish article
+    "la" from Los Angeles read the neighbouring words instead.
+    """
     msg = _Message(text)
     hint = gazetteer.area_code_place(from_number)
     hint_state = hint.state if hint else None
@@ -206,12 +212,17 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     loc = Location(phrases=tuple(msg.phrases))
     best = _choose(candidates, hint_state)
     if best is not None:
-        place = best.place
+        # the strongest place decides the jurisdiction; the finest one that agrees with it
+        # ("Fair Haven" in "Fair Haven, New Haven CT") describes where
+        finest = min((c for c in candidates if c.slug == best.slug
+                      and c.place.state == best.place.state),
+                     key=lambda c: (_PRECISION.get(c.source) is None, _RANK[c.source]))
+        place = finest.place
         loc.city, loc.county, loc.state = place.city, place.county, place.state
         loc.lat, loc.lon = place.lat, place.lon
-        loc.zip = place.zip if best.source in _PRECISION else None
-        loc.source, loc.jurisdiction, loc.text = best.source, best.slug, best.text
-        loc.precision = _PRECISION.get(best.source, "city")
+        loc.zip = place.zip if finest.source in _PRECISION else None
+        loc.source, loc.jurisdiction, loc.text = finest.source, best.slug, finest.text
+        loc.precision = _PRECISION.get(finest.source, "city")
     elif hint is not None:
         # no place in the text: the area code is the only clue, and only to a county
         loc.jurisdiction = gazetteer.jurisdiction_for_area(hint)
@@ -262,7 +273,7 @@ def _state_after(msg: _Message, i: int) -> tuple[str, int] | None:
     word = msg.word(i)
     if len(word) == 2 and word.upper() in STATES:
         wordlike = word in WORDLIKE_STATES and not comma and i + 1 < len(msg) and \
-            not msg.written_as_name(i)
+            not msg.in_capitals(i)
         if not wordlike:
             return word.upper(), 1 + comma
     return None
@@ -284,16 +295,19 @@ def _named_places(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
             # "Santa Ana, CA", "Aurora CO", "Corona CA" (not the Corona of Queens)
             state = _state_after(msg, i + n)
             if state is not None and not street_use:
-                place = places.city(gram, state[0]) or places.alternate(gram, state[0])
+                code = state[0]
+                if code == "LA" and _in_los_angeles(gram, gazetteer):
+                    code = "CA"  # "Highland Park LA" is in Los Angeles, not Louisiana
+                place = places.city(gram, code) or places.alternate(gram, code)
                 if place is not None:
                     msg.take(i, i + n + state[1])
-                    candidates.append(_Candidate(place, "city_state", f"{place.city}, {state[0]}",
+                    candidates.append(_Candidate(place, "city_state", f"{place.city}, {code}",
                                                  gazetteer.jurisdiction_for(place), i))
                     continue
             if named is not None and (named.kind == "landmark" or not street_use):
                 if gram in SHORT_NICKNAMES and not _nickname_ok(msg, i):
                     continue
-                msg.take(i, i + n)
+                msg.take(i, i + n, record=named.kind != "landmark")
                 candidates.append(_named_candidate(named, gram, i))
                 continue
             if msg.word(i + n) == "county" and not street_use and msg.free(i + n, i + n + 1):
@@ -303,6 +317,11 @@ def _named_places(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
                     candidates.append(_Candidate(place, "county", f"{place.county} County",
                                                  gazetteer.jurisdiction_for(place), i))
     _los_angeles(msg, gazetteer, candidates)
+
+
+def _in_los_angeles(name: str, gazetteer: Gazetteer) -> bool:
+    place = gazetteer.places.city(name, "CA") or gazetteer.places.alternate(name, "CA")
+    return place is not None and place.county == "Los Angeles"
 
 
 def _named_candidate(named: Named, gram: str, position: int) -> _Candidate:
@@ -321,7 +340,7 @@ def _street_use(msg: _Message, i: int, n: int) -> bool:
 
 def _nickname_ok(msg: _Message, i: int) -> bool:
     """Short nicknames ("SEA", "den") count when written as a name, not as a word."""
-    if msg.written_as_name(i) and len(msg.words[i]) > 1:
+    if msg.in_capitals(i) and len(msg.words[i]) > 1:
         return True
     return msg.word(i - 1) in ("in", "at", "near", "from", "around") or \
         (msg.word(i) != "la" and msg.word(i - 1) in ("en", "de"))
@@ -383,7 +402,7 @@ def _address(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None
                 break
             if msg.words[k] in STREET_SUFFIXES:
                 name = msg.words[j:k]
-                if name and all(_name_word(w) or ORDINAL.fullmatch(w) for w in name):
+                if name and all(_street_word(w) for w in name):
                     end = k + 1 + (msg.word(k + 1) in DIRECTIONS)
                     return i, end, " ".join(msg.words[i:end])
                 break
@@ -400,9 +419,7 @@ def _intersection(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] |
             continue
         (l_start, l_end, l_kind), (r_start, r_end, r_kind) = left, right
         loose = (l_kind == "loose") + (r_kind == "loose")
-        introduced = msg.word(l_start - 1) in PLACE_PREPOSITIONS or \
-            msg.word(l_start - 1) in STREET_ARTICLES
-        if loose == 2 and not introduced:
+        if loose == 2 and (word == "n" or msg.word(l_start - 1) not in PLACE_PREPOSITIONS):
             continue
         a = _strip_article(msg.words[l_start:l_end])
         b = _strip_article(msg.words[r_start:r_end])
@@ -443,9 +460,11 @@ def _street_kind(words: list[str], gazetteer: Gazetteer) -> str | None:
         words = words[:-1]
     if words[0] in DIRECTIONS and len(words) > 1 and words[0] not in ("north", "south"):
         words = words[1:]
+    if words[0] in SPANISH_STREET_WORDS and len(words) > 1:
+        words = words[1:]
     base = words[:-1] if len(words) > 1 and words[-1] in STREET_SUFFIXES else words
     name = " ".join(base)
-    if name in gazetteer.street_names:
+    if name in gazetteer.street_names and (base is not words or name not in COMMON):
         return "known"
     if len(base) == 1 and ORDINAL.fullmatch(base[0]):
         number = int(re.match(r"\d+", base[0]).group())
@@ -459,21 +478,26 @@ def _street_kind(words: list[str], gazetteer: Gazetteer) -> str | None:
 
 def _name_word(word: str) -> bool:
     """A word that could be part of a proper name (not a common word, not a number)."""
-    return word.isalpha() and word not in COMMON and word not in CONNECTORS
+    return word.replace("-", "").isalpha() and word not in COMMON and word not in CONNECTORS
+
+
+def _street_word(word: str) -> bool:
+    """A word of a street's name before its suffix: "Van Nuys", "18th", "St Nicholas"."""
+    if word in PLACE_PREPOSITIONS or not word.replace("-", "").isalnum():
+        return False
+    return bool(ORDINAL.fullmatch(word)) or word in STREET_PARTICLES or _name_word(word)
 
 
 def _one_street(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
-    n_words = len(msg)
     # words ending in a street suffix: "Cermak Rd", "Rainier Ave S", "port richmond ave"
     for k, word in enumerate(msg.words):
         if word not in STREET_SUFFIXES or msg.used[k]:
             continue
         start = k
         while start > 0 and k - start < 3 and msg.free(start - 1, start) and \
-                (_name_word(msg.words[start - 1]) or ORDINAL.fullmatch(msg.words[start - 1])):
+                _street_word(msg.words[start - 1]):
             start -= 1
-        if start < k and not (word == "st" and k + 1 < n_words and _name_word(msg.word(k + 1))
-                              and start == k):
+        if start < k and not _big_city(" ".join(msg.words[start:k + 1]), gazetteer, 50_000):
             end = k + 1 + (msg.word(k + 1) in DIRECTIONS and msg.free(k + 1, k + 2))
             return start, end, " ".join(msg.words[start:end])
     # "calle 22", "avenida Central"
@@ -489,13 +513,22 @@ def _one_street(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | N
             if not msg.free(i + 1, i + 1 + n):
                 continue
             name = " ".join(msg.words[i + 1:i + 1 + n])
-            if name in gazetteer.street_names:
+            longer = f"{name} {msg.word(i + 1 + n)}"
+            if name in gazetteer.street_names and msg.word(i + 1 + n) not in ("of", "de") and \
+                    (word == "la" or (name not in COMMON and not _big_city(name, gazetteer)
+                                      and not _big_city(longer, gazetteer, 50_000))):
                 return i + 1, i + 1 + n, name
         after = msg.word(i + 1)
         if word == "la" and msg.free(i + 1, i + 2) and _name_word(after) and len(after) >= 3 \
                 and msg.word(i - 1) in ("en", "por", "sobre", "de", "a", "cerca"):
             return i + 1, i + 2, after
     return None
+
+
+def _big_city(name: str, gazetteer: Gazetteer, population: int = 100_000) -> bool:
+    """"en Milwaukee" is the city, though Chicago has a Milwaukee Ave; so is "Federal Way"."""
+    return any(gazetteer.places.city_population(name, state) >= population
+               for state in gazetteer.places.cities_named(name))
 
 
 # -- pass 3: city names from the data --------------------------------------------------------
@@ -509,21 +542,18 @@ def _city_names(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
                 continue
             words = msg.words[i:i + n]
             gram = " ".join(words)
-            if not gram.replace(" ", "").isalpha() or len(gram) < 4 or gram in CITY_STOPWORDS \
-                    or (n == 1 and gram in COMMON) or words[0] in COMMON and n > 1 and \
-                    words[0] not in ("san", "santa", "los", "las", "el", "new", "fort", "st"):
+            if not _could_be_town(words, gram):
                 continue
             states = places.cities_named(gram)
-            if states:
-                state = _pick_state(gram, states, hint_state, gazetteer)
-                place = places.city(gram, state) if state else None
-                if place is not None:
-                    msg.take(i, i + n)
-                    candidates.append(_Candidate(place, "city", place.city or gram,
-                                                 gazetteer.jurisdiction_for(place), i))
+            state = _pick_state(gram, states, hint_state, gazetteer) if states else None
+            place = places.city(gram, state) if state else None
+            if place is not None:
+                msg.take(i, i + n)
+                candidates.append(_Candidate(place, "city", place.city or gram,
+                                             gazetteer.jurisdiction_for(place), i))
                 continue
             alt_states = places.alternate_states(gram)
-            if alt_states and (n > 1 or len(gram) >= 6):
+            if alt_states and (n > 1 or hint_state in alt_states):
                 state = hint_state if hint_state in alt_states else (
                     alt_states[0] if len(alt_states) == 1 else None)
                 place = places.alternate(gram, state) if state else None
@@ -531,6 +561,14 @@ def _city_names(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
                     msg.take(i, i + n)
                     candidates.append(_Candidate(place, "alternate", gram,
                                                  gazetteer.jurisdiction_for(place), i))
+
+
+def _could_be_town(words: list[str], gram: str) -> bool:
+    if len(gram) < 4 or not gram.replace(" ", "").isalpha() or gram in CITY_STOPWORDS:
+        return False
+    # "the", "agents", "ahora" are never a town, but "San Jose", "Los Gatos", "El Monte" are
+    return not (words[0] in COMMON and (len(words) == 1 or words[0] not in TOWN_PREFIXES)) \
+        and (words[-1] not in COMMON or (len(words) > 1 and words[-1] in TOWN_SUFFIXES))
 
 
 def _pick_state(name: str, states: list[str], hint_state: str | None,
@@ -560,15 +598,16 @@ def _generic_landmark(msg: _Message) -> str | None:
             return f"PS {msg.word(i + 1)}"
         if word == "line" and msg.word(i - 1) in TRANSIT_LINES:
             return " ".join(msg.raw[max(i - 3, 0):i + 1])
-        if word in KINDS_AFTER:
-            name = []
+        if word in KINDS_AFTER and not msg.used[i]:
+            name: list[int] = []
             for j in range(i - 1, max(i - 4, -1), -1):
-                if words[j] in PLACE_PREPOSITIONS or words[j] in GENERIC_NAMES or \
-                        words[j] in ",;:!?&" or (words[j] in COMMON and not words[j][0].isdigit()
-                                                 and words[j] not in STREET_SUFFIXES):
+                if words[j] in PLACE_PREPOSITIONS or words[j] in ",;:!?&" or (
+                        words[j] in COMMON and words[j] not in GENERIC_NAMES
+                        and words[j] not in STREET_SUFFIXES):
                     break
                 name.insert(0, j)
-            if any(_name_word(words[j]) or ORDINAL.fullmatch(words[j]) for j in name):
+            if any((_name_word(words[j]) and words[j] not in GENERIC_NAMES)
+                   or ORDINAL.fullmatch(words[j]) for j in name):
                 return " ".join(msg.raw[name[0]:i + 1])
         if word in KINDS_BEFORE:
             j = i + 1

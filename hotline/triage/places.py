@@ -7,8 +7,10 @@ test checks that the shipped file still matches the packages.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -38,6 +40,12 @@ def fold(text: str) -> str:
     """Lower case without accents: the form every place name is matched in."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a phrase as place matching sees them: folded, apostrophes dropped."""
+    return re.findall(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|&", fold(text).replace("'", "")
+                      .replace("\u2019", ""))
 
 
 def _county_name(raw: str) -> str:
@@ -150,6 +158,7 @@ class Places:
         self._cities = data["cities"]
         self._alternates = data["alternates"]
         self._area_codes = data.get("area_codes", {})
+        self._counties: dict[str, dict[str, Place]] | None = None
         by_name: dict[str, list[str]] = defaultdict(list)
         for key in self._cities:
             by_name[key.split("|", 1)[0]].append(key)
@@ -205,6 +214,28 @@ class Places:
             return None
         return Place(row[0], row[1], row[2], row[3], row[4])
 
+    def _county_index(self) -> dict[str, dict[str, Place]]:
+        if self._counties is None:
+            rows: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+            for row in self._zips.values():
+                if row[1]:
+                    rows[(fold(row[1]), row[2])].append(row)
+            index: dict[str, dict[str, Place]] = defaultdict(dict)
+            for (name, state), members in rows.items():
+                lat = round(sum(r[3] for r in members) / len(members), 4)
+                lon = round(sum(r[4] for r in members) / len(members), 4)
+                index[name][state] = Place(None, members[0][1], state, lat, lon)
+            self._counties = dict(index)
+        return self._counties
+
+    def county_states(self, name: str) -> list[str]:
+        """States that have a county called `name` (without "County")."""
+        return sorted(self._county_index().get(fold(name), {}))
+
+    def county(self, name: str, state: str) -> Place | None:
+        """A county as a place (its centre: the mean of its ZIP codes)."""
+        return self._county_index().get(fold(name), {}).get(state)
+
     def alternate_states(self, name: str) -> list[str]:
         """States where `name` is an alternate place name."""
         return [k.split("|", 1)[1] for k in self._alt_names.get(fold(name), [])]
@@ -214,7 +245,15 @@ class Places:
 def places() -> Places:
     """The process-wide lookups, loaded on first use."""
     with gzip.open(DATA_FILE, "rb") as handle:
-        return Places(json.loads(handle.read()))
+        raw = handle.read()
+    # a hundred thousand small containers: the cycle collector would only slow the load down
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Places(json.loads(raw))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 if __name__ == "__main__":

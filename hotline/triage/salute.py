@@ -1,8 +1,13 @@
-"""SALUTE fields (Size, Activity, Location, Uniform, Time, Equipment) in English and Spanish."""
+"""SALUTE fields (Size, Activity, Location, Uniform, Time, Equipment) in English and Spanish.
+
+Place and street names found by the location pass are blanked out first, so "Van Nuys" is not a
+van and "Story Rd" is not a story.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,84 +15,98 @@ from zoneinfo import ZoneInfo
 from hotline.triage.places import fold
 
 NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "uno": 1, "two": 2, "dos": 2, "couple": 2,
-    "three": 3, "tres": 3, "four": 4, "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6,
-    "seven": 7, "siete": 7, "eight": 8, "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10,
-    "eleven": 11, "once": 11, "twelve": 12, "doce": 12, "fifteen": 15, "quince": 15,
-    "twenty": 20, "veinte": 20, "dozen": 12, "docena": 12,
+    "one": 1, "uno": 1, "two": 2, "dos": 2, "couple": 2, "pair": 2, "three": 3, "tres": 3,
+    "four": 4, "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7,
+    "eight": 8, "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10, "eleven": 11,
+    "once": 11, "twelve": 12, "doce": 12, "thirteen": 13, "trece": 13, "fourteen": 14,
+    "catorce": 14, "fifteen": 15, "quince": 15, "twenty": 20, "veinte": 20, "dozen": 12,
+    "docena": 12, "thirty": 30, "treinta": 30,
 }
-VAGUE = {"several": 3, "varios": 3, "varias": 3, "some": 2, "unos": 2, "unas": 2, "many": 6,
-         "muchos": 6, "muchas": 6, "lots": 6, "bunch": 5, "mucha": 6}
-COUNT = rf"(\d{{1,3}}|{'|'.join(sorted(NUMBER_WORDS, key=len, reverse=True))}|" \
-        rf"{'|'.join(VAGUE)})"
-AGENT_WORDS = (r"agents?|agentes?|officers?|oficiales|cops|policias?|ice agents?|men|guys|"
-               r"hombres|tipos|people in vests|federales|feds|migras?|border patrol|troopers|"
-               r"ice|la migra|marshals")
-VEHICLE_WORDS = (r"cars?|carros?|vans?|camionetas?|trucks?|trocas?|suvs?|vehicles?|vehiculos?|"
-                 r"patrullas?|autos?|buses?|unmarked")
-SIZE_AGENTS = re.compile(rf"\b{COUNT}\s+(?:\w+\s+){{0,2}}?(?:{AGENT_WORDS})\b")
-SIZE_VEHICLES = re.compile(rf"\b{COUNT}\s+(?:\w+\s+){{0,2}}?(?:{VEHICLE_WORDS})\b")
+AGENT_NOUNS = frozenset("""
+    agent agents agente agentes officer officers oficial oficiales cop cops policia policias
+    men guys hombres tipos federales feds marshals troopers soldiers soldados migras
+""".split())
+VEHICLE_NOUNS = frozenset("""
+    car cars carro carros van vans camioneta camionetas truck trucks troca trocas suv suvs
+    vehicle vehicles vehiculo vehiculos patrulla patrullas auto autos bus buses tahoe tahoes
+    suburban suburbans pickup pickups coche coches
+""".split())
+# words that may sit between a number and what it counts: "3 black unmarked SUVs"
+COUNT_FILLERS = frozenset("""
+    black white gray grey dark silver blue unmarked marked ice migra la el de of the del
+    federal immigration inmigracion plain clothes plainclothes masked armed armados more mas
+    big large tactical border patrol hsi cbp dhs fbi government tinted negras negros blancas
+    blancos grises oscuras sin placas with con undercover different other otros otras
+""".split())
+# after these, a number counts the people taken, not the agents ("agarraron a 3")
+VICTIM_MARKERS = frozenset("""
+    a took taken detained arrested grabbed picked agarraron detuvieron llevaron llevo arrestaron
+    levantaron
+""".split())
 
 ACTIVITY = {
-    "arrest": r"arrest\w*|detain\w*|detuv\w*|detenid\w*|arrest\w*|agarr\w*|llevar\w*|llevaron|"
-              r"se llevan|se lo llev\w*|se la llev\w*|handcuff\w*|esposad\w*|took (?:him|her|"
-              r"them|someone|a man|a woman)|taking (?:people|him|her|them)|picked up|grabb\w*|"
-              r"apprehend\w*|levantaron|pescaron|snatch\w*",
-    "raid": r"raid\w*|redada\w*|operativo\w*|sweep|barrida|rodearon|surround\w*|storm\w*",
-    "checkpoint": r"checkpoint\w*|check point|reten\w*|puesto de control|stopping (?:cars|"
+    "arrest": r"arrest\w*|detain\w*|detuv\w*|detenid\w*|agarr\w*|se (?:lo |la |los |las )?"
+              r"llev\w*|llevando\w*|handcuff\w*|esposad\w*|took (?:him|her|them|someone|a |"
+              r"my |his |our |their |the |two |2 |3 )\w*|taking (?:people|ppl|him|her|them|"
+              r"a |my |someone)\w*|picked up|grabb\w*|apprehend\w*|levantaron|pescaron|"
+              r"snatch\w*|secuestr\w*",
+    "raid": r"raid\w*|redada\w*|operativo\w*|sweep\w*|barrida|rodearon|surround\w*|storm\w*",
+    "checkpoint": r"checkpoints?|check ?point|reten\w*|puesto de control|stopping (?:cars|"
                   r"everyone|people)|parando (?:carros|a todos|gente)|road ?block",
-    "door_knocking": r"knock\w*|tocando|toc\w+ (?:la )?puerta\w*|door to door|puerta por "
-                     r"puerta|casa por casa|banging on|at (?:the|my|our) door|en la puerta",
-    "waiting": r"waiting|esperando|parked|estacionad\w*|sitting (?:outside|in)|parad[oa]s|"
-               r"idling|staged|just sitting",
-    "surveillance": r"watching|vigil\w*|observ\w*|photograph\w*|taking (?:photos|pictures)|"
-                    r"tomando fotos|following|siguiendo|circling|dando vueltas|patrol\w*|"
-                    r"asking (?:for|about)|preguntando|checking (?:ids|papers)|pidiendo papeles",
+    "door_knocking": r"knock\w*|tocando|toc\w+ (?:la |las )?puertas?|door to door|puerta por "
+                     r"puerta|casa por casa|banging on",
+    "waiting": r"waiting|esperando|parked|estacionad\w*|sitting (?:outside|in|there)|"
+               r"parad[oa]s|idling|staged|just sitting",
+    "surveillance": r"watching|vigiland\w*|observ\w*|photograph\w*|taking (?:photos|pictures)|"
+                    r"tomando fotos|following|siguiendo|circling|dando vueltas|patrolling|"
+                    r"patrullando|asking (?:\w+ )?(?:for|about)|preguntando|checking (?:ids|"
+                    r"papers|documents)|pidiendo (?:papeles|documentos|id)",
 }
 UNIFORM = {
-    "ice": r"ice|i\.c\.e\.?|ero|la migra|migra|inmigracion|immigration",
+    "ice": r"ice(?! cream)|i\.c\.e\.?|ero|la migra|migra|migras|inmigracion|immigration",
     "hsi": r"hsi|homeland security investigations",
     "cbp": r"cbp|border patrol|patrulla fronteriza|la border|bortac",
-    "police": r"police|policia|cops|sheriff\w*|nypd|lapd|cpd|sfpd|troopers?|la chota|pd",
-    "vests": r"vests?|chalecos?|tactical|body armor|chaleco antibalas",
-    "plain_clothes": r"plain ?clothes|plainclothes|civil(?:ian clothes)?|ropa (?:normal|de "
-                     r"civil)|sin uniforme|no uniforms?|vestidos normal",
-    "masks": r"mask\w*|mascara\w*|tapados|cubiertos|face covered|cara tapada",
+    "police": r"police|policias?|cops|sheriff\w*|nypd|lapd|cpd|sfpd|troopers?|la chota|dps|"
+              r"state patrol",
+    "vests": r"vests?|chalecos?|tactical gear|body armor",
+    "plain_clothes": r"plain ?clothes|plainclothes|civilian clothes|ropa (?:normal|de civil)|"
+                     r"de civil|sin uniforme|no uniforms?|vestidos normal",
+    "masks": r"mask\w*|mascaras?|enmascarados|tapados|cubiertos|face covered|caras? tapadas?",
 }
 EQUIPMENT = {
     "unmarked_vehicles": r"unmarked|sin (?:placas|marcas|logos?)|no (?:plates|markings)|"
                          r"tinted|vidrios (?:oscuros|polarizados)",
     "suv": r"suvs?|tahoes?|suburbans?|explorers?|durangos?",
-    "van": r"vans?|camionetas? blancas?|minivans?",
+    "van": r"vans?|minivans?|camionetas?",
     "truck": r"trucks?|trocas?|pickups?",
-    "weapons": r"guns?|rifles?|weapons?|armas?|armados|armed|pistolas?|long guns",
-    "bus": r"bus(?:es)?|autobus\w*|camion(?:es)? grandes?",
-    "helicopter": r"helicopter\w*|helicoptero\w*|drones?",
+    "weapons": r"guns?|rifles?|weapons?|armas?|armados|armed|pistolas?",
+    "bus": r"(?<!parada del )(?<!parada de )(?<!estacion de )bus(?:es)?(?! stop| station)|"
+           r"autobus(?:es)?",
+    "helicopter": r"helicopter\w*|helicoptero\w*",
     "dogs": r"dogs|k-?9|perros",
 }
 RELATIVE_TIME = [
-    (r"right now|now|ahorita|ahora mismo|ahora|en este momento|currently|happening|just now|"
-     r"rn|ya mero|as we speak", 0),
-    (r"(\d{1,3}) ?(?:min(?:ute)?s?|minutos?) ago|hace (\d{1,3}) ?minutos?", "minutes"),
-    (r"an hour ago|hace una hora|1 hour ago", 60),
-    (r"(\d{1,2}) hours? ago|hace (\d{1,2}) horas?", "hours"),
     (r"half an hour ago|hace media hora", 30),
+    (r"an hour ago|hace una hora|1 hour ago", 60),
+    (r"(\d{1,3}) ?(?:min(?:ute)?s?|minutos?) ago|hace (\d{1,3}) ?(?:min(?:uto)?s?)", "minutes"),
+    (r"(\d{1,2}) hours? ago|hace (\d{1,2}) horas?", "hours"),
+    (r"hace (?:un )?rato|a while ago|earlier", 30),
+    (r"right now|just now|now|ahorita|ahora mismo|ahora|en este momento|currently|rn|"
+     r"as we speak|happening", 0),
 ]
 PART_OF_DAY = [
-    (r"this morning|esta manana|en la manana", 8),
+    (r"this morning|esta manana|en la manana|hoy en la manana", 8),
     (r"this afternoon|esta tarde|en la tarde", 14),
     (r"tonight|this evening|esta noche|en la noche", 20),
 ]
 CLOCK = re.compile(
-    r"\b(?:at|a las|a la|around|como a las|@)\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
-    r"|\b(\d{1,2})(?::(\d{2}))\s*(am|pm)?\b|\b(\d{1,2})\s*(am|pm)\b"
+    r"\b(?:(?:a las|como a las|desde las|a eso de las|around|since|at about|about|at)\s+)?"
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<meridiem>a\.?m\.?|p\.?m\.?)(?![a-z])"
+    r"|\b(?:a las|como a las|desde las|a eso de las)\s+(?P<hour2>\d{1,2})"
+    r"(?::(?P<minute2>\d{2}))?(?![\d:a-z])"
+    r"|\b(?P<hour3>\d{1,2}):(?P<minute3>\d{2})(?![\d])"
+    r"|\b(?P<one>a la una)\b"
 )
-
-
-def _count(raw: str) -> int:
-    if raw.isdigit():
-        return int(raw)
-    return NUMBER_WORDS.get(raw) or VAGUE.get(raw, 0)
 
 
 def _labels(table: dict[str, str], text: str) -> list[str]:
@@ -95,27 +114,68 @@ def _labels(table: dict[str, str], text: str) -> list[str]:
             if re.search(rf"(?<![a-z])(?:{pattern})(?![a-z])", text)]
 
 
+def _without(folded: str, phrases: Iterable[str]) -> str:
+    """The message with place and street names blanked out."""
+    text = folded.replace("'", "")
+    for phrase in sorted(phrases, key=len, reverse=True):
+        words = [re.escape(w) for w in phrase.split()]
+        if words:
+            text = re.sub(r"(?<![a-z0-9])" + r"[^a-z0-9]+".join(words) + r"(?![a-z0-9])", " ",
+                          text)
+    return text
+
+
 def extract_salute(text: str, location_text: str | None, now: datetime,
-                   timezone: str | None) -> dict[str, Any]:
+                   timezone: str | None, place_phrases: Iterable[str] = ()) -> dict[str, Any]:
     """The SALUTE fields of one message; unknown fields are None (lists may be empty)."""
     folded = fold(text)
-    agents = [_count(m.group(1)) for m in SIZE_AGENTS.finditer(folded)]
-    vehicles = [_count(m.group(1)) for m in SIZE_VEHICLES.finditer(folded)]
-    size: dict[str, int] | None = None
-    if agents or vehicles:
-        size = {}
-        if agents:
-            size["agents"] = max(agents)
-        if vehicles:
-            size["vehicles"] = max(vehicles)
+    rest = _without(folded, place_phrases)
     return {
-        "size": size,
-        "activity": _labels(ACTIVITY, folded),
+        "size": size_of(rest),
+        "activity": _labels(ACTIVITY, rest),
         "location": location_text,
-        "uniform": _labels(UNIFORM, folded),
+        "uniform": _labels(UNIFORM, rest),
         "time": _time(folded, now, timezone),
-        "equipment": _labels(EQUIPMENT, folded),
+        "equipment": _labels(EQUIPMENT, rest),
     }
+
+
+def _number(word: str) -> int | None:
+    if word.isdigit():
+        value = int(word)
+        return value if 0 < value <= 200 else None
+    return NUMBER_WORDS.get(word)
+
+
+def size_of(folded: str) -> dict[str, int | None] | None:
+    """How many agents and vehicles: {"agents": n|None, "vehicles": n|None}, or None.
+
+    Only numbers count ("3 agents", "dos camionetas", "10+ agents"); "several" or "muchos"
+    are not a size. A number after "a" or an arrest verb counts people taken, not agents.
+    """
+    words = re.findall(r"[a-z]+|\d+", folded)
+    agents: list[int] = []
+    vehicles: list[int] = []
+    for i, word in enumerate(words):
+        count = _number(word)
+        if count is None or (i and words[i - 1] in VICTIM_MARKERS):
+            continue
+        if i + 1 < len(words) and words[i + 1] in ("am", "pm", "min", "minutes", "minutos",
+                                                   "hours", "horas"):
+            continue
+        for noun in words[i + 1:i + 5]:
+            if noun in VEHICLE_NOUNS:
+                vehicles.append(count)
+                break
+            if noun in AGENT_NOUNS:
+                agents.append(count)
+                break
+            if noun not in COUNT_FILLERS:
+                break
+    if not agents and not vehicles:
+        return None
+    return {"agents": max(agents) if agents else None,
+            "vehicles": max(vehicles) if vehicles else None}
 
 
 def _time(folded: str, now: datetime, timezone: str | None) -> dict[str, str] | None:
@@ -123,7 +183,7 @@ def _time(folded: str, now: datetime, timezone: str | None) -> dict[str, str] | 
     zone = ZoneInfo(timezone or "UTC")
     local = now.astimezone(zone)
     for pattern, offset in RELATIVE_TIME:
-        match = re.search(rf"(?<![a-z])(?:{pattern})(?![a-z])", folded)
+        match = re.search(rf"(?<![a-z0-9])(?:{pattern})(?![a-z])", folded)
         if not match:
             continue
         if offset == "minutes":
@@ -136,10 +196,10 @@ def _time(folded: str, now: datetime, timezone: str | None) -> dict[str, str] | 
             timespec="minutes")}
     clock = CLOCK.search(folded)
     if clock:
-        groups = clock.groups()
-        hour = int(groups[0] or groups[3] or groups[6])
-        minute = int(groups[1] or groups[4] or 0)
-        meridiem = (groups[2] or groups[5] or groups[7] or "").replace(".", "")
+        g = clock.groupdict()
+        hour = 1 if g["one"] else int(g["hour"] or g["hour2"] or g["hour3"])
+        minute = int(g["minute"] or g["minute2"] or g["minute3"] or 0)
+        meridiem = (g["meridiem"] or "").replace(".", "")
         if hour <= 23 and minute <= 59:
             if meridiem == "pm" and hour < 12:
                 hour += 12

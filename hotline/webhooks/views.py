@@ -35,8 +35,30 @@ def inbound_sms() -> Response:
         return twiml(EMPTY_TWIML)
     if inbound.keyword == "start":
         return twiml(templates.twiml_message("started", inbound.language))
-    if inbound.opted_out:
+    if inbound.opted_out or inbound.blocked or inbound.command:
+        # opted out: nothing at all; blocked: kept, unanswered; commands: answered by the job
         return twiml(EMPTY_TWIML)
-    if inbound.keyword == "help":
-        return twiml(templates.twiml_message("help", inbound.language))
+    if inbound.keyword in ("help", "consent"):
+        name = "help" if inbound.keyword == "help" else "consent_thanks"
+        return twiml(templates.twiml_message(name, inbound.language))
+    if inbound.rate_limited:
+        return twiml(templates.twiml_message("rate_limited", inbound.language))
     return twiml(templates.twiml_message("ack", inbound.language))
+
+
+@bp.post("/status")
+@twilio_signed
+def message_status() -> Response:
+    """Delivery status callbacks for outbound messages."""
+    from hotline import outbound
+
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        return Response("bad request: MessageSid and MessageStatus are required\n", status=400,
+                        mimetype="text/plain")
+    raw_code = request.form.get("ErrorCode") or ""
+    code = int(raw_code) if raw_code.isdigit() else None
+    outbound.apply_status_callback(db.session, sid, status, code)
+    db.session.commit()
+    return Response("", status=204)

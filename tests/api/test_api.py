@@ -89,9 +89,10 @@ def test_detail_has_reports_timeline_alerts_and_no_phone(app, client, auth, seed
     data = response.json
     assert data["code"] == code
     assert data["reports"][0]["text"] == "ICE at the Home Depot on Western and 47th"
-    assert data["timeline"][0]["kind"] == "created"
-    assert data["alerts"] == []
-    assert "5550123" not in response.text
+    assert [e["kind"] for e in data["timeline"]] == ["created", "status", "verifiers_asked"]
+    assert [(a["kind"], a["role"], a["status"]) for a in data["alerts"]] == [
+        ("verify", "verifier", "sent")]
+    assert "5550123" not in response.text and "555010" not in response.text
     with app.app_context():
         assert db.session.scalar(select(AuditLog.action)) == "api.incident.view"
 
@@ -115,13 +116,16 @@ def test_actions_verify_note_and_audit(app, client, auth, seeded):
     assert client.post(url, json={"action": "note", "note": "called the verifier"},
                        headers=auth).status_code == 200
     response = client.post(url, json={"action": "verify"}, headers=auth)
-    assert response.json == {"code": code, "status": "verified"}
+    assert response.json == {"code": code, "status": "routed"}  # verified, then paged
     assert client.post(url, json={"action": "verify"}, headers=auth).status_code == 409
     assert client.post(url, json={"action": "explode"}, headers=auth).status_code == 400
     assert client.post(url, data="nope", headers=auth).status_code == 400
     timeline = client.get(f"/api/v1/incidents/{code}", headers=auth).json["timeline"]
-    assert [e["kind"] for e in timeline] == ["created", "note", "status"]
-    assert timeline[2]["actor"] == "token:tests"
+    kinds = [e["kind"] for e in timeline]
+    assert kinds[:4] == ["created", "status", "verifiers_asked", "note"]
+    verified = next(e for e in timeline if e["data"].get("new") == "verified")
+    assert verified["actor"] == "token:tests"
+    assert "escalation_step" in kinds
     with app.app_context():
         actions = set(db.session.scalars(select(AuditLog.action)))
     assert {"api.incident.note", "api.incident.verify"} <= actions

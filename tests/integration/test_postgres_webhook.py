@@ -140,8 +140,8 @@ def test_redis_down_webhook_still_stores_and_answers_then_sweeper_recovers(
         run_worker(app, burst=True)
         with app.app_context():
             assert db.session.scalar(select(func.count(Report.id))) == 2
-            assert db.session.scalar(select(func.count(OutboxJob.id))
-                                     .where(OutboxJob.done_at.is_(None))) == 0
+            assert db.session.scalar(select(func.count(OutboxJob.id)).where(
+                OutboxJob.job == "triage_message", OutboxJob.done_at.is_(None))) == 0
             slugs = set(db.session.scalars(select(Jurisdiction.slug).join(
                 Incident, Incident.jurisdiction_id == Jurisdiction.id)))
             assert slugs == {"chicago"}

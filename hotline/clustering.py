@@ -1,0 +1,137 @@
+"""Clustering: reports of one event, by place and time, become one incident.
+
+Safe under concurrency: on PostgreSQL, clustering in a jurisdiction holds a transaction-scoped
+advisory lock, so two workers triaging two reports of the same raid at the same moment make one
+incident (the second waits, then finds the first's incident).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from hotline import incidents
+from hotline.geo import distance_m
+from hotline.models import OPEN_STATUSES, Incident, Jurisdiction, Report
+from hotline.policy import Policy
+from hotline.triage.places import fold
+
+logger = logging.getLogger(__name__)
+
+PRECISION_RANK = {"address": 0, "intersection": 1, "landmark": 2, "street": 3,
+                  "neighbourhood": 4, "zip": 4, "city": 6, "area_code": 7}
+_LOCK_NAMESPACE = 0x486C  # "Hl": keeps our advisory locks apart from anyone else's
+
+
+def lock_jurisdiction(session: Session, jurisdiction_id: int | None) -> None:
+    """Serialise clustering within one jurisdiction until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                        {"ns": _LOCK_NAMESPACE, "key": jurisdiction_id or 0})
+
+
+def _place_key(location: dict) -> str | None:
+    for key in ("street", "text"):
+        value = location.get(key)
+        if value:
+            return fold(str(value)).strip()
+    return None
+
+
+def _precision(report: Report) -> int:
+    return PRECISION_RANK.get((report.flags or {}).get("precision") or "", 8)
+
+
+def find_match(session: Session, report: Report, policy: Policy) -> Incident | None:
+    """The open incident this report belongs to, if any: nearest within radius and window."""
+    window_start = report.created_at - timedelta(minutes=policy.cluster_window_min)
+    query = select(Incident).where(
+        Incident.status.in_((*OPEN_STATUSES, "unconfirmed")),
+        Incident.last_seen_at >= window_start,
+    )
+    if report.jurisdiction_id is None:
+        query = query.where(Incident.jurisdiction_id.is_(None))
+    else:
+        query = query.where(Incident.jurisdiction_id == report.jurisdiction_id)
+    candidates = session.scalars(query.order_by(Incident.last_seen_at.desc()).limit(200)).all()
+    best: tuple[float, Incident] | None = None
+    report_key = _place_key(report.location or {})
+    fine = _precision(report) <= PRECISION_RANK["zip"]
+    for incident in candidates:
+        if report.lat is not None and incident.lat is not None and fine:
+            distance = distance_m(report.lat, report.lon, incident.lat, incident.lon)
+            if distance <= policy.cluster_radius_m and (best is None or distance < best[0]):
+                best = (distance, incident)
+        elif report_key and incident.location_text and \
+                fold(incident.location_text).startswith(report_key):
+            if best is None:
+                best = (policy.cluster_radius_m, incident)
+    return best[1] if best else None
+
+
+def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
+    """Put a triaged report into a matching incident or a new one; (incident, created)."""
+    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
+        if report.jurisdiction_id else None
+    policy = Policy.of(jurisdiction)
+    lock_jurisdiction(session, report.jurisdiction_id)
+    incident = find_match(session, report, policy)
+    location_text = (report.location or {}).get("text")
+    if incident is None:
+        incident = incidents.create_incident(session, report, location_text)
+        report.incident_id = incident.id
+        session.flush()
+        logger.info("report %s opened incident %s", report.id, incident.code)
+        return incident, True
+    report.incident_id = incident.id
+    incident.last_seen_at = max(incident.last_seen_at, report.created_at)
+    session.flush()
+    refresh_location(session, incident)
+    incidents.record_event(session, incident, "report_added", report_id=report.id)
+    logger.info("report %s joined incident %s", report.id, incident.code)
+    return incident, False
+
+
+def refresh_location(session: Session, incident: Incident) -> None:
+    """The incident's place: the centroid of its most specific reports' coordinates."""
+    reports = session.scalars(select(Report).where(Report.incident_id == incident.id)).all()
+    located = [r for r in reports if r.lat is not None]
+    if not located:
+        return
+    best_rank = min(_precision(r) for r in located)
+    best = [r for r in located if _precision(r) == best_rank]
+    incident.lat = sum(r.lat for r in best) / len(best)
+    incident.lon = sum(r.lon for r in best) / len(best)
+    texts = [(r.location or {}).get("text") for r in best if (r.location or {}).get("text")]
+    if texts:
+        incident.location_text = str(texts[0])[:300]
+
+
+def split_reports(session: Session, incident: Incident, report_ids: list[int],
+                  actor: str) -> Incident:
+    """Move some reports of an incident into a new incident of their own."""
+    reports = session.scalars(select(Report).where(Report.incident_id == incident.id,
+                                                   Report.id.in_(report_ids))).all()
+    if not reports or len(reports) != len(set(report_ids)):
+        raise incidents.TransitionError("reports: give ids of reports of this incident")
+    total = session.scalar(select(func.count(Report.id)).where(
+        Report.incident_id == incident.id))
+    if len(reports) >= total:
+        raise incidents.TransitionError("reports: leave at least one report in the incident")
+    first = min(reports, key=lambda r: r.created_at)
+    new = incidents.create_incident(session, first, (first.location or {}).get("text"))
+    for report in reports:
+        report.incident_id = new.id
+    new.first_seen_at = min(r.created_at for r in reports)
+    new.last_seen_at = max(r.created_at for r in reports)
+    session.flush()
+    refresh_location(session, new)
+    refresh_location(session, incident)
+    incidents.record_event(session, incident, "split", actor=actor, into=new.code,
+                           reports=sorted(report_ids))
+    incidents.record_event(session, new, "split_from", actor=actor, source=incident.code,
+                           reports=sorted(report_ids))
+    return new

@@ -1,0 +1,88 @@
+"""Credibility: a score in [0, 1] with the reasons behind it, stored on the incident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.clustering import PRECISION_RANK
+from hotline.models import Incident, Report, Reporter, utcnow
+
+_SPECIFICITY = {0: 0.15, 1: 0.15, 2: 0.12, 3: 0.08, 4: 0.06}
+
+
+def reporter_trust(reporter: Reporter) -> float:
+    """Track record with a neutral prior: (confirmed + 1) / (confirmed + false alarms + 2)."""
+    return (reporter.confirmed_count + 1) / (reporter.confirmed_count +
+                                             reporter.false_alarm_count + 2)
+
+
+def score_incident(session: Session, incident: Incident) -> tuple[float, list[dict]]:
+    """Compute and store the incident's score and its explanation."""
+    rows = session.execute(
+        select(Report, Reporter).outerjoin(Reporter, Reporter.id == Report.reporter_id)
+        .where(Report.incident_id == incident.id)).all()
+    reasons: list[dict] = []
+    reporters = {reporter.id: reporter for _r, reporter in rows if reporter is not None}
+    distinct = len(reporters)
+    corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
+    reasons.append({"factor": "corroboration", "weight": corroboration,
+                    "detail": f"{distinct} independent reporter{'s' if distinct != 1 else ''}"})
+
+    if reporters:
+        trust = sum(reporter_trust(r) for r in reporters.values()) / len(reporters)
+        weight = round((trust - 0.5) * 0.4, 3)
+        confirmed = sum(r.confirmed_count for r in reporters.values())
+        false = sum(r.false_alarm_count for r in reporters.values())
+        reasons.append({"factor": "track_record", "weight": weight,
+                        "detail": f"reporters' past reports: {confirmed} confirmed, "
+                                  f"{false} false alarms"})
+
+    ranks = [PRECISION_RANK.get((r.flags or {}).get("precision") or "", 8) for r, _ in rows]
+    best = min(ranks, default=8)
+    specificity = _SPECIFICITY.get(best, 0.0)
+    label = next((k for k, v in PRECISION_RANK.items() if v == best), "no place")
+    reasons.append({"factor": "specificity", "weight": specificity,
+                    "detail": f"most precise place: {label}"})
+
+    age = utcnow() - incident.last_seen_at
+    recency = 0.1 if age <= timedelta(minutes=15) else 0.05 if age <= timedelta(hours=1) \
+        else -0.1
+    reasons.append({"factor": "recency", "weight": recency,
+                    "detail": f"last report {int(age.total_seconds() // 60)} min ago"})
+
+    flags = incident.flags or {}
+    for flag, penalty, detail in (("flood", -0.2, "many new numbers at once in this area"),
+                                  ("rate_limited", -0.05, "a reporter over the rate limit"),
+                                  ("denunciation", -0.3, "names a person or a private home")):
+        if flags.get(flag):
+            reasons.append({"factor": flag, "weight": penalty, "detail": detail})
+
+    score = max(0.0, min(1.0, round(0.1 + sum(r["weight"] for r in reasons), 3)))
+    incident.score = score
+    incident.score_reasons = reasons
+    return score, reasons
+
+
+def record_outcome(session: Session, incident: Incident, confirmed: bool) -> None:
+    """Update the reporters' reputations from a verification outcome (once per incident)."""
+    flags = dict(incident.flags or {})
+    if flags.get("reputation_applied") == confirmed:
+        return
+    previous = flags.get("reputation_applied")
+    reporter_ids = set(session.scalars(select(Report.reporter_id).where(
+        Report.incident_id == incident.id, Report.reporter_id.is_not(None))))
+    for reporter in session.scalars(select(Reporter).where(Reporter.id.in_(reporter_ids))):
+        if previous is True:
+            reporter.confirmed_count = max(0, reporter.confirmed_count - 1)
+        elif previous is False:
+            reporter.false_alarm_count = max(0, reporter.false_alarm_count - 1)
+        if confirmed:
+            reporter.confirmed_count += 1
+        else:
+            reporter.false_alarm_count += 1
+        reporter.trust_score = reporter_trust(reporter)
+    flags["reputation_applied"] = confirmed
+    incident.flags = flags

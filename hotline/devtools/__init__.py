@@ -1,0 +1,1 @@
+"""Development and test tools that ship with Hotline (a local stand-in of Twilio's API)."""

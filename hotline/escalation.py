@@ -1,0 +1,298 @@
+"""Routing: page the legal network's on-call lawyer and escalate until someone accepts.
+
+The network's policy and rotations are snapshotted onto the incident when it is routed. Each step
+arms a timer (a durable outbox job, deduplicated per step). Every timer and every answer re-reads
+the incident under a row lock and acts only if the incident is still on that step (the
+active-escalation guard), so a stale or repeated timer changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import incidents, jobs, notify
+from hotline.models import (
+    Alert,
+    EscalationPolicy,
+    Incident,
+    Jurisdiction,
+    LegalNetwork,
+    Report,
+    Reporter,
+    Responder,
+    utcnow,
+)
+from hotline.oncall import paging_order, snapshot_rotations
+
+logger = logging.getLogger(__name__)
+ANSWERED = ("acked", "declined", "expired")
+
+
+def lock_incident(session: Session, incident_id: int) -> Incident | None:
+    """The incident, locked for this transaction (row lock on PostgreSQL)."""
+    return session.scalars(select(Incident).where(Incident.id == incident_id)
+                           .with_for_update()).one_or_none()
+
+
+def network_for(session: Session, incident: Incident) -> LegalNetwork | None:
+    """The active legal network serving the incident's jurisdiction."""
+    if incident.jurisdiction_id is None:
+        return None
+    jurisdiction = session.get(Jurisdiction, incident.jurisdiction_id)
+    return next((n for n in sorted(jurisdiction.networks, key=lambda n: n.id) if n.active), None)
+
+
+def snapshot(session: Session, network: LegalNetwork) -> dict[str, Any]:
+    """The network's escalation policy and rotations as they are now."""
+    policy = session.scalar(select(EscalationPolicy).where(
+        EscalationPolicy.network_id == network.id).order_by(EscalationPolicy.id))
+    steps = [{"target": s.target, "responder_key": s.responder_key,
+              "wait_minutes": s.wait_minutes} for s in (policy.steps if policy else [])]
+    if not steps:
+        steps = [{"target": "network", "responder_key": None, "wait_minutes": 10}]
+    return {"network_id": network.id, "network": network.name, "timezone": network.timezone,
+            "repeat": policy.repeat if policy else 0, "steps": steps,
+            "rotations": snapshot_rotations(network.rotations),
+            "active": None, "taken": []}
+
+
+def route(session: Session, incident: Incident, actor: str = "system") -> bool:
+    """verified -> routed: snapshot the policy and run its first step. False if no network."""
+    network = network_for(session, incident)
+    if network is None:
+        flags = dict(incident.flags or {})
+        flags["no_network"] = True
+        incident.flags = flags
+        incidents.record_event(session, incident, "routing_skipped", actor=actor,
+                               reason="no legal network serves this place")
+        return False
+    incident.policy_snapshot = snapshot(session, network)
+    incidents.transition(session, incident, "routed", actor, network=network.name)
+    run_step(session, incident, 0, 0)
+    return True
+
+
+def _recipients(session: Session, incident: Incident, step: dict[str, Any],
+                plan: dict[str, Any]) -> list[Responder]:
+    network_id = plan["network_id"]
+    members = {r.key: r for r in session.scalars(select(Responder).where(
+        Responder.network_id == network_id, Responder.active.is_(True),
+        Responder.unreachable.is_(False)))}
+    order = [k for k in paging_order(plan["rotations"], plan["timezone"], utcnow())
+             if k in members and members[k].role == "lawyer"]
+    taken = set(plan.get("taken") or [])
+    target = step["target"]
+    if target == "on_call":
+        keys = [k for k in order if k not in taken][:1]
+    elif target == "next_in_rotation":
+        keys = [k for k in order if k not in taken][:1]
+    elif target == "network":
+        keys = sorted(k for k, r in members.items() if r.role == "lawyer")
+    elif target == "dispatchers":
+        keys = sorted(k for k, r in members.items() if r.role == "dispatcher")
+    else:
+        keys = [step["responder_key"]] if step.get("responder_key") in members else []
+    return [members[k] for k in keys]
+
+
+def run_step(session: Session, incident: Incident, step_index: int, round_: int) -> list[Alert]:
+    """Page the people of one step and arm its timer (idempotent per step and round)."""
+    plan = dict(incident.policy_snapshot or {})
+    step = plan["steps"][step_index]
+    plan["active"] = [step_index, round_]
+    recipients = _recipients(session, incident, step, plan)
+    plan["taken"] = sorted(set(plan.get("taken") or []) | {r.key for r in recipients})
+    incident.policy_snapshot = plan
+    created = []
+    for responder in recipients:
+        exists = session.scalar(select(Alert.id).where(
+            Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+            Alert.kind == "page", Alert.step == step_index, Alert.round == round_))
+        if exists:
+            continue
+        alert = Alert(incident_id=incident.id, responder_id=responder.id, kind="page",
+                      step=step_index, round=round_, status="queued")
+        session.add(alert)
+        session.flush()
+        template = "escalation_exhausted" if step["target"] == "dispatchers" else "page"
+        language = notify.responder_language(responder)
+        notify.to_responder(session, responder, template, alert, code=incident.code,
+                            summary=notify.summary(incident, language))
+        created.append(alert)
+    incidents.record_event(session, incident, "escalation_step", step=step_index, round=round_,
+                           target=step["target"], paged=[r.name for r in recipients])
+    logger.info("incident %s step %s round %s paged %d", incident.code, step_index, round_,
+                len(recipients))
+    jobs.defer(session, "escalation_timer", incident.id, step_index, round_,
+               run_at=utcnow() + timedelta(minutes=step["wait_minutes"]),
+               dedupe_key=f"escalate:{incident.id}:{step_index}:{round_}")
+    if not recipients:
+        advance(session, incident, step_index, round_)  # nobody to page here: go on at once
+    return created
+
+
+def advance(session: Session, incident: Incident, step_index: int, round_: int) -> None:
+    """Move from (step, round) to the next step, the next round, or give up."""
+    plan = incident.policy_snapshot or {}
+    if plan.get("active") != [step_index, round_] or incident.status != "routed":
+        return
+    if step_index + 1 < len(plan["steps"]):
+        run_step(session, incident, step_index + 1, round_)
+    elif round_ < plan.get("repeat", 0):
+        plan = dict(plan)
+        plan["taken"] = []
+        incident.policy_snapshot = plan
+        run_step(session, incident, 0, round_ + 1)
+    else:
+        plan = dict(plan)
+        plan["active"] = None
+        incident.policy_snapshot = plan
+        flags = dict(incident.flags or {})
+        flags["escalation_exhausted"] = True
+        incident.flags = flags
+        incidents.record_event(session, incident, "escalation_exhausted")
+        logger.warning("incident %s: escalation exhausted, nobody accepted", incident.code)
+
+
+def on_timer(session: Session, incident_id: int, step_index: int, round_: int) -> None:
+    """A step's wait is over: if nobody accepted and it is still that step, go on."""
+    incident = lock_incident(session, incident_id)
+    if incident is None or incident.status != "routed":
+        return
+    plan = incident.policy_snapshot or {}
+    if plan.get("active") != [step_index, round_]:
+        logger.info("incident %s: stale timer for step %s round %s ignored", incident.code,
+                    step_index, round_)
+        return
+    for alert in session.scalars(select(Alert).where(
+            Alert.incident_id == incident.id, Alert.kind == "page", Alert.step == step_index,
+            Alert.round == round_, Alert.status.not_in(ANSWERED))):
+        alert.status = "expired"
+    advance(session, incident, step_index, round_)
+
+
+def on_alert_failed(session: Session, alert: Alert) -> None:
+    """An undelivered page: when everyone paged at this step failed or declined, go on now."""
+    if alert.kind == "verify":
+        from hotline import verification
+
+        verification.on_verifier_failed(session, alert)
+        return
+    if alert.kind != "page":
+        return
+    incident = lock_incident(session, alert.incident_id)
+    if incident is None or incident.status != "routed":
+        return
+    _advance_if_nobody_left(session, incident, alert.step, alert.round)
+
+
+def _advance_if_nobody_left(session: Session, incident: Incident, step: int, round_: int) -> None:
+    if (incident.policy_snapshot or {}).get("active") != [step, round_]:
+        return
+    waiting = session.scalar(select(Alert.id).where(
+        Alert.incident_id == incident.id, Alert.kind == "page", Alert.step == step,
+        Alert.round == round_, Alert.status.in_(("queued", "sent", "delivered"))))
+    if waiting is None:
+        advance(session, incident, step, round_)
+
+
+def latest_page(session: Session, responder: Responder) -> Alert | None:
+    """The responder's most recent page (for a bare 1 / 2 reply)."""
+    return session.scalar(select(Alert).where(Alert.responder_id == responder.id,
+                                              Alert.kind == "page")
+                          .order_by(Alert.id.desc()).limit(1))
+
+
+def accept(session: Session, responder: Responder, incident: Incident) -> str:
+    """ACCEPT: the first accept claims the incident. Returns the template to answer with."""
+    incident = lock_incident(session, incident.id)
+    alerts = session.scalars(select(Alert).where(
+        Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+        Alert.kind == "page")).all()
+    if not alerts:
+        return "not_alerted"
+    if incident.status in ("resolved", "false_alarm", "merged", "unconfirmed"):
+        return "already_closed"
+    if incident.status == "acknowledged":
+        return "accepted" if incident.acknowledged_by_id == responder.id else "claimed_by_other"
+    if incident.status != "routed":
+        return "already_closed"
+    now = utcnow()
+    for alert in alerts:
+        alert.status = "acked"
+        alert.answered_at = now
+    incident.acknowledged_by_id = responder.id
+    plan = dict(incident.policy_snapshot or {})
+    plan["active"] = None
+    incident.policy_snapshot = plan
+    incidents.transition(session, incident, "acknowledged", f"responder:{responder.key}",
+                         name=responder.name)
+    _tell_others(session, incident, responder)
+    _tell_reporters(session, incident)
+    return "accepted"
+
+
+def _tell_others(session: Session, incident: Incident, taker: Responder) -> None:
+    others = session.scalars(select(Responder).join(Alert, Alert.responder_id == Responder.id)
+                             .where(Alert.incident_id == incident.id, Alert.kind == "page",
+                                    Responder.id != taker.id).distinct()).all()
+    for other in others:
+        notify.to_responder(session, other, "claimed_by_other", code=incident.code,
+                            name=taker.name)
+
+
+def _tell_reporters(session: Session, incident: Incident) -> None:
+    plan = incident.policy_snapshot or {}
+    reporters = session.scalars(select(Reporter).join(Report, Report.reporter_id == Reporter.id)
+                                .where(Report.incident_id == incident.id,
+                                       Reporter.consent_contact.is_(True)).distinct()).all()
+    for reporter in reporters:
+        notify.to_reporter(session, reporter, "help_coming", code=incident.code,
+                           network=plan.get("network", "the legal network"))
+
+
+def decline(session: Session, responder: Responder, incident: Incident) -> str:
+    """DECLINE: this responder passes; when nobody at the step is left, go on now."""
+    incident = lock_incident(session, incident.id)
+    alerts = session.scalars(select(Alert).where(
+        Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+        Alert.kind == "page", Alert.status.not_in(ANSWERED))).all()
+    if not alerts and not session.scalar(select(Alert.id).where(
+            Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+            Alert.kind == "page")):
+        return "not_alerted"
+    if incident.status != "routed":
+        return "already_closed"
+    for alert in alerts:
+        alert.status = "declined"
+        alert.answered_at = utcnow()
+    incidents.record_event(session, incident, "declined", actor=f"responder:{responder.key}")
+    active = (incident.policy_snapshot or {}).get("active")
+    if active:
+        _advance_if_nobody_left(session, incident, active[0], active[1])
+    return "declined"
+
+
+def rearm_lost_timers(session: Session) -> int:
+    """Re-arm the timer of any routed incident whose active step has none pending."""
+    from hotline.models import OutboxJob
+
+    armed = 0
+    for incident in session.scalars(select(Incident).where(Incident.status == "routed")):
+        active = (incident.policy_snapshot or {}).get("active")
+        if not active:
+            continue
+        key = f"escalate:{incident.id}:{active[0]}:{active[1]}"
+        row = session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == key))
+        if row is None:
+            step = incident.policy_snapshot["steps"][active[0]]
+            jobs.defer(session, "escalation_timer", incident.id, active[0], active[1],
+                       run_at=incident.updated_at + timedelta(minutes=step["wait_minutes"]),
+                       dedupe_key=key)
+            armed += 1
+    return armed

@@ -1,0 +1,69 @@
+"""Sending templated SMS to responders and reporters, in their language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from hotline import outbound
+from hotline.models import Alert, Incident, Message, Reporter, Responder
+from hotline.privacy import Vault
+from hotline.replies import Templates, load_templates
+
+
+def templates() -> Templates:
+    """The app's message templates."""
+    return load_templates(current_app.config["SETTINGS"].config_dir / "templates.yaml")
+
+
+def vault() -> Vault:
+    """The app's PII vault."""
+    return current_app.extensions["hotline_vault"]
+
+
+def responder_language(responder: Responder) -> str:
+    """A responder's first language."""
+    return (responder.languages or ["en"])[0]
+
+
+def to_responder(session: Session, responder: Responder, template: str,
+                 alert: Alert | None = None, **values: Any) -> Message | None:
+    """Queue a templated SMS to a responder (None if they cannot be reached)."""
+    body = templates().text(template, responder_language(responder), **values)
+    phone = vault().decrypt(responder.phone_enc, "responder")
+    return outbound.queue_sms(session, vault(), phone, body, template, responder=responder,
+                              alert_id=alert.id if alert else None)
+
+
+def to_reporter(session: Session, reporter: Reporter, template: str | None = None,
+                text: str | None = None, **values: Any) -> Message | None:
+    """Queue an SMS to a reporter (None if opted out, blocked, or the number was purged)."""
+    if reporter.phone_enc is None:
+        return None
+    body = text if text is not None else templates().text(template or "ack", reporter.language,
+                                                          **values)
+    phone = vault().decrypt(reporter.phone_enc, "reporter.phone")
+    return outbound.queue_sms(session, vault(), phone, body, template or "relay",
+                              reporter=reporter)
+
+
+def summary(incident: Incident, language: str = "en") -> str:
+    """One line on an incident for an SMS: activity, place, size, uniform, time."""
+    salute = incident.salute or {}
+    parts = []
+    activity = ", ".join(salute.get("activity") or []) or ("actividad" if language == "es"
+                                                          else "activity")
+    uniform = ", ".join(u.upper() if len(u) <= 4 else u for u in salute.get("uniform") or [])
+    parts.append(f"{uniform} {activity}".strip())
+    parts.append(incident.location_text or ("lugar sin confirmar" if language == "es"
+                                            else "place unconfirmed"))
+    size = salute.get("size") or {}
+    if size.get("agents"):
+        parts.append(f"{size['agents']} {'agentes' if language == 'es' else 'agents'}")
+    if size.get("vehicles"):
+        parts.append(f"{size['vehicles']} {'vehículos' if language == 'es' else 'vehicles'}")
+    when = (salute.get("time") or {}).get("at")
+    parts.append(when[11:16] if when else incident.first_seen_at.strftime("%H:%M UTC"))
+    return "; ".join(parts)[:300]

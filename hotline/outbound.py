@@ -1,0 +1,270 @@
+"""Outbound SMS through the real twilio client: at most one send per message, retried safely.
+
+A message is queued (a row plus an outbox job) in the caller's transaction. The send job claims it
+(status `sending`, committed) before calling Twilio, so a job that runs twice, or a worker killed
+mid-send, never sends twice: a claimed message whose outcome is unknown is reconciled against
+Twilio's own list of messages before anything is resent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from requests.exceptions import RequestException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioRestException
+
+from hotline import jobs
+from hotline.models import Message, Reporter, Responder, utcnow
+from hotline.privacy import Vault, reference
+from hotline.ratelimit import LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
+from hotline.settings import Settings
+from hotline.twilio_client import can_send, make_client
+
+logger = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 6
+RETRYABLE_HTTP = {429, 500, 502, 503, 504}
+OPTED_OUT = 21610
+MAX_INLINE_WAIT = 2.0  # seconds a job may sleep for its sender's slot before rescheduling
+FINAL = {"sent", "delivered", "undelivered", "failed", "suppressed", "simulated", "read"}
+_ORDER = {"queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 4, "read": 5,
+          "undelivered": 5, "failed": 5}
+
+
+class SendFailed(RuntimeError):
+    """Twilio refused the message for good."""
+
+
+def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, *,
+              reporter: Reporter | None = None, responder: Responder | None = None,
+              alert_id: int | None = None, report_id: int | None = None) -> Message | None:
+    """Queue one SMS (flushes). None when the recipient must not be messaged."""
+    if reporter is not None and (reporter.opted_out or reporter.blocked):
+        return None
+    if responder is not None and (responder.unreachable or not responder.active):
+        return None
+    message = Message(
+        twilio_sid=f"local-{uuid.uuid4().hex}", direction="outbound", channel="sms",
+        reporter_id=reporter.id if reporter else None,
+        responder_id=responder.id if responder else None,
+        counterpart_hmac=vault.phone_hmac(to), counterpart_enc=vault.encrypt(to,
+                                                                           "message.counterpart"),
+        body_enc=vault.encrypt(body, "message.body"), status="queued", alert_id=alert_id,
+        report_id=report_id, flags={"purpose": purpose, "attempts": 0}, received_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    jobs.defer(session, "send_sms", message.id)
+    return message
+
+
+_limiters: dict[int, SenderLimiter] = {}
+
+
+def sender_limiter() -> SenderLimiter:
+    """The app's sender limiter: in Redis when there is one, else in this process."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = _limiters.get(id(app))
+    if limiter is None:
+        backend = jobs.backend_of(app)
+        limiter = (RedisSenderLimiter(backend.redis) if isinstance(backend, jobs.RQBackend)
+                   else LocalSenderLimiter())
+        _limiters[id(app)] = limiter
+    return limiter
+
+
+def _senders(settings: Settings) -> list[str]:
+    if settings.twilio_from_numbers:
+        return list(settings.twilio_from_numbers)
+    return [settings.twilio_messaging_service_sid or "default"]
+
+
+def _suppressed(session: Session, message: Message) -> str | None:
+    if message.reporter_id:
+        reporter = session.get(Reporter, message.reporter_id)
+        if reporter is not None and (reporter.opted_out or reporter.blocked):
+            return "recipient opted out"
+    if message.responder_id:
+        responder = session.get(Responder, message.responder_id)
+        if responder is not None and responder.unreachable:
+            return "responder unreachable"
+    return None
+
+
+def send_message(session: Session, message_id: int) -> str:
+    """Send one queued message; returns its new status. Commits: the claim must be durable
+    before Twilio is called."""
+    settings: Settings = current_app.config["SETTINGS"]
+    vault: Vault = current_app.extensions["hotline_vault"]
+    message = session.scalars(select(Message).where(Message.id == message_id)
+                              .with_for_update()).one_or_none()
+    if message is None or message.direction != "outbound" or message.status in FINAL:
+        session.rollback()
+        return message.status if message else "missing"
+    to = vault.decrypt(message.counterpart_enc, "message.counterpart") or ""
+    body = vault.decrypt(message.body_enc, "message.body") or ""
+    flags = dict(message.flags or {})
+
+    if message.status == "sending":
+        # A previous run claimed it and then died or timed out: did Twilio take it?
+        found = _find_at_twilio(settings, to, body, flags.get("claimed_at"))
+        if found is not None:
+            return _mark_sent(session, message, found, flags)
+
+    reason = _suppressed(session, message)
+    if reason is not None:
+        message.status = "suppressed"
+        message.flags = {**flags, "suppressed": reason}
+        session.commit()
+        logger.info("outbound message %s suppressed (%s)", message.id, reason)
+        return "suppressed"
+
+    if not can_send(settings):
+        message.status = "simulated"
+        message.processed_at = utcnow()
+        session.commit()
+        logger.info("outbound message %s (%s) simulated: no Twilio configured", message.id,
+                    flags.get("purpose"))
+        _after_status(session, message)
+        session.commit()
+        return "simulated"
+
+    sender, wait = sender_limiter().reserve(_senders(settings), settings.sender_rate)
+    if wait > MAX_INLINE_WAIT:
+        session.rollback()
+        jobs.defer(session, "send_sms", message_id,
+                   run_at=utcnow() + timedelta(seconds=wait))
+        session.commit()
+        return "queued"
+
+    message.status = "sending"
+    flags.update(claimed_at=utcnow().isoformat(), attempts=flags.get("attempts", 0) + 1,
+                 sender=sender)
+    message.flags = flags
+    session.commit()  # the claim is durable before the side effect
+    if wait > 0:
+        time.sleep(wait)
+
+    params: dict[str, Any] = {"to": to, "body": body}
+    if settings.twilio_from_numbers:
+        params["from_"] = sender
+    else:
+        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
+    if settings.public_url:
+        params["status_callback"] = f"{settings.public_url}/twilio/status"
+    try:
+        sent = make_client(settings).messages.create(**params)
+    except TwilioRestException as exc:
+        if exc.status in RETRYABLE_HTTP:
+            return _retry_later(session, message_id, f"HTTP {exc.status}")
+        return _mark_failed(session, message_id, exc.code, f"HTTP {exc.status}")
+    except RequestException as exc:
+        # Timeout or connection reset: Twilio may or may not have taken it. Check first.
+        found = _find_at_twilio(settings, to, body, flags["claimed_at"])
+        if found is not None:
+            message = session.get(Message, message_id)
+            return _mark_sent(session, message, found, dict(message.flags))
+        return _retry_later(session, message_id, type(exc).__name__)
+    message = session.get(Message, message_id)
+    return _mark_sent(session, message, sent.sid, dict(message.flags))
+
+
+def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -> str | None:
+    """The SID of a message Twilio already holds for this recipient and body, if any."""
+    if not since or not can_send(settings):
+        return None
+    try:
+        recent = make_client(settings, timeout=5).messages.list(to=to, limit=20)
+    except (TwilioRestException, RequestException):
+        return None
+    for candidate in recent:
+        if candidate.body == body:
+            return candidate.sid
+    return None
+
+
+def _mark_sent(session: Session, message: Message, sid: str, flags: dict[str, Any]) -> str:
+    message.twilio_sid = sid
+    message.status = "sent"
+    message.processed_at = utcnow()
+    message.flags = flags
+    _after_status(session, message)
+    session.commit()
+    logger.info("outbound message %s sent as %s (%s)", message.id, sid, flags.get("purpose"))
+    return "sent"
+
+
+def _retry_later(session: Session, message_id: int, why: str) -> str:
+    session.rollback()
+    message = session.get(Message, message_id)
+    attempts = (message.flags or {}).get("attempts", 1)
+    if attempts >= MAX_SEND_ATTEMPTS:
+        return _mark_failed(session, message_id, None, f"gave up after {attempts}: {why}")
+    delay = min(300.0, 2.0 ** attempts) * (0.5 + random.random())  # backoff with full jitter
+    message.status = "queued"
+    message.flags = {**(message.flags or {}), "last_error": why}
+    jobs.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=delay))
+    session.commit()
+    logger.warning("outbound message %s not accepted (%s); retry in %.1fs", message_id, why,
+                   delay)
+    return "queued"
+
+
+def _mark_failed(session: Session, message_id: int, code: int | None, why: str) -> str:
+    session.rollback()
+    message = session.get(Message, message_id)
+    message.status = "failed"
+    message.error_code = code
+    message.flags = {**(message.flags or {}), "last_error": why}
+    message.processed_at = utcnow()
+    _after_status(session, message)
+    session.commit()
+    logger.warning("outbound message %s failed (%s, code %s)", message_id, why, code)
+    return "failed"
+
+
+def apply_status_callback(session: Session, sid: str, status: str,
+                          error_code: int | None) -> Message | None:
+    """A delivery status from Twilio; statuses only move forward. Flushes."""
+    message = session.scalars(select(Message).where(Message.twilio_sid == sid)
+                              .with_for_update()).one_or_none()
+    if message is None:
+        return None
+    if _ORDER.get(status, -1) < _ORDER.get(message.status, 0):
+        return message  # callbacks can arrive out of order
+    message.status = status
+    if error_code:
+        message.error_code = error_code
+    _after_status(session, message)
+    session.flush()
+    logger.info("status %s for outbound message %s", status, message.id)
+    return message
+
+
+def _after_status(session: Session, message: Message) -> None:
+    """Consequences of a delivery outcome: opted-out recipients, and alerts."""
+    if message.error_code == OPTED_OUT:
+        if message.responder_id:
+            responder = session.get(Responder, message.responder_id)
+            if responder is not None:
+                responder.unreachable = True
+                logger.warning("responder %s opted out at the carrier (21610): unreachable",
+                               responder.key)
+        if message.reporter_id:
+            reporter = session.get(Reporter, message.reporter_id)
+            if reporter is not None:
+                reporter.opted_out = True
+                logger.info("reporter %s opted out at the carrier",
+                            reference(reporter.phone_hmac))
+    if message.alert_id:
+        from hotline import alerts
+
+        alerts.on_message_status(session, message)

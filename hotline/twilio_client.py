@@ -1,0 +1,39 @@
+"""The real `twilio` REST client, optionally pointed at a local stand-in by TWILIO_API_BASE_URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from hotline.settings import Settings
+
+_TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Sends the client's requests to another base URL; everything else is twilio's own code."""
+
+    def __init__(self, base_url: str, timeout: float = 10) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        """Rewrite https://api.twilio.com/... to the base URL, then send as twilio would."""
+        return super().request(method, _TWILIO_HOST.sub(self.base_url, url), *args, **kwargs)
+
+
+def make_client(settings: Settings, timeout: float = 10) -> Client:
+    """A twilio Client for the configured account (and stand-in, if any)."""
+    http_client = (RedirectingHttpClient(settings.twilio_api_base_url, timeout)
+                   if settings.twilio_api_base_url else TwilioHttpClient(timeout=timeout))
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token,
+                  http_client=http_client)
+
+
+def can_send(settings: Settings) -> bool:
+    """True when outbound SMS has somewhere real to go (Twilio or a stand-in of it)."""
+    has_sender = bool(settings.twilio_messaging_service_sid or settings.twilio_from_numbers)
+    return has_sender and (bool(settings.twilio_api_base_url) or not settings.embedded)

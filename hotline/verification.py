@@ -1,0 +1,274 @@
+"""Verification before broadcast: verifiers go and look, dispatchers decide, nothing spreads a
+rumour. Outcomes: confirmed (verified, then routed), false alarm, or unable to verify."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline import credibility, escalation, incidents, jobs, notify
+from hotline.geo import distance_m
+from hotline.models import (
+    Alert,
+    Incident,
+    Jurisdiction,
+    Report,
+    Reporter,
+    Responder,
+    responder_jurisdictions,
+    utcnow,
+)
+from hotline.policy import Policy
+
+logger = logging.getLogger(__name__)
+HOLD_FLAGS = ("denunciation", "flood")  # a dispatcher decides; never automatic
+
+
+def policy_of(session: Session, incident: Incident) -> Policy:
+    """The incident's jurisdiction's policy."""
+    jurisdiction = session.get(Jurisdiction, incident.jurisdiction_id) \
+        if incident.jurisdiction_id else None
+    return Policy.of(jurisdiction)
+
+
+def held(incident: Incident) -> bool:
+    """True when a flag keeps the incident from any automatic step."""
+    return any((incident.flags or {}).get(flag) for flag in HOLD_FLAGS)
+
+
+def _languages(session: Session, incident: Incident) -> set[str]:
+    return set(session.scalars(select(Report.language).where(Report.incident_id == incident.id)))
+
+
+def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]:
+    """Available verifiers of the jurisdiction, nearest first; speakers of the reports' language
+    before others at a similar distance."""
+    if incident.jurisdiction_id is None:
+        return []
+    verifiers = session.scalars(
+        select(Responder).join(responder_jurisdictions,
+                               responder_jurisdictions.c.responder_id == Responder.id)
+        .where(responder_jurisdictions.c.jurisdiction_id == incident.jurisdiction_id,
+               Responder.role == "verifier", Responder.active.is_(True),
+               Responder.unreachable.is_(False))).all()
+    asked = set(session.scalars(select(Alert.responder_id).where(
+        Alert.incident_id == incident.id, Alert.kind == "verify")))
+    languages = _languages(session, incident)
+
+    def key(responder: Responder) -> tuple[float, int, int]:
+        if incident.lat is not None and responder.lat is not None:
+            distance = distance_m(incident.lat, incident.lon, responder.lat, responder.lon)
+        else:
+            distance = float("inf")
+        speaks = 0 if languages & set(responder.languages or []) else 1
+        # within 500 m of each other, language decides
+        return (distance // 500, speaks, responder.id)
+
+    return sorted((v for v in verifiers if v.id not in asked), key=key)
+
+
+def after_report(session: Session, incident: Incident, created: bool, report: Report) -> None:
+    """What a new report sets off: scoring, auto-verification, or a request to verifiers."""
+    credibility.score_incident(session, incident)
+    if held(incident):
+        return
+    if incident.status in ("new", "verifying", "unconfirmed") and auto_verify_reason(
+            session, incident, report):
+        return
+    if created:
+        policy = policy_of(session, incident)
+        jobs.defer(session, "expire_incident", incident.id,
+                   run_at=utcnow() + timedelta(minutes=policy.unconfirmed_after_min),
+                   dedupe_key=f"expire:{incident.id}")
+        start_verification(session, incident)
+
+
+def auto_verify_reason(session: Session, incident: Incident, report: Report) -> bool:
+    """Apply the jurisdiction's auto-verification rules (off unless configured)."""
+    policy = policy_of(session, incident)
+    reason = None
+    if policy.auto_verify_trusted_verifier and report.reporter_id:
+        reporter = session.get(Reporter, report.reporter_id)
+        trusted = session.scalar(select(Responder.id).where(
+            Responder.phone_hmac == reporter.phone_hmac, Responder.trusted.is_(True),
+            Responder.role == "verifier"))
+        if trusted:
+            reason = "a trusted verifier's own report"
+    if reason is None and policy.auto_verify_reporters:
+        distinct = session.scalar(select(func.count(func.distinct(Report.reporter_id))).where(
+            Report.incident_id == incident.id))
+        if distinct >= policy.auto_verify_reporters:
+            reason = f"{distinct} independent reporters"
+    if reason is None:
+        return False
+    confirm(session, incident, "system", reason=f"auto-verified: {reason}")
+    return True
+
+
+def start_verification(session: Session, incident: Incident) -> list[Alert]:
+    """new -> verifying, and ask the nearest verifiers (stays new when there are none)."""
+    if incident.status in ("new", "unconfirmed"):
+        if not candidate_verifiers(session, incident):
+            return request_verifiers(session, incident)  # records that nobody is available
+        incidents.transition(session, incident, "verifying", "system")
+    if incident.status != "verifying":
+        return []
+    return request_verifiers(session, incident)
+
+
+def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
+    """Ask the next verifiers (a round), and arm the round's deadline."""
+    policy = policy_of(session, incident)
+    asked = session.scalar(select(func.count(Alert.id)).where(
+        Alert.incident_id == incident.id, Alert.kind == "verify")) or 0
+    room = max(0, policy.max_verifiers - asked)
+    chosen = candidate_verifiers(session, incident)[:min(policy.verifiers_per_round, room)]
+    flags = dict(incident.flags or {})
+    round_ = flags.get("verify_round", -1) + 1
+    if not chosen:
+        if not flags.get("no_verifier"):
+            flags["no_verifier"] = True
+            incident.flags = flags
+            incidents.record_event(session, incident, "no_verifier_available")
+        return []
+    flags["verify_round"] = round_
+    incident.flags = flags
+    alerts = []
+    for verifier in chosen:
+        alert = Alert(incident_id=incident.id, responder_id=verifier.id, kind="verify",
+                      step=round_, round=0, status="queued")
+        session.add(alert)
+        session.flush()
+        language = notify.responder_language(verifier)
+        notify.to_responder(session, verifier, "verify_request", alert, code=incident.code,
+                            summary=notify.summary(incident, language))
+        alerts.append(alert)
+    incidents.record_event(session, incident, "verifiers_asked", round=round_,
+                           verifiers=[v.name for v in chosen])
+    jobs.defer(session, "verification_timeout", incident.id, round_,
+               run_at=utcnow() + timedelta(minutes=policy.verify_deadline_min),
+               dedupe_key=f"verify:{incident.id}:{round_}")
+    return alerts
+
+
+def on_timeout(session: Session, incident_id: int, round_: int) -> None:
+    """A verification round's deadline: nobody answered, so ask the next verifier."""
+    incident = escalation.lock_incident(session, incident_id)
+    if incident is None or incident.status != "verifying":
+        return
+    if (incident.flags or {}).get("verify_round") != round_:
+        return  # stale: a later round (or an ETA) superseded it
+    for alert in session.scalars(select(Alert).where(
+            Alert.incident_id == incident.id, Alert.kind == "verify", Alert.step == round_,
+            Alert.status.not_in(("acked", "declined")))):
+        alert.status = "expired"
+    request_verifiers(session, incident)
+
+
+def on_verifier_failed(session: Session, alert: Alert) -> None:
+    """The verify SMS could not be delivered: ask the next verifier at once."""
+    incident = escalation.lock_incident(session, alert.incident_id)
+    if incident is None or incident.status != "verifying":
+        return
+    if (incident.flags or {}).get("verify_round") == alert.step:
+        request_verifiers(session, incident)
+
+
+def confirm(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
+    """Verified: update reputations and route to the legal network."""
+    incidents.transition(session, incident, "verified", actor, reason=reason)
+    credibility.record_outcome(session, incident, confirmed=True)
+    credibility.score_incident(session, incident)
+    if not held(incident):
+        escalation.route(session, incident, actor)
+
+
+def dismiss(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
+    """False alarm: reputations fall, and anyone already told gets a retraction."""
+    incidents.transition(session, incident, "false_alarm", actor, reason=reason)
+    credibility.record_outcome(session, incident, confirmed=False)
+    _tell_alerted(session, incident, "retraction")
+
+
+def resolve(session: Session, incident: Incident, actor: str, note: str | None = None) -> None:
+    """Resolved: everyone who was alerted gets an all-clear."""
+    incidents.transition(session, incident, "resolved", actor, note=note)
+    _tell_alerted(session, incident, "all_clear")
+
+
+def _tell_alerted(session: Session, incident: Incident, template: str) -> int:
+    responders = session.scalars(
+        select(Responder).join(Alert, Alert.responder_id == Responder.id)
+        .where(Alert.incident_id == incident.id,
+               Alert.kind.in_(("page", "verify")),
+               Alert.status.in_(("sent", "delivered", "acked", "declined", "expired")))
+        .distinct()).all()
+    for responder in responders:
+        alert = Alert(incident_id=incident.id, responder_id=responder.id, kind=template[:16],
+                      step=0, round=0, status="queued")
+        exists = session.scalar(select(Alert.id).where(
+            Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+            Alert.kind == alert.kind))
+        if exists:
+            continue
+        session.add(alert)
+        session.flush()
+        notify.to_responder(session, responder, template, alert, code=incident.code,
+                            place=incident.location_text or "-")
+    if responders:
+        incidents.record_event(session, incident, template, told=len(responders))
+    return len(responders)
+
+
+def answer(session: Session, responder: Responder, incident: Incident, verb: str,
+           argument: str) -> tuple[str, dict]:
+    """A verifier's YES / NO / UNABLE / ETA. Returns (template, values) for the reply."""
+    incident = escalation.lock_incident(session, incident.id)
+    alerts = session.scalars(select(Alert).where(
+        Alert.incident_id == incident.id, Alert.responder_id == responder.id,
+        Alert.kind == "verify")).all()
+    values = {"code": incident.code}
+    if not alerts:
+        return "not_alerted", values
+    if incident.status != "verifying":
+        return "already_closed", {**values, "status": incident.status}
+    now = utcnow()
+    actor = f"responder:{responder.key}"
+    if verb == "eta":
+        minutes = max(1, min(int(argument.split()[0]), 120))
+        incidents.record_event(session, incident, "verifier_eta", actor=actor, minutes=minutes)
+        flags = dict(incident.flags or {})
+        round_ = flags.get("verify_round", 0)
+        flags["verify_round"] = round_ + 1  # supersede the old deadline
+        incident.flags = flags
+        jobs.defer(session, "verification_timeout", incident.id, round_ + 1,
+                   run_at=now + timedelta(minutes=minutes + 5),
+                   dedupe_key=f"verify:{incident.id}:{round_ + 1}")
+        return "eta_thanks", {**values, "minutes": minutes}
+    for alert in alerts:
+        alert.answered_at = now
+        alert.status = "acked" if verb == "yes" else "declined"
+    language = notify.responder_language(responder)
+    if verb == "yes":
+        confirm(session, incident, actor, reason="verifier saw it")
+        outcome = "confirmado" if language == "es" else "confirmed"
+    elif verb == "no":
+        dismiss(session, incident, actor, reason="verifier found nothing")
+        outcome = "falsa alarma" if language == "es" else "a false alarm"
+    else:
+        incidents.record_event(session, incident, "verifier_unable", actor=actor)
+        request_verifiers(session, incident)
+        outcome = "sin verificar" if language == "es" else "unable to verify"
+    return "verify_thanks", {**values, "outcome": outcome}
+
+
+def expire(session: Session, incident_id: int) -> None:
+    """Nobody verified it in time: unconfirmed (it stays visible; a dispatcher may still act)."""
+    incident = escalation.lock_incident(session, incident_id)
+    if incident is None or incident.status not in ("new", "verifying"):
+        return
+    incidents.transition(session, incident, "unconfirmed", "system",
+                         reason="not verified within the window")

@@ -1,0 +1,154 @@
+"""Location and jurisdiction: the rules a dispatcher relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.triage import triage_text
+from hotline.triage.location import find_location
+
+CHI, LA, SF, NYC = "+13125550147", "+12135550101", "+14155550123", "+17185550123"
+
+
+def where(gazetteer, text, from_number=None):
+    result = triage_text(text, gazetteer, from_number).public()
+    return result["jurisdiction"], result["needs_location"]
+
+
+@pytest.mark.parametrize(("text", "from_number", "expected"), [
+    # "la" in Spanish is an article, never Los Angeles
+    ("la migra en la calle", CHI, ("chicago", True)),
+    ("la migra en la 24 y mission sf", None, ("san-francisco", False)),
+    ("LA MIGRA EN LA VILLITA", None, ("chicago", False)),
+    ("SANTA ANA ICE EN LA FIRST Y BRISTOL 4 CARROS", None, ("santa-ana", False)),
+    ("la migra en la tienda", None, (None, True)),
+    # ... while "LA" / "in LA" is Los Angeles
+    ("ICE in LA", None, ("los-angeles", True)),
+    ("ICE raid in LA at the Home Depot on Sunset", CHI, ("los-angeles", False)),
+    ("Migra en LA en la Cesar Chavez", None, ("los-angeles", False)),
+    ("ICE agents in Highland Park LA near York Blvd", None, ("los-angeles", False)),
+])
+def test_la_is_an_article_in_spanish(gazetteer, text, from_number, expected):
+    assert where(gazetteer, text, from_number) == expected
+
+
+@pytest.mark.parametrize(("text", "from_number", "expected"), [
+    ("ICE agents in Denver at Federal and Alameda", CHI, "denver"),
+    ("ICE in Philadelphia PA", CHI, "philadelphia"),
+    ("ICE in Phoenix AZ", CHI, None),
+    ("ICE in Daly City", SF, None),
+    ("migra en Tacoma", "+12535550190", None),
+    ("la migra en San José hace media hora", LA, "santa-clara-county"),
+    ("ICE in brooklyn right now", CHI, "new-york-city"),
+])
+def test_area_code_never_beats_a_place_in_the_text(gazetteer, text, from_number, expected):
+    assert where(gazetteer, text, from_number)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "from_number", "expected"), [
+    ("ICE is here help", CHI, "chicago"),
+    ("ICE raid happening now", "+19175550107", "new-york-city"),
+    ("hay un reten en la Pico y Alvarado", LA, "los-angeles"),
+    ("ICE agents at Federal Blvd and Alameda", "+17205550140", "denver"),
+    # a street but no place and no number: nobody can tell the city
+    ("checkpoint on Pulaski and Archer, cops and ICE", None, None),
+    ("migra en la Grand y Ferry ahorita", None, None),
+    # an area code places someone in a county, never in a city-only jurisdiction
+    ("ICE at the Home Depot on Harbor", "+17145550155", None),
+    ("la migra en la tienda", "+16575550190", None),
+    ("agents outside my house", "+12035550141", None),
+    ("ICE agents knocking on my door", "+526645550100", None),
+])
+def test_area_code_fills_in_when_no_place_is_named(gazetteer, text, from_number, expected):
+    assert where(gazetteer, text, from_number)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ICE in Santa Ana on Bristol and 1st", "santa-ana"),
+    ("ICE in Santa Ana, CA", "santa-ana"),
+    ("ICE in Anaheim on Lincoln Ave", None),
+    ("migra en Garden Grove", None),
+    ("ICE arrests in Costa Mesa", None),
+    ("agents in Orange County right now", None),
+    ("ICE in New Haven CT", "new-haven"),
+    ("ICE in West Haven", None),
+    ("ICE in Hamden CT", None),
+    ("ICE agents in Cicero IL", "chicago"),
+    ("ICE en Berwyn IL en Cermak rd", "chicago"),
+    ("ICE in Kent WA", "seattle"),
+    ("ICE detaining people at the Travis County courthouse", "austin"),
+])
+def test_city_rule_before_county_rule(gazetteer, text, expected):
+    assert where(gazetteer, text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ICE in Aurora CO", None),
+    ("ICE in Aurora IL", None),
+    ("ICE en Riverside CA", None),
+    ("ICE en Round Rock TX", None),
+    ("ICE in Camden NJ", None),
+    ("ICE in Oakland on International Blvd", None),
+    ("ICE at 1200 Main St Dallas TX 75202", None),
+    ("ICE in Gary IN", None),
+    ("ICE con perros en east riverside", "austin"),
+    ("ICE at the Target in Elmhurst IL", None),  # the state beats the Queens alias
+    ("ICE at the Target in Elmhurst", "new-york-city"),
+])
+def test_out_of_area_is_null(gazetteer, text, expected):
+    assert where(gazetteer, text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "needs_location"), [
+    ("ICE in Chicago right now", True),
+    ("ICE in Queens", True),  # a borough is as wide as a city
+    ("migra en el bronx ahorita", True),
+    ("ICE in New Haven CT right now", True),
+    ("ICE at the church, 4 agents", True),
+    ("they grabbed a man at the laundromat", True),
+    ("hay un operativo de la migra en la escuela de mis hijos", True),
+    ("they are checking papers at the bus stop", True),
+    ("ICE at the Home Depot", False),  # a named business
+    ("la migra esta en la escuela Benito Juarez", False),
+    ("ICE agents with masks at Santa Ana College", False),
+    ("outside PS 19 in Corona", False),
+    ("ICE AT 26TH AND PULASKI NOW", False),
+    ("agentes con mascaras en El Monte, en la Garvey", False),
+    ("ICE arrests in 94110 right now", False),
+    ("ICE in the Fair Haven neighborhood of New Haven CT 06513", False),
+    ("ICE at 1300 S Main St Santa Ana CA", False),
+])
+def test_needs_location(gazetteer, text, needs_location):
+    assert where(gazetteer, text)[1] is needs_location
+
+
+@pytest.mark.parametrize(("text", "street", "precision"), [
+    ("ICE at Roosevelt Ave & 82nd St in Jackson Heights", "roosevelt ave & 82nd st",
+     "intersection"),
+    ("la migra en la 18 y Ashland en Pilsen", "18 & ashland", "intersection"),
+    ("ICE at the Home Depot on Western and 47th", "western & 47th", "intersection"),
+    ("ICE at 1300 S Main St Santa Ana CA", "1300 s main st", "address"),
+    ("CBP agents in Pacoima near Van Nuys Blvd", "van nuys blvd", "street"),
+    ("la migra esta en la mision en la calle 22", "calle 22", "street"),
+])
+def test_streets(gazetteer, text, street, precision):
+    loc = find_location(text, gazetteer)
+    assert (loc.street, loc.precision) == (street, precision)
+
+
+def test_public_shape(gazetteer):
+    result = triage_text("ICE en Little Village, 26th y Kedzie", gazetteer, CHI).public()
+    assert set(result) == {"language", "jurisdiction", "needs_location", "location", "salute",
+                           "confidence"}
+    assert set(result["location"]) == {"text", "street", "zip", "city", "county", "state", "lat",
+                                       "lon", "source"}
+    assert set(result["salute"]) == {"size", "activity", "location", "uniform", "time",
+                                     "equipment"}
+    assert result["location"]["zip"] == "60623"
+    assert result["location"]["state"] == "IL"
+    assert 0 <= result["confidence"] <= 1
+
+
+def test_area_code_fill_reports_its_source(gazetteer):
+    loc = find_location("ICE is here help", gazetteer, NYC)
+    assert (loc.source, loc.jurisdiction, loc.county) == ("area_code", "new-york-city", "Kings")

@@ -1,0 +1,13 @@
+"""Jobs of the `alerts` queue: outbound SMS."""
+
+from __future__ import annotations
+
+from hotline import outbound
+from hotline.extensions import db
+from workers.base import job
+
+
+@job
+def send_sms(message_id: int) -> str:
+    """Send one queued outbound SMS (at most once)."""
+    return outbound.send_message(db.session, message_id)

@@ -1,0 +1,25 @@
+"""Jobs of the `timers` queue: escalation steps, verification deadlines, expiry."""
+
+from __future__ import annotations
+
+from hotline import escalation, verification
+from hotline.extensions import db
+from workers.base import job
+
+
+@job
+def escalation_timer(incident_id: int, step: int, round_: int) -> None:
+    """A step's wait is over: escalate unless someone accepted (stale timers do nothing)."""
+    escalation.on_timer(db.session, incident_id, step, round_)
+
+
+@job
+def verification_timeout(incident_id: int, round_: int) -> None:
+    """A verification round's deadline: ask the next verifier."""
+    verification.on_timeout(db.session, incident_id, round_)
+
+
+@job
+def expire_incident(incident_id: int) -> None:
+    """Unverified after its window: mark it unconfirmed."""
+    verification.expire(db.session, incident_id)
