@@ -8,6 +8,7 @@ incident (the second waits, then finds the first's incident).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select, text
@@ -33,12 +34,30 @@ def lock_jurisdiction(session: Session, jurisdiction_id: int | None) -> None:
                         {"ns": _LOCK_NAMESPACE, "key": jurisdiction_id or 0})
 
 
-def _place_key(location: dict) -> str | None:
-    for key in ("street", "text"):
-        value = location.get(key)
-        if value:
-            return fold(str(value)).strip()
-    return None
+# coordinates from these sources stand for a small area; others are a whole town's centroid
+FINE_SOURCES = {"zip", "neighbourhood", "landmark", "alternate", "address"}
+_SUFFIX = re.compile(r"\b(st|street|str|ave|av|avenue|blvd|boulevard|rd|road|dr|drive|ln|lane|"
+                     r"way|pl|place|ct|court|pkwy|parkway|hwy|highway|calle|avenida|la|el|the)\b")
+
+
+def street_key(location: dict) -> str | None:
+    """A street or intersection in a form that different writings share:
+    "18th St & Ashland Ave", "la 18 y Ashland" and "18th and ashland" all give "18&ashland"."""
+    street = location.get("street")
+    if not street:
+        return None
+    parts = []
+    for part in re.split(r"\s*(?:&|\band\b|\by\b|/|@)\s*", fold(str(street))):
+        part = _SUFFIX.sub(" ", part)
+        part = re.sub(r"\b(\d+)(?:st|nd|rd|th|va|vo|a|o)\b", r"\1", part)
+        part = re.sub(r"\s+", " ", part).strip()
+        if part:
+            parts.append(part)
+    return "&".join(sorted(parts)) or None
+
+
+def _fine_coordinates(report: Report) -> bool:
+    return report.lat is not None and (report.location or {}).get("source") in FINE_SOURCES
 
 
 def _precision(report: Report) -> int:
@@ -58,17 +77,23 @@ def find_match(session: Session, report: Report, policy: Policy) -> Incident | N
         query = query.where(Incident.jurisdiction_id == report.jurisdiction_id)
     candidates = session.scalars(query.order_by(Incident.last_seen_at.desc()).limit(200)).all()
     best: tuple[float, Incident] | None = None
-    report_key = _place_key(report.location or {})
-    fine = _precision(report) <= PRECISION_RANK["zip"]
+    key = street_key(report.location or {})
+    text = fold(str((report.location or {}).get("text") or "")).strip()
+    fine = _fine_coordinates(report)
     for incident in candidates:
-        if report.lat is not None and incident.lat is not None and fine:
+        places = (incident.flags or {}).get("places") or {}
+        if key and key in (places.get("streets") or []):
+            distance = 0.0  # the same street corner, however it was written
+        elif fine and places.get("fine") and incident.lat is not None:
             distance = distance_m(report.lat, report.lon, incident.lat, incident.lon)
-            if distance <= policy.cluster_radius_m and (best is None or distance < best[0]):
-                best = (distance, incident)
-        elif report_key and incident.location_text and \
-                fold(incident.location_text).startswith(report_key):
-            if best is None:
-                best = (policy.cluster_radius_m, incident)
+            if distance > policy.cluster_radius_m:
+                continue
+        elif not key and text and text in (places.get("texts") or []):
+            distance = float(policy.cluster_radius_m)
+        else:
+            continue
+        if best is None or distance < best[0]:
+            best = (distance, incident)
     return best[1] if best else None
 
 
@@ -84,6 +109,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
         incident = incidents.create_incident(session, report, location_text)
         report.incident_id = incident.id
         session.flush()
+        refresh_location(session, incident)
         logger.info("report %s opened incident %s", report.id, incident.code)
         return incident, True
     report.incident_id = incident.id
@@ -96,8 +122,17 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
 
 
 def refresh_location(session: Session, incident: Incident) -> None:
-    """The incident's place: the centroid of its most specific reports' coordinates."""
+    """The incident's place: the centroid of its most specific reports' coordinates, plus the
+    street corners and place names its reports give (what later reports are matched on)."""
     reports = session.scalars(select(Report).where(Report.incident_id == incident.id)).all()
+    flags = dict(incident.flags or {})
+    flags["places"] = {
+        "streets": sorted({k for r in reports if (k := street_key(r.location or {}))}),
+        "texts": sorted({fold(str(t)).strip() for r in reports
+                         if (t := (r.location or {}).get("text"))}),
+        "fine": any(_fine_coordinates(r) for r in reports),
+    }
+    incident.flags = flags
     located = [r for r in reports if r.lat is not None]
     if not located:
         return

@@ -13,8 +13,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("yes", re.compile(rf"^(?:yes|y|si|confirm(?:ed)?|confirmado)\s+{_CODE}\b(.*)$")),
     ("no", re.compile(rf"^(?:no|n|false|falso|nothing|nada)\s+{_CODE}\b(.*)$")),
     ("eta", re.compile(rf"^eta\s+{_CODE}\s+(\d{{1,3}})\b(.*)$")),
-    ("accept", re.compile(rf"^(?:accept|ack|aceptar|acepto|1)\s+{_CODE}\b(.*)$")),
-    ("decline", re.compile(rf"^(?:decline|rechazar|rechazo|2)\s+{_CODE}\b(.*)$")),
+    ("accept", re.compile(rf"^(?:accept|ack|aceptar|acepto)\s+{_CODE}\b(.*)$")),
+    ("decline", re.compile(rf"^(?:decline|rechazar|rechazo)\s+{_CODE}\b(.*)$")),
+    # the short numeric forms only as the whole message: "1 agent at 60608" is a report
+    ("accept", re.compile(rf"^1\s+{_CODE}()$")),
+    ("decline", re.compile(rf"^2\s+{_CODE}()$")),
     ("msg", re.compile(rf"^msg\s+{_CODE}\s+(.+)$", re.S)),
     ("unable", re.compile(rf"^(?:unable|cant|no puedo)\s+{_CODE}\b(.*)$")),
 ]

@@ -122,7 +122,7 @@ def run_step(session: Session, incident: Incident, step_index: int, round_: int)
         template = "escalation_exhausted" if step["target"] == "dispatchers" else "page"
         language = notify.responder_language(responder)
         notify.to_responder(session, responder, template, alert, code=incident.code,
-                            summary=notify.summary(incident, language))
+                            summary=notify.summary(incident, language, plan.get("timezone")))
         created.append(alert)
     incidents.record_event(session, incident, "escalation_step", step=step_index, round=round_,
                            target=step["target"], paged=[r.name for r in recipients])
@@ -238,9 +238,10 @@ def accept(session: Session, responder: Responder, incident: Incident) -> str:
 
 
 def _tell_others(session: Session, incident: Incident, taker: Responder) -> None:
-    others = session.scalars(select(Responder).join(Alert, Alert.responder_id == Responder.id)
-                             .where(Alert.incident_id == incident.id, Alert.kind == "page",
-                                    Responder.id != taker.id).distinct()).all()
+    paged = select(Alert.responder_id).where(Alert.incident_id == incident.id,
+                                             Alert.kind == "page")
+    others = session.scalars(select(Responder).where(Responder.id.in_(paged),
+                                                     Responder.id != taker.id)).all()
     for other in others:
         notify.to_responder(session, other, "claimed_by_other", code=incident.code,
                             name=taker.name)
@@ -248,12 +249,17 @@ def _tell_others(session: Session, incident: Incident, taker: Responder) -> None
 
 def _tell_reporters(session: Session, incident: Incident) -> None:
     plan = incident.policy_snapshot or {}
-    reporters = session.scalars(select(Reporter).join(Report, Report.reporter_id == Reporter.id)
-                                .where(Report.incident_id == incident.id,
-                                       Reporter.consent_contact.is_(True)).distinct()).all()
+    reporters = consenting_reporters(session, incident)
     for reporter in reporters:
         notify.to_reporter(session, reporter, "help_coming", code=incident.code,
                            network=plan.get("network", "the legal network"))
+
+
+def consenting_reporters(session: Session, incident: Incident) -> list[Reporter]:
+    """The incident's reporters who agreed to be contacted."""
+    ids = select(Report.reporter_id).where(Report.incident_id == incident.id)
+    return list(session.scalars(select(Reporter).where(
+        Reporter.id.in_(ids), Reporter.consent_contact.is_(True)).order_by(Reporter.id)))
 
 
 def decline(session: Session, responder: Responder, incident: Incident) -> str:

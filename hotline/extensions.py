@@ -80,7 +80,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping (a round trip per request on the webhook's path): after a database
+        # restart the first failure invalidates the whole pool, and Twilio retries that one.
+        kwargs.setdefault("pool_recycle", 1800)
     engine = create_engine(url, **kwargs)
     _forget_connections_after_fork(engine)
     return engine

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -66,8 +66,47 @@ class Inbound:
     rate_limited: bool = False
 
 
-def _insert(session: Session) -> Any:  # noqa: ANN401 - the dialect's insert construct
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:  # noqa: ANN401 - a Core statement
+    """The webhook's INSERTs, built once per dialect: this is the hot path."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, name)
+    if key not in _STATEMENTS:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        _STATEMENTS[key] = _build(insert, name)
+    return _STATEMENTS[key]
+
+
+def _build(insert: Any, name: str) -> Any:  # noqa: ANN401
+    if name == "reporter":
+        table = Reporter.__table__
+        stmt = insert(table).values(
+            phone_hmac=bindparam("phone_hmac"), phone_enc=bindparam("phone_enc"),
+            language=bindparam("language"), created_at=bindparam("now", type_=table.c.created_at
+                                                                 .type),
+            last_seen_at=bindparam("now", type_=table.c.last_seen_at.type), trust_score=0.5,
+            confirmed_count=0, false_alarm_count=0, opted_out=False, blocked=False,
+            consent_contact=False)
+        excluded = stmt.excluded
+        return stmt.on_conflict_do_update(
+            index_elements=[table.c.phone_hmac],
+            set_={"last_seen_at": excluded.last_seen_at,
+                  "language": func.coalesce(excluded.language, table.c.language),
+                  # a purged number is restored when the person writes again
+                  "phone_enc": func.coalesce(table.c.phone_enc, excluded.phone_enc)},
+        ).returning(table.c.id, table.c.language, table.c.opted_out, table.c.blocked,
+                    table.c.phone_hmac)
+    table = Message.__table__
+    return insert(table).values(
+        twilio_sid=bindparam("sid"), direction="inbound", channel=bindparam("channel"),
+        reporter_id=bindparam("reporter_id"), counterpart_hmac=bindparam("hmac"),
+        counterpart_enc=bindparam("counterpart_enc"), body_enc=bindparam("body_enc"),
+        media=bindparam("media", type_=table.c.media.type), language=bindparam("language"),
+        status="received", flags=bindparam("flags", type_=table.c.flags.type),
+        received_at=bindparam("now", type_=table.c.received_at.type),
+    ).on_conflict_do_nothing(index_elements=[table.c.twilio_sid]).returning(table.c.id)
 
 
 def media_of(form: Mapping[str, str]) -> list[dict[str, str]]:
@@ -88,23 +127,9 @@ def upsert_reporter(session: Session, vault: Vault, e164: str,
     `language`, when given, becomes the remembered language; otherwise the old one stays and
     is returned.
     """
-    phone_hmac = vault.phone_hmac(e164)
-    now = utcnow()
-    stmt = _insert(session)(Reporter).values(
-        phone_hmac=phone_hmac, phone_enc=vault.encrypt(e164, "reporter.phone"),
-        language=language, created_at=now, last_seen_at=now, trust_score=0.5,
-        confirmed_count=0, false_alarm_count=0, opted_out=False, blocked=False,
-        consent_contact=False,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Reporter.phone_hmac],
-        set_={"last_seen_at": stmt.excluded.last_seen_at,
-              "language": func.coalesce(stmt.excluded.language, Reporter.language),
-              # a purged number is restored when the person writes again
-              "phone_enc": func.coalesce(Reporter.phone_enc, stmt.excluded.phone_enc)},
-    ).returning(Reporter.id, Reporter.language, Reporter.opted_out, Reporter.blocked,
-                Reporter.phone_hmac)
-    return session.execute(stmt).one()
+    return session.execute(_statement(session, "reporter"), {
+        "phone_hmac": vault.phone_hmac(e164), "phone_enc": vault.encrypt(e164, "reporter.phone"),
+        "language": language, "now": utcnow()}).one()
 
 
 def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
@@ -129,15 +154,15 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     keyword = keyword_of(body)
     command = parse_command(body) if keyword is None else None
     detected = None
+    confidence = 0.0
     if keyword is not None:
         detected = keyword_language(body)  # AYUDA is Spanish; STOP says nothing
     elif command is None and body.strip():
-        guess, confidence = detect_language(body)
-        detected = guess if confidence >= 0.75 else None
-    reporter = upsert_reporter(session, vault, e164, detected)
-    language = reporter.language or "en"
-    if detected is None and command is None and body.strip() and keyword is None:
-        language, _ = detect_language(body, reporter.language)
+        detected, confidence = detect_language(body)
+    reporter = upsert_reporter(session, vault, e164, detected if confidence >= 0.75 or
+                               keyword is not None else None)
+    # a clear message speaks for itself; an unclear one leans on what we remember
+    language = detected if confidence >= 0.75 else (reporter.language or detected or "en")
     flags: dict[str, Any] = {}
     if keyword:
         flags["keyword"] = keyword
@@ -150,14 +175,12 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     if rate_limited:
         flags["rate_limited"] = True
 
-    stmt = _insert(session)(Message).values(
-        twilio_sid=sid, direction="inbound", channel="mms" if media else "sms",
-        reporter_id=reporter.id, counterpart_hmac=reporter.phone_hmac,
-        counterpart_enc=vault.encrypt(e164, "message.counterpart"),
-        body_enc=vault.encrypt(body, "message.body"), media=media, language=language,
-        status="received", flags=flags, received_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=[Message.twilio_sid]).returning(Message.id)
-    message_id = session.execute(stmt).scalar_one_or_none()
+    message_id = session.execute(_statement(session, "message"), {
+        "sid": sid, "channel": "mms" if media else "sms", "reporter_id": reporter.id,
+        "hmac": reporter.phone_hmac, "counterpart_enc": vault.encrypt(e164,
+                                                                      "message.counterpart"),
+        "body_enc": vault.encrypt(body, "message.body"), "media": media, "language": language,
+        "flags": flags, "now": utcnow()}).scalar_one_or_none()
     created = message_id is not None
     opted_out = reporter.opted_out
     if created:
@@ -170,8 +193,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             opted_out = values.get("opted_out", opted_out)
         elif keyword != "help" and not reporter.blocked:
             jobs.defer(session, "triage_message", message_id)
-        logger.info("inbound sms %s stored as message %s reporter %s", sid, message_id,
-                    reference(reporter.phone_hmac))
+        logger.debug("inbound sms %s stored as message %s reporter %s", sid, message_id,
+                     reference(reporter.phone_hmac))
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
     return Inbound(message_id, created, reporter.id, language, keyword, opted_out,
@@ -263,7 +286,7 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
         Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
         .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
     if result.needs_location and reporter is not None and not asked_before and \
-            not reporter.opted_out and not reporter.blocked:
+            message.channel != "voice" and not reporter.opted_out and not reporter.blocked:
         report.state = "awaiting_location"
         report.flags = {**report.flags, "asked_location": True}
     session.add(report)
@@ -374,9 +397,7 @@ def relay_to_reporters(session: Session, responder: Responder, incident: Inciden
     """MSG: the lawyer who accepted texts the reporters who consented, through the hotline."""
     if incident.acknowledged_by_id != responder.id or incident.status != "acknowledged":
         return "not_alerted" if incident.acknowledged_by_id != responder.id else "already_closed"
-    reporters = session.scalars(select(Reporter).join(Report, Report.reporter_id == Reporter.id)
-                                .where(Report.incident_id == incident.id,
-                                       Reporter.consent_contact.is_(True)).distinct()).all()
+    reporters = escalation.consenting_reporters(session, incident)
     if not reporters:
         return "no_consent"
     for reporter in reporters:
@@ -416,3 +437,22 @@ def relay_from_reporter(session: Session, reporter: Reporter, body: str,
                               data={"text_enc": vault.encrypt(body, "event.relay")},
                               at=utcnow()))
     return True
+
+
+def refresh_report_text(session: Session, report: Report, text: str) -> None:
+    """Re-triage a report whose text arrived late (a voice transcript)."""
+    from hotline import credibility
+
+    result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
+                     if report.reporter_id else None)
+    _apply_triage(session, report, result, text)
+    session.flush()
+    incident = session.get(Incident, report.incident_id) if report.incident_id else None
+    if incident is not None:
+        if incident.jurisdiction_id is None and report.jurisdiction_id is not None and \
+                incident.status in ("new", "verifying"):
+            incident.jurisdiction_id = report.jurisdiction_id
+        clustering.refresh_location(session, incident)
+        incident.salute = report.salute
+        incidents.record_event(session, incident, "transcript_added", report_id=report.id)
+        credibility.score_incident(session, incident)

@@ -52,21 +52,63 @@ MAX_ATTEMPTS = 8
 SWEEP_GRACE = timedelta(seconds=20)
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A committed-to-be outbox row, as handed to the backend after the commit."""
+
+    id: int
+    job: str
+    args: list[Any]
+    run_at: datetime
+
+
+_DEFER_STATEMENTS: dict[tuple[str, bool], Any] = {}
+
+
+def _defer_statement(dialect: str, deduplicated: bool) -> Any:  # noqa: ANN401
+    """INSERT ... RETURNING id, built once per dialect (this runs on the webhook's path)."""
+    key = (dialect, deduplicated)
+    if key not in _DEFER_STATEMENTS:
+        from sqlalchemy import bindparam
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        table = OutboxJob.__table__
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).values(
+            job=bindparam("job"), args=bindparam("args", type_=table.c.args.type),
+            dedupe_key=bindparam("dedupe_key"), run_at=bindparam("run_at",
+                                                                 type_=table.c.run_at.type),
+            created_at=bindparam("created_at", type_=table.c.created_at.type), attempts=0)
+        if deduplicated:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        _DEFER_STATEMENTS[key] = stmt.returning(table.c.id)
+    return _DEFER_STATEMENTS[key]
+
+
 def defer(
     session: Session,
     job: str,
     *args: Any,
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
-) -> OutboxJob:
-    """Record `job(*args)` to run after the current transaction commits (at `run_at` if given)."""
+) -> Deferred | None:
+    """Record `job(*args)` to run after the current transaction commits (at `run_at` if given).
+
+    With a `dedupe_key`, a second job with the same key is not recorded (returns None).
+    """
     if job not in JOBS:
         raise KeyError(f"unknown job {job!r}")
-    row = OutboxJob(job=job, args=list(args), run_at=run_at or utcnow(), dedupe_key=dedupe_key)
-    session.add(row)
-    session.flush()
-    session.info.setdefault("hotline_deferred", []).append(row)
-    return row
+    now = utcnow()
+    stmt = _defer_statement(session.get_bind().dialect.name, dedupe_key is not None)
+    row_id = session.execute(stmt, {"job": job, "args": list(args), "dedupe_key": dedupe_key,
+                                    "run_at": run_at or now, "created_at": now}
+                             ).scalar_one_or_none()
+    if row_id is None:
+        return None
+    deferred = Deferred(row_id, job, list(args), run_at or now)
+    session.info.setdefault("hotline_deferred", []).append(deferred)
+    return deferred
 
 
 @event.listens_for(Session, "after_commit")
@@ -75,7 +117,7 @@ def _dispatch_after_commit(session: Session) -> None:
     if rows and has_app_context():
         backend: Backend | None = current_app.extensions.get("hotline_jobs")
         if backend is not None:
-            backend.dispatch([(row.id, row.job, list(row.args), row.run_at) for row in rows])
+            backend.dispatch([(d.id, d.job, d.args, d.run_at) for d in rows])
 
 
 @event.listens_for(Session, "after_soft_rollback")

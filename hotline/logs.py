@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-PHONE = re.compile(r"\+?1?[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b|\+\d{8,15}\b")
+PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?1?[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|"
+                   r"\+\d{8,15})\b")
 
 
 class RedactPhones(logging.Filter):

@@ -29,7 +29,7 @@ def responder_language(responder: Responder) -> str:
 
 
 def to_responder(session: Session, responder: Responder, template: str,
-                 alert: Alert | None = None, **values: Any) -> Message | None:
+                 alert: Alert | None = None, /, **values: Any) -> Message | None:
     """Queue a templated SMS to a responder (None if they cannot be reached)."""
     body = templates().text(template, responder_language(responder), **values)
     phone = vault().decrypt(responder.phone_enc, "responder")
@@ -49,13 +49,27 @@ def to_reporter(session: Session, reporter: Reporter, template: str | None = Non
                               reporter=reporter)
 
 
-def summary(incident: Incident, language: str = "en") -> str:
-    """One line on an incident for an SMS: activity, place, size, uniform, time."""
+_LABELS_ES = {"arrest": "arresto", "raid": "redada", "checkpoint": "retén",
+              "door_knocking": "tocando puertas", "waiting": "esperando",
+              "surveillance": "vigilancia", "police": "policía", "vests": "chalecos",
+              "plain_clothes": "ropa de civil", "masks": "máscaras"}
+
+
+def _label(value: str, language: str) -> str:
+    value = _LABELS_ES.get(value, value) if language == "es" else value
+    return value.replace("_", " ")
+
+
+def summary(incident: Incident, language: str = "en", timezone: str | None = None) -> str:
+    """One line on an incident for an SMS: activity, place, size, uniform, local time."""
+    from zoneinfo import ZoneInfo
+
     salute = incident.salute or {}
     parts = []
-    activity = ", ".join(salute.get("activity") or []) or ("actividad" if language == "es"
-                                                          else "activity")
-    uniform = ", ".join(u.upper() if len(u) <= 4 else u for u in salute.get("uniform") or [])
+    activity = ", ".join(_label(a, language) for a in salute.get("activity") or []) or (
+        "actividad" if language == "es" else "activity")
+    uniform = ", ".join(u.upper() if len(u) <= 4 else _label(u, language)
+                        for u in salute.get("uniform") or [])
     parts.append(f"{uniform} {activity}".strip())
     parts.append(incident.location_text or ("lugar sin confirmar" if language == "es"
                                             else "place unconfirmed"))
@@ -65,5 +79,10 @@ def summary(incident: Incident, language: str = "en") -> str:
     if size.get("vehicles"):
         parts.append(f"{size['vehicles']} {'vehículos' if language == 'es' else 'vehicles'}")
     when = (salute.get("time") or {}).get("at")
-    parts.append(when[11:16] if when else incident.first_seen_at.strftime("%H:%M UTC"))
+    if when:
+        parts.append(when[11:16])
+    elif timezone:
+        parts.append(incident.first_seen_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M"))
+    else:
+        parts.append(incident.first_seen_at.strftime("%H:%M UTC"))
     return "; ".join(parts)[:300]

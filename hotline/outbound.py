@@ -161,7 +161,8 @@ def send_message(session: Session, message_id: int) -> str:
     if settings.public_url:
         params["status_callback"] = f"{settings.public_url}/twilio/status"
     try:
-        sent = make_client(settings).messages.create(**params)
+        timeout = float(current_app.config.get("TWILIO_TIMEOUT", 10))
+        sent = make_client(settings, timeout).messages.create(**params)
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, message_id, f"HTTP {exc.status}")

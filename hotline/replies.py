@@ -23,7 +23,7 @@ class Templates:
                 raise ConfigError(f"{path}: templates.{name}: needs at least an `en` text")
         self._data: dict[str, dict[str, str]] = data
 
-    def text(self, name: str, language: str | None, **values: object) -> str:
+    def text(self, name: str, language: str | None, /, **values: object) -> str:
         """The template in `language` (English when missing), filled with `values`."""
         texts = self._data[name]
         template = texts.get(language or "en") or texts["en"]

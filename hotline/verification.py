@@ -34,6 +34,13 @@ def policy_of(session: Session, incident: Incident) -> Policy:
     return Policy.of(jurisdiction)
 
 
+def policy_timezone(session: Session, incident: Incident) -> str | None:
+    """The timezone of the incident's jurisdiction."""
+    jurisdiction = session.get(Jurisdiction, incident.jurisdiction_id) \
+        if incident.jurisdiction_id else None
+    return jurisdiction.timezone if jurisdiction else None
+
+
 def held(incident: Incident) -> bool:
     """True when a flag keeps the incident from any automatic step."""
     return any((incident.flags or {}).get(flag) for flag in HOLD_FLAGS)
@@ -144,7 +151,8 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
         session.flush()
         language = notify.responder_language(verifier)
         notify.to_responder(session, verifier, "verify_request", alert, code=incident.code,
-                            summary=notify.summary(incident, language))
+                            summary=notify.summary(incident, language, policy_timezone(
+                                session, incident)))
         alerts.append(alert)
     incidents.record_event(session, incident, "verifiers_asked", round=round_,
                            verifiers=[v.name for v in chosen])
@@ -200,12 +208,11 @@ def resolve(session: Session, incident: Incident, actor: str, note: str | None =
 
 
 def _tell_alerted(session: Session, incident: Incident, template: str) -> int:
-    responders = session.scalars(
-        select(Responder).join(Alert, Alert.responder_id == Responder.id)
-        .where(Alert.incident_id == incident.id,
-               Alert.kind.in_(("page", "verify")),
-               Alert.status.in_(("sent", "delivered", "acked", "declined", "expired")))
-        .distinct()).all()
+    told = select(Alert.responder_id).where(
+        Alert.incident_id == incident.id, Alert.kind.in_(("page", "verify")),
+        Alert.status.in_(("sent", "delivered", "acked", "declined", "expired")))
+    responders = session.scalars(select(Responder).where(Responder.id.in_(told))
+                                 .order_by(Responder.id)).all()
     for responder in responders:
         alert = Alert(incident_id=incident.id, responder_id=responder.id, kind=template[:16],
                       step=0, round=0, status="queued")

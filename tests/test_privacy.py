@@ -84,3 +84,14 @@ def test_log_filter_masks_numbers():
     RedactPhones().filter(record)
     assert "5550123" not in record.getMessage()
     assert "555-0199" not in record.getMessage()
+
+
+def test_log_filter_leaves_twilio_sids_alone():
+    """Regression: the masking used to eat the last ten digits of a MessageSid."""
+    import logging
+
+    sid = "SM9675e3339abdb79474d22c3125550123"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "inbound sms %s stored",
+                               (sid,), None)
+    RedactPhones().filter(record)
+    assert record.getMessage() == f"inbound sms {sid} stored"

@@ -27,10 +27,11 @@ def worker_env(pg_url: str, redis_url: str) -> dict[str, str]:
     return env
 
 
-def run_burst_worker(pg_url: str, redis_url: str) -> subprocess.CompletedProcess:
+def run_burst_worker(pg_url: str, redis_url: str,
+                     extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**worker_env(pg_url, redis_url), **(extra or {})}
     return subprocess.run([sys.executable, "-m", "hotline.cli", "worker", "--burst"],
-                          env=worker_env(pg_url, redis_url), cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(("body", "sender", "slug"), [

@@ -1,0 +1,305 @@
+"""From reports to a verifier's YES to a lawyer's ACCEPT, through the Twilio stand-in."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from hotline.extensions import db
+from hotline.models import Alert, Incident, IncidentEvent, Message, Reporter, Responder
+from tests.conftest import SignedTwilio, drain, run_due_timers, sending_settings
+from tests.routing.helpers import incident_status, only_incident, phone, sent_to
+
+PILSEN = [
+    ("+17735550140", "ICE arresting people at 18th and Ashland in Pilsen, 3 vans"),
+    ("+17735550141", "migra en la 18 y Ashland, Pilsen, se estan llevando gente"),
+    ("+13125550142", "agents at 18th St & Ashland Ave Chicago right now"),
+]
+VERIFIER = "chicago-verifier-4"
+
+
+def report_pilsen(client, twilio, app, how_many=3):
+    for number, body in PILSEN[:how_many]:
+        assert twilio.post_sms(client, body, from_number=number).status_code == 200
+    drain(app)
+
+
+def test_three_reports_one_incident_verified_then_lawyer_paged(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app)
+    incident = only_incident(sms_app)
+    assert incident.status == "verifying"
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Reporter)) == 3
+        score = db.session.get(Incident, incident.id).score_reasons
+        assert {r["factor"] for r in score} >= {"corroboration", "specificity", "recency"}
+    verify_sms = sent_to(standin, VERIFIER)
+    # the nearest verifier prefers Spanish, and the reports are partly in Spanish
+    assert len(verify_sms) == 1 and verify_sms[0].startswith(f"VERIFICAR {incident.code}")
+    assert "arresto" in verify_sms[0] and "18th & ashland" in verify_sms[0]
+
+    twilio.post_sms(client, f"YES {incident.code}", from_number=phone(VERIFIER))
+    drain(sms_app)
+    assert incident_status(sms_app, incident.code) == "routed"
+    assert "confirmado" in sent_to(standin, VERIFIER)[-1]
+    pages = [m for m in standin.sent if m["body"].startswith(f"HOTLINE {incident.code}")]
+    assert len(pages) == 1  # the on-call lawyer only, at the first step
+    with sms_app.app_context():
+        from hotline.models import Report
+
+        reporters = db.session.scalars(select(Reporter).join(Report)).all()
+        assert len(reporters) == 3 and all(r.confirmed_count == 1 for r in reporters)
+
+
+def test_accept_claims_tells_others_and_the_reporter(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    twilio.post_sms(client, "YES", from_number=PILSEN[0][0])  # consent to be told
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    client.post  # noqa: B018
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    # no one answers the first step: its timer pages the next lawyer
+    run_due_timers(sms_app, "escalation_timer")
+    with sms_app.app_context():
+        paged = db.session.scalars(select(Responder).join(Alert).where(
+            Alert.kind == "page")).all()
+    assert len(paged) == 2
+    first, second = paged
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(second.key))
+    drain(sms_app)
+    assert incident_status(sms_app, code) == "acknowledged"
+    assert any("is yours" in b for b in sent_to(standin, second.key))
+    assert any("has been taken by" in b for b in sent_to(standin, first.key))
+    reporter_msgs = [m["body"] for m in standin.sent if m["to"] == PILSEN[0][0]]
+    assert any("has your report" in b for b in reporter_msgs)
+    # a late accept from the first lawyer changes nothing and says who has it
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(first.key))
+    drain(sms_app)
+    assert f"{code} has been taken by {second.name}" in sent_to(standin, first.key)[-1]
+    with sms_app.app_context():
+        assert db.session.get(Incident, only_incident(sms_app).id).acknowledged_by_id == \
+            second.id
+
+
+def _verify_by_api(app, code):
+    from hotline import actions
+
+    with app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        actions.apply_action(db.session, incident, {"action": "verify"}, "user:test")
+        db.session.commit()
+
+
+def test_decline_moves_on_at_once_and_bare_2_works(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    with sms_app.app_context():
+        first = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+    twilio.post_sms(client, "2", from_number=phone(first.key))
+    drain(sms_app)
+    with sms_app.app_context():
+        steps = db.session.scalars(select(Alert.step).where(Alert.kind == "page")
+                                   .order_by(Alert.id)).all()
+        statuses = db.session.scalars(select(Alert.status).where(Alert.kind == "page")
+                                      .order_by(Alert.id)).all()
+    assert steps == [0, 1] and statuses[0] == "declined"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("ACCEPT ZZZZ", "No incident ZZZZ"),
+])
+def test_unknown_code_gets_a_clear_answer(sms_app, twilio, standin, body, expected):
+    client = sms_app.test_client()
+    twilio.post_sms(client, body, from_number=phone("chicago-lawyer-1"))
+    drain(sms_app)
+    assert expected in sent_to(standin, "chicago-lawyer-1")[-1]
+
+
+def test_accept_from_someone_not_alerted_or_after_resolution(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    outsider = "denver-lawyer-1"
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(outsider))
+    drain(sms_app)
+    assert "You were not asked" in sent_to(standin, outsider)[-1]
+    assert incident_status(sms_app, code) == "routed"
+    with sms_app.app_context():
+        first = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+        from hotline import actions
+
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        actions.apply_action(db.session, incident, {"action": "resolve"}, "user:test")
+        db.session.commit()
+    drain(sms_app)
+    assert any(b.startswith(f"ALL CLEAR {code}") for b in sent_to(standin, first.key))
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(first.key))
+    drain(sms_app)
+    assert f"{code} is already resolved" in sent_to(standin, first.key)[-1]
+    assert incident_status(sms_app, code) == "resolved"
+
+
+def test_stale_timer_is_ignored(sms_app, twilio, standin):
+    from hotline import escalation
+
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    with sms_app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        escalation.on_timer(db.session, incident.id, 0, 0)  # step 0 over: step 1 pages
+        db.session.commit()
+        escalation.on_timer(db.session, incident.id, 0, 0)  # the same timer again: nothing
+        db.session.commit()
+        steps = db.session.scalars(select(Alert.step).where(Alert.kind == "page")).all()
+    assert sorted(steps) == [0, 1]
+
+
+def test_policy_is_snapshotted_when_routed(sms_app, twilio, standin, tmp_path):
+    import shutil
+
+    from hotline.config_loader import load_config
+
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    config = tmp_path / "config"
+    shutil.copytree(sms_app.config["SETTINGS"].config_dir, config)
+    data = yaml.safe_load((config / "networks.yaml").read_text())
+    chicago = next(n for n in data["networks"] if n["slug"] == "chicago-legal")
+    chicago["escalation"]["steps"] = [{"target": "dispatchers", "wait_minutes": 1}]
+    (config / "networks.yaml").write_text(yaml.safe_dump(data))
+    with sms_app.app_context():
+        load_config(db.session, sms_app.extensions["hotline_vault"], config)
+        db.session.commit()
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        assert [s["target"] for s in incident.policy_snapshot["steps"]] == [
+            "on_call", "next_in_rotation", "network", "dispatchers"]
+
+
+def test_undelivered_page_moves_on_at_once(make_app, standin, twilio, live):
+    app = make_app(**sending_settings(standin, HOTLINE_PUBLIC_URL=live.url))
+    live.serve(app)
+    twilio = SignedTwilio(public_url=live.url)
+    client = app.test_client()
+    report_pilsen(client, twilio, app, 1)
+    code = only_incident(app).code
+    _verify_by_api(app, code)
+    drain(app)
+    page = next(m for m in standin.sent if m["body"].startswith(f"HOTLINE {code}"))
+    assert standin.deliver(page["sid"], "undelivered", 30003) == 204
+    drain(app)
+    with app.app_context():
+        alerts = db.session.scalars(select(Alert).where(Alert.kind == "page")
+                                    .order_by(Alert.id)).all()
+    assert [(a.step, a.status) for a in alerts] == [(0, "failed"), (1, "sent")]
+    assert alerts[0].error_code == 30003
+
+
+def test_error_21610_marks_the_responder_unreachable(make_app, standin, twilio, live):
+    app = make_app(**sending_settings(standin, HOTLINE_PUBLIC_URL=live.url))
+    live.serve(app)
+    twilio = SignedTwilio(public_url=live.url)
+    client = app.test_client()
+    report_pilsen(client, twilio, app, 1)
+    code = only_incident(app).code
+    standin.plan(21610)
+    _verify_by_api(app, code)
+    drain(app)
+    with app.app_context():
+        unreachable = db.session.scalars(select(Responder.key).where(
+            Responder.unreachable.is_(True))).all()
+        alerts = db.session.scalars(select(Alert).where(Alert.kind == "page")
+                                    .order_by(Alert.id)).all()
+    assert len(unreachable) == 1
+    assert alerts[0].status == "failed" and alerts[0].error_code == 21610
+    assert alerts[1].step == 1  # moved on at once
+
+
+def test_relay_between_lawyer_and_reporter(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    reporter = PILSEN[0][0]
+    twilio.post_sms(client, "si", from_number=reporter)
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    with sms_app.app_context():
+        lawyer = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
+    twilio.post_sms(client, f"MSG {code} Estamos en camino. No abra la puerta.",
+                    from_number=phone(lawyer.key))
+    drain(sms_app)
+    to_reporter = [m["body"] for m in standin.sent if m["to"] == reporter]
+    assert to_reporter[-1].endswith("Estamos en camino. No abra la puerta.")
+    assert phone(lawyer.key) not in to_reporter[-1]
+    twilio.post_sms(client, "gracias, estamos adentro", from_number=reporter)
+    drain(sms_app)
+    assert sent_to(standin, lawyer.key)[-1] == f"Reporter of {code}: gracias, estamos adentro"
+    assert reporter not in sent_to(standin, lawyer.key)[-1]
+    with sms_app.app_context():
+        kinds = db.session.scalars(select(IncidentEvent.kind)).all()
+        assert "relay_to_reporter" in kinds and "relay_to_lawyer" in kinds
+        assert only_incident(sms_app).id  # the reply did not open another incident
+
+
+def test_no_consent_no_relay(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    _verify_by_api(sms_app, code)
+    drain(sms_app)
+    with sms_app.app_context():
+        lawyer = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
+    twilio.post_sms(client, f"MSG {code} hola", from_number=phone(lawyer.key))
+    drain(sms_app)
+    assert "has not agreed" in sent_to(standin, lawyer.key)[-1]
+    assert not [m for m in standin.sent if m["to"] == PILSEN[0][0] and "hola" in m["body"]]
+
+
+def test_dismiss_sends_a_retraction_to_those_told(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    twilio.post_sms(client, f"NO {code}", from_number=phone(VERIFIER))
+    drain(sms_app)
+    assert incident_status(sms_app, code) == "false_alarm"
+    # the verifier writes Spanish first, so the retraction is in Spanish
+    assert any(b.startswith(f"RECTIFICACIÓN {code}") for b in sent_to(standin, VERIFIER))
+    with sms_app.app_context():
+        assert db.session.scalar(select(Reporter.false_alarm_count)) == 1
+
+
+def test_unanswered_verification_goes_to_the_next_verifier_then_expires(sms_app, twilio,
+                                                                        standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    run_due_timers(sms_app, "verification_timeout")
+    assert len(sent_to(standin, "chicago-verifier-5")) == 1
+    run_due_timers(sms_app, "expire_incident")
+    assert incident_status(sms_app, code) == "unconfirmed"
+
+
+def test_eta_extends_the_deadline(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    report_pilsen(client, twilio, sms_app, 1)
+    code = only_incident(sms_app).code
+    twilio.post_sms(client, f"ETA {code} 10", from_number=phone(VERIFIER))
+    drain(sms_app)
+    assert "10 min" in sent_to(standin, VERIFIER)[-1]
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.direction == "outbound")) >= 2

@@ -1,0 +1,98 @@
+"""Abuse: rate limits keep everything, blocks, floods and denunciations wait for a human."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline.abuse import looks_like_denunciation
+from hotline.extensions import db
+from hotline.models import Alert, Incident, Message, Reporter
+from tests.conftest import drain
+
+PHONE = "+13125550161"
+
+
+def test_over_the_rate_limit_is_kept_flagged_and_answered_politely(sms_app, twilio):
+    client = sms_app.test_client()
+    replies = [twilio.post_sms(client, f"ICE at 60608 message {i}", from_number=PHONE).text
+               for i in range(10)]
+    assert "we got your report" in replies[0]
+    assert "We keep every one" in replies[-1]
+    drain(sms_app)
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(
+            Message.direction == "inbound")) == 10
+        flagged = db.session.scalars(select(Message).where(Message.direction == "inbound")).all()
+        assert [bool(m.flags.get("rate_limited")) for m in flagged] == [False] * 8 + [True] * 2
+        assert db.session.scalar(select(Incident)).flags.get("rate_limited")
+
+
+def test_blocked_reporter_is_kept_but_not_answered_or_triaged(sms_app, twilio):
+    client = sms_app.test_client()
+    twilio.post_sms(client, "ICE at 60608", from_number=PHONE)
+    drain(sms_app)
+    with sms_app.app_context():
+        from hotline import actions
+
+        incident = db.session.scalar(select(Incident))
+        report_id = incident.reports[0].id
+        actions.apply_action(db.session, incident, {"action": "block", "report": report_id,
+                                                    "note": "prank caller"}, "user:1")
+        db.session.commit()
+    response = twilio.post_sms(client, "ICE at 60623 now", from_number=PHONE)
+    assert response.status_code == 200 and "<Message>" not in response.text
+    drain(sms_app)
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(
+            Message.direction == "inbound")) == 2
+        assert db.session.scalar(select(func.count(Incident.id))) == 1
+        assert db.session.scalar(select(Reporter.blocked_reason)) == "prank caller"
+
+
+def test_flood_of_new_numbers_flags_and_holds(make_app, standin, twilio):
+    from tests.conftest import sending_settings
+
+    app = make_app(**sending_settings(standin))
+    client = app.test_client()
+    for i in range(9):
+        twilio.post_sms(client, f"ICE raid at {60601 + i}", from_number=f"+1312555{1000 + i}")
+    drain(app)
+    with app.app_context():
+        flooded = db.session.scalars(select(Incident).order_by(Incident.id)).all()
+        assert flooded[-1].flags.get("flood")
+        assert flooded[-1].status == "new"  # held for a dispatcher, no verifier sent
+        assert not db.session.scalar(select(Alert.id).where(
+            Alert.incident_id == flooded[-1].id))
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("my neighbor at 1234 W 18th St is undocumented, come get him", True),
+    ("mi vecino Juan no tiene papeles, vive en la 26 y Kedzie", True),
+    ("the guy in apartment 3B is illegal", True),
+    ("ICE is arresting undocumented workers at the Home Depot on Western", False),
+    ("la migra esta deteniendo gente sin papeles en la 18", False),
+    ("ICE at 60608", False),
+])
+def test_denunciation_detector(text, flagged):
+    assert looks_like_denunciation(text) is flagged
+
+
+def test_denunciations_are_never_routed_automatically(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    twilio.post_sms(client, "my neighbor at 1234 W 18th St Chicago is undocumented, come get "
+                    "him", from_number=PHONE)
+    drain(sms_app)
+    with sms_app.app_context():
+        incident = db.session.scalar(select(Incident))
+        assert incident.flags.get("denunciation")
+        assert incident.status == "new"
+        assert db.session.scalar(select(func.count(Alert.id))) == 0
+        from hotline import actions
+
+        # even a dispatcher's verify does not page anyone while it is flagged
+        actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
+        db.session.commit()
+        assert incident.status == "verified"
+    drain(sms_app)
+    assert [m for m in standin.sent if m["body"].startswith("HOTLINE")] == []
