@@ -40,7 +40,7 @@ def looks_like_denunciation(text: str) -> bool:
     return bool(_PERSON.search(folded) or _HOUSE_NUMBER.search(folded))
 
 
-def over_rate_limit(app: Flask, session: Session, reporter_id: int, phone_hmac: str) -> bool:
+def over_rate_limit(app: Flask, session: Session, phone_hmac: str) -> bool:
     """Count this message against the reporter's limit; True when it is over."""
     policy = Policy()
     backend = jobs.backend_of(app)
@@ -57,7 +57,7 @@ def over_rate_limit(app: Flask, session: Session, reporter_id: int, phone_hmac: 
             pass  # fall back to the database when Redis is away
     since = utcnow() - timedelta(minutes=policy.rate_limit_minutes)
     count = session.scalar(select(func.count(Message.id)).where(
-        Message.reporter_id == reporter_id, Message.direction == "inbound",
+        Message.counterpart_hmac == phone_hmac, Message.direction == "inbound",
         Message.received_at >= since)) or 0
     return count + 1 > policy.rate_limit_messages
 

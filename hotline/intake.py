@@ -7,6 +7,7 @@ triage, clustering and verification.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -109,6 +110,39 @@ def _build(insert: Any, name: str) -> Any:  # noqa: ANN401
     ).on_conflict_do_nothing(index_elements=[table.c.twilio_sid]).returning(table.c.id)
 
 
+# On PostgreSQL the webhook stores the reporter, the message and its triage job in ONE round trip
+# (data-modifying CTEs); SQLite, which has none, runs the same three statements one by one.
+_PG_STORE = text("""
+WITH r AS (
+  INSERT INTO reporters (phone_hmac, phone_enc, language, created_at, last_seen_at, trust_score,
+                         confirmed_count, false_alarm_count, opted_out, blocked, consent_contact)
+  VALUES (:phone_hmac, :phone_enc, :remember, :now, :now, 0.5, 0, 0, false, false, false)
+  ON CONFLICT (phone_hmac) DO UPDATE SET
+    last_seen_at = excluded.last_seen_at,
+    language = coalesce(excluded.language, reporters.language),
+    phone_enc = coalesce(reporters.phone_enc, excluded.phone_enc)
+  RETURNING id, language, opted_out, blocked
+), m AS (
+  INSERT INTO messages (twilio_sid, direction, channel, reporter_id, counterpart_hmac,
+                        counterpart_enc, body_enc, media, language, status, flags, received_at)
+  SELECT :sid, 'inbound', :channel, r.id, :phone_hmac, :counterpart_enc, :body_enc,
+         CAST(:media AS json), coalesce(:language, r.language, 'en'), 'received',
+         CAST(CASE WHEN r.blocked THEN :flags_blocked ELSE :flags END AS json), :now
+  FROM r
+  ON CONFLICT (twilio_sid) DO NOTHING
+  RETURNING id
+), o AS (
+  INSERT INTO outbox_jobs (job, args, run_at, created_at, attempts)
+  SELECT 'triage_message', json_build_array(m.id), :now, :now, 0
+  FROM m, r WHERE :defer AND NOT r.blocked
+  RETURNING id
+)
+SELECT r.id, r.language, r.opted_out, r.blocked, (SELECT id FROM m) AS message_id,
+       (SELECT id FROM o) AS outbox_id
+FROM r
+""")
+
+
 def media_of(form: Mapping[str, str]) -> list[dict[str, str]]:
     """Media references (URL and content type) of an MMS; nothing is downloaded."""
     try:
@@ -159,47 +193,79 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         detected = keyword_language(body)  # AYUDA is Spanish; STOP says nothing
     elif command is None and body.strip():
         detected, confidence = detect_language(body)
-    reporter = upsert_reporter(session, vault, e164, detected if confidence >= 0.75 or
-                               keyword is not None else None)
-    # a clear message speaks for itself; an unclear one leans on what we remember
-    language = detected if confidence >= 0.75 else (reporter.language or detected or "en")
+    remember = detected if confidence >= 0.75 or keyword is not None else None
+    phone_hmac = vault.phone_hmac(e164)
     flags: dict[str, Any] = {}
     if keyword:
         flags["keyword"] = keyword
     if command:
         flags["command"] = True
-    if reporter.blocked:
-        flags["blocked"] = True
-    rate_limited = keyword is None and not reporter.blocked and abuse.over_rate_limit(
-        current_app, session, reporter.id, reporter.phone_hmac)
+    # the rate limit needs only the HMAC, so it is counted before anything is written
+    rate_limited = keyword is None and abuse.over_rate_limit(current_app, session, phone_hmac)
     if rate_limited:
         flags["rate_limited"] = True
-
-    message_id = session.execute(_statement(session, "message"), {
-        "sid": sid, "channel": "mms" if media else "sms", "reporter_id": reporter.id,
-        "hmac": reporter.phone_hmac, "counterpart_enc": vault.encrypt(e164,
-                                                                      "message.counterpart"),
-        "body_enc": vault.encrypt(body, "message.body"), "media": media, "language": language,
-        "flags": flags, "now": utcnow()}).scalar_one_or_none()
+    now = utcnow()
+    params = {
+        "phone_hmac": phone_hmac, "phone_enc": vault.encrypt(e164, "reporter.phone"),
+        "remember": remember, "now": now, "sid": sid, "channel": "mms" if media else "sms",
+        "counterpart_enc": vault.encrypt(e164, "message.counterpart"),
+        "body_enc": vault.encrypt(body, "message.body"), "media": media,
+        "language": detected if confidence >= 0.75 else None, "flags": flags,
+        "defer": keyword not in ("stop", "start", "consent", "help"),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        stored = _store_postgres(session, params)
+    else:
+        stored = _store_stepwise(session, params)
+    reporter_id, remembered, opted_out, blocked, message_id, outbox_id = stored
+    # an unclear message is answered in the language we remember
+    language = detected if confidence >= 0.75 else (remembered or detected or "en")
     created = message_id is not None
-    opted_out = reporter.opted_out
     if created:
         if keyword in ("stop", "start", "consent"):
             values: dict[str, Any] = {"stop": {"opted_out": True},
                                       "start": {"opted_out": False},
                                       "consent": {"consent_contact": True}}[keyword]
-            session.execute(Reporter.__table__.update().where(Reporter.id == reporter.id)
+            session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
                             .values(**values))
             opted_out = values.get("opted_out", opted_out)
-        elif keyword != "help" and not reporter.blocked:
-            jobs.defer(session, "triage_message", message_id)
+        if outbox_id is not None:
+            jobs.track_deferred(session, jobs.Deferred(outbox_id, "triage_message",
+                                                       [message_id], now))
         logger.debug("inbound sms %s stored as message %s reporter %s", sid, message_id,
-                     reference(reporter.phone_hmac))
+                     reference(phone_hmac))
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
-    return Inbound(message_id, created, reporter.id, language, keyword, opted_out,
-                   blocked=reporter.blocked, command=command is not None,
-                   rate_limited=rate_limited)
+    return Inbound(message_id, created, reporter_id, language, keyword, opted_out,
+                   blocked=blocked, command=command is not None,
+                   rate_limited=rate_limited and not blocked)
+
+
+def _store_postgres(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
+    flags = params["flags"]
+    row = session.execute(_PG_STORE, {
+        **params, "media": json.dumps(params["media"]), "flags": json.dumps(flags),
+        "flags_blocked": json.dumps({**flags, "blocked": True})}).one()
+    return (row.id, row.language, row.opted_out, row.blocked, row.message_id, row.outbox_id)
+
+
+def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
+    reporter = session.execute(_statement(session, "reporter"), {
+        "phone_hmac": params["phone_hmac"], "phone_enc": params["phone_enc"],
+        "language": params["remember"], "now": params["now"]}).one()
+    flags = {**params["flags"], **({"blocked": True} if reporter.blocked else {})}
+    message_id = session.execute(_statement(session, "message"), {
+        "sid": params["sid"], "channel": params["channel"], "reporter_id": reporter.id,
+        "hmac": params["phone_hmac"], "counterpart_enc": params["counterpart_enc"],
+        "body_enc": params["body_enc"], "media": params["media"],
+        "language": params["language"] or reporter.language or "en", "flags": flags,
+        "now": params["now"]}).scalar_one_or_none()
+    outbox_id = None
+    if message_id is not None and params["defer"] and not reporter.blocked:
+        deferred = jobs.defer(session, "triage_message", message_id, track=False)
+        outbox_id = deferred.id if deferred else None
+    return (reporter.id, reporter.language, reporter.opted_out, reporter.blocked, message_id,
+            outbox_id)
 
 
 # -- the job side ---------------------------------------------------------------------------

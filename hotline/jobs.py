@@ -92,6 +92,7 @@ def defer(
     *args: Any,
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
+    track: bool = True,
 ) -> Deferred | None:
     """Record `job(*args)` to run after the current transaction commits (at `run_at` if given).
 
@@ -107,8 +108,14 @@ def defer(
     if row_id is None:
         return None
     deferred = Deferred(row_id, job, list(args), run_at or now)
-    session.info.setdefault("hotline_deferred", []).append(deferred)
+    if track:
+        track_deferred(session, deferred)
     return deferred
+
+
+def track_deferred(session: Session, deferred: Deferred) -> None:
+    """Hand `deferred` to the backend when the session's transaction commits."""
+    session.info.setdefault("hotline_deferred", []).append(deferred)
 
 
 @event.listens_for(Session, "after_commit")

@@ -167,3 +167,30 @@ def test_sweeper_leaves_queued_jobs_alone(pg_app, pg_client, twilio):
         db.session.commit()
     assert sweep_once(pg_app) == 0
     assert Queue("triage", connection=jobs.backend_of(pg_app).redis).count == 1
+
+
+def test_postgres_single_round_trip_path_handles_every_case(pg_app, pg_client, twilio):
+    """The PostgreSQL webhook stores in one statement; check it against the same cases the
+    SQLite path is tested with."""
+    number = "+17735550190"
+    first = twilio.post_sms(pg_client, "la migra en la 26 y Pulaski", from_number=number)
+    assert "recibimos" in first.text
+    assert "Tiene derecho" in twilio.post_sms(pg_client, "HELP", from_number=number).text
+    assert "<Message>" not in twilio.post_sms(pg_client, "STOP", from_number=number).text
+    assert "<Message>" not in twilio.post_sms(pg_client, "ICE again", from_number=number).text
+    assert "Volverá" in twilio.post_sms(pg_client, "START", from_number=number).text
+    assert "Le avisaremos" in twilio.post_sms(pg_client, "si", from_number=number).text
+    with pg_app.app_context():
+        reporter = db.session.scalar(select(Reporter))
+        assert reporter.language == "es" and reporter.consent_contact and not reporter.opted_out
+        reporter.blocked = True
+        db.session.commit()
+    blocked = twilio.post_sms(pg_client, "ICE at 60608", from_number=number)
+    assert "<Message>" not in blocked.text
+    with pg_app.app_context():
+        messages = db.session.scalars(select(Message).order_by(Message.id)).all()
+        assert len(messages) == 7
+        assert messages[-1].flags == {"blocked": True}
+        jobs_for = db.session.scalars(select(OutboxJob.args)).all()
+        # triage for the two reports (opted out still reports); none for keywords or blocked
+        assert sorted(a[0] for a in jobs_for) == [messages[0].id, messages[3].id]
