@@ -30,7 +30,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # the embedded default serves plain http on 127.0.0.1; everything else is https
         SESSION_COOKIE_SECURE=not settings.embedded,
+        SESSION_COOKIE_NAME="__Host-hotline" if not settings.embedded else "hotline",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
         MAX_CONTENT_LENGTH=1024 * 1024,
         JSON_SORT_KEYS=False,
     )
@@ -45,11 +48,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
-    from hotline import api, dashboard, health, metrics, webhooks
+    from hotline import api, dashboard, health, metrics, security, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     metrics.init_app(app)
+    security.init_app(app)
     return app

@@ -81,7 +81,11 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
         else:
             if note is None:
                 raise ActionError("note: required for a note")
-            incidents.record_event(session, incident, "note", actor=actor, text=note)
+            from flask import current_app
+
+            vault = current_app.extensions["hotline_vault"]
+            incidents.record_event(session, incident, "note", actor=actor,
+                                   text_enc=vault.encrypt(note, "event.note"))
     except incidents.TransitionError as exc:
         raise ActionError(str(exc), 409) from None
     session.flush()

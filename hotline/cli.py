@@ -187,9 +187,59 @@ def purge() -> None:
 
     app = _app()
     with app.app_context():
-        counts = purge_expired(database.session, app.config["SETTINGS"].retention_days)
+        settings = app.config["SETTINGS"]
+        counts = purge_expired(database.session, settings.retention_days, settings)
         database.session.commit()
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@main.group()
+def keys() -> None:
+    """PII encryption keys."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new random HOTLINE_PII_KEY."""
+    from hotline.settings import new_pii_key
+
+    click.echo(new_pii_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt everything with HOTLINE_PII_KEY (old keys in HOTLINE_PII_OLD_KEYS) and
+    recompute phone HMACs; safe to run while Hotline serves, and to run again."""
+    from hotline.extensions import db as database
+    from hotline.keys import rotate
+
+    app = _app()
+    with app.app_context():
+        report = rotate(database.session, app.extensions["hotline_vault"])
+    click.echo(f"{report.reencrypted} re-encrypted, {report.rehashed} re-hashed, "
+               f"{report.merged_reporters} reporters merged")
+
+
+@main.command("twilio-standin")
+@click.option("--port", default=8099, show_default=True, type=int)
+@click.option("--deliver/--no-deliver", default=True, show_default=True,
+              help="Post signed 'sent' and 'delivered' callbacks for each message.")
+def twilio_standin(port: int, deliver: bool) -> None:
+    """Run a local stand-in of Twilio's Messages API (for demos without Twilio)."""
+    from hotline.devtools.twilio_standin import TwilioStandIn
+
+    app = _app()
+    settings = app.config["SETTINGS"]
+    server = TwilioStandIn(settings.twilio_account_sid, settings.twilio_auth_token,
+                           auto_deliver=deliver).start(port)
+    click.echo(f"Twilio stand-in at {server.url}: set TWILIO_API_BASE_URL={server.url} and "
+               "TWILIO_FROM_NUMBER=+15555550100 for Hotline")
+    try:
+        while True:
+            time.sleep(5)
+            click.echo(f"  {len(server.sent)} message(s) accepted")
+    except KeyboardInterrupt:
+        server.stop()
 
 
 @main.command("simulate-sms")

@@ -46,6 +46,7 @@ JOBS: dict[str, JobSpec] = {
     "escalation_timer": JobSpec("workers.timers.escalation_timer", "timers"),
     "verification_timeout": JobSpec("workers.timers.verification_timeout", "timers"),
     "expire_incident": JobSpec("workers.timers.expire_incident", "timers"),
+    "purge_expired": JobSpec("workers.maintenance.purge_expired", "maintenance", timeout=1800),
 }
 QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
 MAX_ATTEMPTS = 8
@@ -295,7 +296,18 @@ class InlineBackend:
         return ran
 
     def _loop(self) -> None:
+        from hotline.extensions import db
+
+        last_daily = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - last_daily > 3600:
+                last_daily = time.monotonic()
+                try:
+                    with self.app.app_context(), db.new_session() as session:
+                        schedule_daily(session)
+                        session.commit()
+                except Exception:  # noqa: BLE001 - retried within the hour
+                    logger.exception("could not schedule the daily jobs")
             try:
                 ran = self.run_pending()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the runner
@@ -304,6 +316,12 @@ class InlineBackend:
             if not ran:
                 self._wake.wait(0.5)
                 self._wake.clear()
+
+
+def schedule_daily(session: Session) -> bool:
+    """Record today's maintenance jobs once (deduplicated by date); True if newly recorded."""
+    today = utcnow().date().isoformat()
+    return defer(session, "purge_expired", dedupe_key=f"purge:{today}") is not None
 
 
 def _reschedule(outbox_id: int) -> None:

@@ -49,9 +49,25 @@ def report_detail(report: Report, vault: Vault) -> dict[str, Any]:
     }
 
 
-def event_detail(event: IncidentEvent) -> dict[str, Any]:
-    """One timeline entry."""
-    return {"at": iso(event.at), "kind": event.kind, "actor": event.actor, "data": event.data}
+EVENT_TEXT_CONTEXT = {"note": "event.note", "relay_to_reporter": "event.relay",
+                      "relay_to_lawyer": "event.relay"}
+
+
+def event_data(event: IncidentEvent, vault: Vault | None) -> dict[str, Any]:
+    """An event's data with its encrypted text (notes, relayed messages) decrypted, or
+    withheld when no vault is given."""
+    data = dict(event.data or {})
+    token = data.pop("text_enc", None)
+    if token is not None:
+        context = EVENT_TEXT_CONTEXT.get(event.kind, "event.note")
+        data["text"] = vault.decrypt(token, context) if vault is not None else None
+    return data
+
+
+def event_detail(event: IncidentEvent, vault: Vault | None = None) -> dict[str, Any]:
+    """One timeline entry (texts decrypted when a vault is given: callers audit the view)."""
+    return {"at": iso(event.at), "kind": event.kind, "actor": event.actor,
+            "data": event_data(event, vault)}
 
 
 def alert_detail(alert: Alert, responder: Responder | None) -> dict[str, Any]:

@@ -84,8 +84,10 @@ def make_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
     def factory(**overrides: Any) -> Flask:
         path = tmp_path / f"hotline{len(made)}.db"
         shutil.copy(sqlite_template, path)
-        application = create_app(base_settings(DATABASE_URL=f"sqlite:///{path}",
-                                               HOTLINE_INSTANCE=str(tmp_path), **overrides))
+        settings = base_settings(DATABASE_URL=f"sqlite:///{path}",
+                                 HOTLINE_INSTANCE=str(tmp_path))
+        settings.update(overrides)
+        application = create_app(settings)
         made.append(application)
         return application
 

@@ -25,6 +25,8 @@ def sweep_once(app: Flask) -> int:
         return 0
     with app.app_context():
         with db.new_session() as session:
+            jobs.schedule_daily(session)
+            session.commit()
             handed = jobs.sweep_outbox(session, backend)
             session.commit()
             return handed

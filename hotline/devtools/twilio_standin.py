@@ -54,6 +54,7 @@ class TwilioStandIn:
     hang_seconds: float = 15.0
     requests: list[Recorded] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_recordings: list[str] = field(default_factory=list)
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +119,12 @@ class TwilioStandIn:
             form.update(request.args.to_dict())
         if not self._authorised(request):
             return self._record(request, form, self._error(401, 20003, "Authenticate"))
+        if request.method == "DELETE" and request.path.startswith(
+                f"{API}{self.account_sid}/Recordings/"):
+            sid = request.path.rsplit("/", 1)[-1].removesuffix(".json")
+            with self._lock:
+                self.deleted_recordings.append(sid)
+            return self._record(request, form, Response("", status=204))
         if not request.path.startswith(f"{API}{self.account_sid}/Messages"):
             return self._record(request, form, self._error(404, 20404, "Not found"))
         if request.method == "GET" and request.path.endswith("/Messages.json"):

@@ -1,0 +1,43 @@
+"""HTTP security headers for every response; no caching of anything but static files."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+
+def _tile_origin(app: Flask) -> str:
+    tile_url = app.config.get("HOTLINE_TILE_URL") or ""
+    parts = urlsplit(tile_url.replace("{s}", "a"))
+    if not parts.scheme or not parts.netloc:
+        return ""
+    host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+    return f" {parts.scheme}://{host}"
+
+
+def init_app(app: Flask) -> None:
+    """Install the headers; HSTS only where Hotline is served over HTTPS."""
+    settings = app.config["SETTINGS"]
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+           f"img-src 'self' data:{_tile_origin(app)}; connect-src 'self'; font-src 'self'; "
+           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    https = bool(settings.public_url and settings.public_url.startswith("https://"))
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if https or request.is_secure:
+            headers.setdefault("Strict-Transport-Security",
+                               "max-age=63072000; includeSubDomains")
+        if request.endpoint and not request.endpoint.endswith("static"):
+            # pages and API answers may carry PII: never stored by a browser or a proxy
+            headers["Cache-Control"] = "no-store"
+            headers.setdefault("Pragma", "no-cache")
+        return response

@@ -1,0 +1,103 @@
+"""Key rotation without downtime, and the retention purge (recordings deleted at Twilio)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+
+from hotline.extensions import db
+from hotline.keys import rotate
+from hotline.models import IncidentEvent, Message, Report, Reporter, Responder, utcnow
+from hotline.privacy import Vault
+from hotline.retention import purge_expired
+from hotline.settings import new_pii_key
+from tests.conftest import TEST_PII_KEY, drain
+
+PHONE = "+13125550180"
+
+
+def test_rotation_rewrites_ciphertext_and_hmacs_while_serving(make_app, twilio):
+    old = make_app()
+    client = old.test_client()
+    twilio.post_sms(client, "ICE at 18th and Ashland, Pilsen", from_number=PHONE)
+    drain(old)
+    with old.app_context():
+        from hotline import actions
+        from hotline.models import Incident
+
+        incident = db.session.scalar(select(Incident))
+        actions.apply_action(db.session, incident, {"action": "note", "note": "called Ana"},
+                             "user:1")
+        db.session.commit()
+    database_url = old.config["SETTINGS"].database_url
+    new_key = new_pii_key()
+    new = make_app(DATABASE_URL=database_url, HOTLINE_PII_KEY=new_key,
+                   HOTLINE_PII_OLD_KEYS=TEST_PII_KEY)
+    # serving during the rotation window: the same person writes again
+    twilio.post_sms(new.test_client(), "still there, 4 agents", from_number=PHONE)
+    with new.app_context():
+        assert db.session.scalar(select(func.count(Reporter.id))) == 2  # not yet linked
+        result = rotate(db.session, new.extensions["hotline_vault"])
+        assert result.reencrypted > 0 and result.merged_reporters == 1
+        assert db.session.scalar(select(func.count(Reporter.id))) == 1
+        again = rotate(db.session, new.extensions["hotline_vault"])
+        assert again.reencrypted == 0 and again.rehashed == 0
+    only_new = make_app(DATABASE_URL=database_url, HOTLINE_PII_KEY=new_key)
+    vault: Vault = only_new.extensions["hotline_vault"]
+    with only_new.app_context():
+        reporter = db.session.scalar(select(Reporter))
+        assert reporter.phone_hmac == vault.phone_hmac(PHONE)
+        assert vault.decrypt(reporter.phone_enc, "reporter.phone") == PHONE
+        bodies = [vault.decrypt(m.body_enc, "message.body")
+                  for m in db.session.scalars(select(Message).order_by(Message.id))
+                  if m.direction == "inbound"]
+        assert bodies == ["ICE at 18th and Ashland, Pilsen", "still there, 4 agents"]
+        note = db.session.scalar(select(IncidentEvent).where(IncidentEvent.kind == "note"))
+        assert vault.decrypt(note.data["text_enc"], "event.note") == "called Ana"
+        for responder in db.session.scalars(select(Responder)):
+            assert vault.decrypt(responder.phone_enc, "responder").startswith("+1")
+    # the next message from the same person finds the same reporter
+    twilio.post_sms(only_new.test_client(), "gone now", from_number=PHONE)
+    with only_new.app_context():
+        assert db.session.scalar(select(func.count(Reporter.id))) == 1
+
+
+def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    twilio.post_sms(client, "ICE at 60608", from_number=PHONE)
+    call = {"CallSid": "CA" + "c" * 32, "From": PHONE, "To": "+15555550100",
+            "RecordingSid": "RE" + "f" * 32, "RecordingUrl": "https://api.twilio.com/rec/RE3",
+            "RecordingDuration": "20"}
+    path = "/twilio/voice/recorded?lang=en"
+    client.post(path, data=call, headers=twilio.headers(path, call))
+    drain(sms_app)
+    with sms_app.app_context():
+        old = utcnow() - timedelta(days=31)
+        db.session.execute(text("UPDATE messages SET received_at = :t"), {"t": old.replace(
+            tzinfo=None)})
+        db.session.execute(text("UPDATE reports SET created_at = :t"), {"t": old.replace(
+            tzinfo=None)})
+        db.session.execute(text("UPDATE reporters SET last_seen_at = :t"), {"t": old.replace(
+            tzinfo=None)})
+        db.session.commit()
+        counts = purge_expired(db.session, 30, sms_app.config["SETTINGS"])
+        db.session.commit()
+        assert counts["recordings"] == 1 and counts["messages"] >= 2
+        assert db.session.scalar(select(func.count(Message.id)).where(
+            Message.body_enc.is_not(None) | Message.counterpart_enc.is_not(None))) == 0
+        assert db.session.scalar(select(func.count(Report.id)).where(
+            Report.text_enc.is_not(None))) == 0
+        assert db.session.scalar(select(Reporter.phone_enc)) is None
+        # the facts stay: the incident, its place and its SALUTE
+        assert db.session.scalar(select(func.count(Report.id))) >= 1
+    assert standin.deleted_recordings == ["RE" + "f" * 32]
+
+
+def test_daily_purge_is_scheduled_once_a_day(app):
+    from hotline import jobs
+
+    with app.app_context():
+        assert jobs.schedule_daily(db.session) is True
+        assert jobs.schedule_daily(db.session) is False
+        db.session.commit()

@@ -1,0 +1,16 @@
+"""Jobs of the `maintenance` queue."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from hotline import retention
+from hotline.extensions import db
+from workers.base import job
+
+
+@job
+def purge_expired() -> dict[str, int]:
+    """The daily retention purge."""
+    settings = current_app.config["SETTINGS"]
+    return retention.purge_expired(db.session, settings.retention_days, settings)
