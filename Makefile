@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/hotline run
 
-test: $(STAMP)
+CONTRACT := tests/contract/node_modules/.installed
+
+$(CONTRACT): tests/contract/package-lock.json
+	npm ci --prefix tests/contract --no-audit --no-fund
+	touch $(CONTRACT)
+
+test: $(STAMP) $(CONTRACT)
 	scripts/services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest

@@ -37,7 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         JSON_SORT_KEYS=False,
     )
-    app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
+    app.config.update(settings.dashboard)
+    app.config.update({k: v for k, v in settings.extra.items()
+                       if k.isupper() and k not in settings.dashboard})
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1,  # type: ignore
                                 x_port=1, x_prefix=1)

@@ -23,7 +23,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import event, select, update
+from rq.registry import StartedJobRegistry
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.models import OutboxJob, utcnow
@@ -50,6 +51,8 @@ JOBS: dict[str, JobSpec] = {
 }
 QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
 MAX_ATTEMPTS = 8
+LEASE_NAMESPACE = 0x4A62  # advisory-lock namespace of running jobs ("Jb")
+ABANDONED_AFTER = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=20)
 
 
@@ -211,9 +214,16 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
     handed = 0
     for row in rows:
         try:
-            status = Job.fetch(f"outbox-{row.id}", connection=backend.redis).get_status()
+            job = Job.fetch(f"outbox-{row.id}", connection=backend.redis)
+            status = job.get_status()
         except NoSuchJobError:
-            status = None
+            job, status = None, None
+        if status == JobStatus.STARTED and job is not None and _abandoned(session, job, now):
+            # its worker died mid-job (SIGKILL, OOM, lost machine): run it again
+            StartedJobRegistry(job.origin, connection=backend.redis).remove_executions(job)
+            logger.warning("outbox job %s (%s) was abandoned by its worker; re-enqueued",
+                           row.id, row.job)
+            status = JobStatus.FAILED
         if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
                       JobStatus.DEFERRED):
             continue
@@ -232,6 +242,24 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
     if handed:
         logger.info("sweeper handed %d pending job(s) to RQ", handed)
     return handed
+
+
+def _abandoned(session: Session, job: Job, now: datetime) -> bool:
+    """A started job whose lease nobody holds: its worker is gone."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    started = job.started_at
+    if started is None or now - started.replace(tzinfo=UTC) < ABANDONED_AFTER:
+        return False
+    outbox_id = int(job.id.removeprefix("outbox-"))
+    with session.get_bind().connect() as connection:
+        free = connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                                 {"ns": LEASE_NAMESPACE, "id": outbox_id})
+        if free:
+            connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
+                               {"ns": LEASE_NAMESPACE, "id": outbox_id})
+        connection.commit()
+    return bool(free)
 
 
 class InlineBackend:

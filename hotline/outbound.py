@@ -19,7 +19,7 @@ from flask import current_app
 from requests.exceptions import RequestException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from hotline import jobs
 from hotline.models import Message, Reporter, Responder, utcnow
@@ -161,7 +161,7 @@ def send_message(session: Session, message_id: int) -> str:
     if settings.public_url:
         params["status_callback"] = f"{settings.public_url}/twilio/status"
     try:
-        timeout = float(current_app.config.get("TWILIO_TIMEOUT", 10))
+        timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
         sent = make_client(settings, timeout).messages.create(**params)
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
@@ -184,7 +184,8 @@ def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -
         return None
     try:
         recent = make_client(settings, timeout=5).messages.list(to=to, limit=20)
-    except (TwilioRestException, RequestException):
+    except (TwilioException, RequestException):
+        # cannot tell: leave it to the retry (which checks again before sending)
         return None
     for candidate in recent:
         if candidate.body == body:

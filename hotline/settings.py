@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -42,6 +43,7 @@ class Settings:
     twilio_messaging_service_sid: str | None
     twilio_from_numbers: tuple[str, ...]
     sender_rate: float
+    twilio_timeout: float
     twilio_api_base_url: str | None
     public_url: str | None
     trusted_proxies: int
@@ -49,6 +51,7 @@ class Settings:
     retention_days: int
     default_region: str
     log_level: str
+    dashboard: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -80,6 +83,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                            "unset"),
     "HOTLINE_SENDER_RATE": ("Messages per second each sender may send (shared by all workers).",
                             "1"),
+    "HOTLINE_TWILIO_TIMEOUT": ("Seconds to wait for Twilio's REST API before the outcome is "
+                               "checked and the send retried.", "10"),
     "TWILIO_API_BASE_URL": ("Point the twilio REST client at a local stand-in "
                             "(e.g. http://127.0.0.1:8099).", "unset (api.twilio.com)"),
     "HOTLINE_PUBLIC_URL": ("Public base URL Twilio calls (https://hotline.example.org); webhook "
@@ -92,7 +97,37 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                                "30"),
     "HOTLINE_DEFAULT_REGION": ("Region for phone numbers written without a country code.", "US"),
     "HOTLINE_LOG_LEVEL": ("Logging level.", "INFO"),
+    "HOTLINE_REQUIRE_TOTP": ("1/true: admins and dispatchers must use an authenticator app.",
+                             "off"),
+    "HOTLINE_SESSION_IDLE_MINUTES": ("A dashboard session unused this long ends.", "30"),
+    "HOTLINE_SESSION_MAX_HOURS": ("No dashboard session lives longer than this.", "12"),
+    "HOTLINE_TILE_URL": ("Map tile template (https://.../{z}/{x}/{y}.png); unset: no map, "
+                         "incidents listed.", "unset"),
+    "HOTLINE_TILE_ATTRIBUTION": ("Credit the tile provider asks for.", "unset"),
 }
+
+
+def _dashboard(get: Any) -> dict[str, Any]:  # noqa: ANN401 - the `get` of load_settings
+    values: dict[str, Any] = {}
+    totp = get("HOTLINE_REQUIRE_TOTP")
+    if totp is not None:
+        if totp.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise SettingsError("HOTLINE_REQUIRE_TOTP: must be 1/true/yes or 0/false/no")
+        values["HOTLINE_REQUIRE_TOTP"] = totp.lower() in ("1", "true", "yes", "on")
+    for name, low, high in (("HOTLINE_SESSION_IDLE_MINUTES", 1, 1440),
+                            ("HOTLINE_SESSION_MAX_HOURS", 1, 168)):
+        if get(name) is not None:
+            values[name] = _int(name, get(name), low, high)
+    tile = get("HOTLINE_TILE_URL")
+    if tile is not None:
+        parts = urlsplit(tile)
+        if parts.scheme not in ("http", "https") or not parts.netloc or "{z}" not in tile:
+            raise SettingsError("HOTLINE_TILE_URL: must be an http(s) tile template with "
+                                "{z}, {x} and {y}")
+        values["HOTLINE_TILE_URL"] = tile
+    if get("HOTLINE_TILE_ATTRIBUTION") is not None:
+        values["HOTLINE_TILE_ATTRIBUTION"] = get("HOTLINE_TILE_ATTRIBUTION")
+    return values
 
 
 def _decode_key(name: str, raw: str) -> bytes:
@@ -236,11 +271,12 @@ def load_settings(
     )
 
     account_sid = get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32
-    if not (account_sid.startswith("AC") and len(account_sid) == 34):
-        raise SettingsError("TWILIO_ACCOUNT_SID: must look like AC followed by 32 characters")
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", account_sid):
+        raise SettingsError("TWILIO_ACCOUNT_SID: must be AC followed by 32 hexadecimal digits")
     service_sid = get("TWILIO_MESSAGING_SERVICE_SID")
-    if service_sid and not service_sid.startswith("MG"):
-        raise SettingsError("TWILIO_MESSAGING_SERVICE_SID: must start with MG")
+    if service_sid and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service_sid):
+        raise SettingsError("TWILIO_MESSAGING_SERVICE_SID: must be MG followed by 32 "
+                            "hexadecimal digits")
     from_numbers = tuple(n.strip() for n in (get("TWILIO_FROM_NUMBER") or "").split(",")
                          if n.strip())
     for number in from_numbers:
@@ -254,6 +290,8 @@ def load_settings(
             from None
     if not 0.01 <= sender_rate <= 1000:
         raise SettingsError("HOTLINE_SENDER_RATE: must be between 0.01 and 1000")
+    twilio_timeout = float(_int("HOTLINE_TWILIO_TIMEOUT", get("HOTLINE_TWILIO_TIMEOUT") or "10",
+                                1, 120))
     api_base = get("TWILIO_API_BASE_URL")
     public_url = get("HOTLINE_PUBLIC_URL")
 
@@ -272,6 +310,7 @@ def load_settings(
         twilio_messaging_service_sid=service_sid,
         twilio_from_numbers=from_numbers,
         sender_rate=sender_rate,
+        twilio_timeout=twilio_timeout,
         twilio_api_base_url=_check_url("TWILIO_API_BASE_URL", api_base) if api_base else None,
         public_url=_check_url("HOTLINE_PUBLIC_URL", public_url) if public_url else None,
         trusted_proxies=_int("HOTLINE_TRUSTED_PROXIES", get("HOTLINE_TRUSTED_PROXIES") or "0",
@@ -281,5 +320,6 @@ def load_settings(
                             1, 3650),
         default_region=(get("HOTLINE_DEFAULT_REGION") or "US").upper(),
         log_level=(get("HOTLINE_LOG_LEVEL") or "INFO").upper(),
+        dashboard=_dashboard(get),
         extra=extra,
     )

@@ -90,3 +90,25 @@ def test_create_app_fails_naming_the_setting(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match="^TWILIO_AUTH_TOKEN:"):
         create_app({"HOTLINE_INSTANCE": str(tmp_path), "SECRET_KEY": "s" * 40,
                     "HOTLINE_PII_KEY": new_pii_key(), "DOTENV_PATH": None})
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"TWILIO_ACCOUNT_SID": "AC" + "x" * 32}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_MESSAGING_SERVICE_SID": "MG123"}, "TWILIO_MESSAGING_SERVICE_SID"),
+    ({"HOTLINE_TWILIO_TIMEOUT": "0"}, "HOTLINE_TWILIO_TIMEOUT"),
+])
+def test_sids_are_checked_as_twilio_checks_them(tmp_path, change, named):
+    """Regression: SIDs Twilio's schema rejects used to pass and fail every send later."""
+    with pytest.raises(SettingsError, match=f"^{named}:"):
+        settings(tmp_path, **change)
+
+
+def test_dashboard_settings_from_the_environment(tmp_path):
+    s = settings(tmp_path, HOTLINE_REQUIRE_TOTP="yes", HOTLINE_SESSION_IDLE_MINUTES="15",
+                 HOTLINE_TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png")
+    assert s.dashboard == {"HOTLINE_REQUIRE_TOTP": True, "HOTLINE_SESSION_IDLE_MINUTES": 15,
+                           "HOTLINE_TILE_URL": "https://tiles.example.org/{z}/{x}/{y}.png"}
+    with pytest.raises(SettingsError, match="^HOTLINE_TILE_URL:"):
+        settings(tmp_path, HOTLINE_TILE_URL="javascript:alert(1)")
+    with pytest.raises(SettingsError, match="^HOTLINE_REQUIRE_TOTP:"):
+        settings(tmp_path, HOTLINE_REQUIRE_TOTP="maybe")

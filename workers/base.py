@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hotline.extensions import db
-from hotline.jobs import record_failure
+from hotline.jobs import LEASE_NAMESPACE, record_failure
 from hotline.models import OutboxJob, utcnow
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,29 @@ def use_app(app: Flask) -> None:
     _app = app
 
 
+@contextmanager
+def lease(outbox_id: int | None) -> Iterator[bool]:
+    """Hold a PostgreSQL advisory lock on the outbox row for as long as its job runs.
+
+    The lock lives on a connection of its own, so it outlasts the job's commits, and dies with
+    the process: the sweeper can tell a job that is running from one whose worker was killed.
+    """
+    engine = db.engine
+    if outbox_id is None or engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                                      {"ns": LEASE_NAMESPACE, "id": outbox_id}))
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
+                                   {"ns": LEASE_NAMESPACE, "id": outbox_id})
+            connection.commit()
+
+
 def job(func: Callable[P, R]) -> Callable[..., R | None]:
     """Run `func` in an app context; commit its work and mark its outbox row done together.
 
@@ -48,7 +71,10 @@ def job(func: Callable[P, R]) -> Callable[..., R | None]:
     @functools.wraps(func)
     def wrapper(*args: Any, outbox_id: int | None = None) -> R | None:
         context = nullcontext() if has_app_context() else worker_app().app_context()
-        with context:
+        with context, lease(outbox_id) as held:
+            if not held:
+                logger.info("job %s outbox %s is running elsewhere", func.__name__, outbox_id)
+                return None
             session = db.session
             try:
                 row = None

@@ -42,12 +42,26 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
             logger.exception("sweeper iteration failed")
 
 
+def warm_up(app: Flask) -> None:
+    """Load the place data and build the gazetteer before RQ forks a work horse per job, so
+    every horse inherits them instead of spending a second rebuilding them."""
+    from hotline.geography import current_gazetteer
+    from hotline.replies import load_templates
+
+    with app.app_context():
+        with db.new_session() as session:
+            current_gazetteer(session)
+        load_templates(app.config["SETTINGS"].config_dir / "templates.yaml")
+    db.state(app).engine.dispose()  # no connection may cross the fork
+
+
 def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
                burst: bool = False) -> bool:
     """Work the queues until stopped (or empty, with `burst`)."""
     use_app(app)
     backend = jobs.backend_of(app)
     assert isinstance(backend, jobs.RQBackend)
+    warm_up(app)
     stop = threading.Event()
     if not burst:
         threading.Thread(target=_sweeper, args=(app, stop), name="outbox-sweeper",
@@ -55,8 +69,30 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
     else:
         sweep_once(app)
     try:
-        worker = Worker([Queue(name, connection=backend.redis) for name in
-                         (queues or jobs.QUEUES)], connection=backend.redis)
-        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        while True:
+            worker = Worker([Queue(name, connection=backend.redis) for name in
+                             (queues or jobs.QUEUES)], connection=backend.redis)
+            try:
+                result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+            except RedisError as exc:
+                if burst:
+                    raise
+                result = None
+                logger.warning("worker lost Redis (%s)", type(exc).__name__)
+            if burst or worker._stop_requested:  # asked to stop (SIGTERM/SIGINT): stop
+                return bool(result)
+            # RQ gave up on an error (Redis went away): wait for Redis like a supervisor
+            # would, then work again
+            logger.warning("worker stopped without being asked to; restarting when Redis is up")
+            _wait_for_redis(backend)
     finally:
         stop.set()
+
+
+def _wait_for_redis(backend: jobs.RQBackend) -> None:
+    import time
+
+    while True:
+        time.sleep(1)
+        if backend.ping():
+            return

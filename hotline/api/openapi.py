@@ -1,121 +1,179 @@
-"""The OpenAPI 3.1 description served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description served at /api/v1/openapi.json.
+
+Built on request from the same constants the views use (statuses, actions, limits) and the
+jurisdictions loaded now, so the document cannot drift from what the API accepts; the test suite
+runs schemathesis against it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hotline.actions import ACTIONS
+from hotline.api.payloads import MAX_ID, MAX_SPLIT
 from hotline.models import INCIDENT_STATUSES
 
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+MAX_LIMIT = 500
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NUM = {"type": "number"}
+_OBJ = {"type": "object"}
 _NULLABLE_STR = {"type": ["string", "null"]}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_NULLABLE_INT = {"type": ["integer", "null"]}
 _NULLABLE_NUM = {"type": ["number", "null"]}
+_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return _json(_ref("Error"), description)
 
 
-def openapi_document() -> dict[str, Any]:
-    """The document (built on request; small)."""
-    incident = {
-        "type": "object",
-        "required": ["code", "status", "jurisdiction", "location", "score", "report_count",
-                     "first_seen_at", "last_seen_at"],
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _schemas() -> dict[str, Any]:
+    incident = _object(
+        ["code", "status", "jurisdiction", "location", "score", "salute", "report_count",
+         "first_seen_at", "last_seen_at", "verified_at", "resolved_at"],
+        code=_STR, status={"type": "string", "enum": list(INCIDENT_STATUSES)},
+        jurisdiction=_NULLABLE_STR,
+        location=_object(["text", "lat", "lon"], text=_NULLABLE_STR, lat=_NULLABLE_NUM,
+                         lon=_NULLABLE_NUM),
+        score=_NUM, salute=_OBJ, report_count=_INT, first_seen_at=_TIME, last_seen_at=_TIME,
+        verified_at=_NULLABLE_TIME, resolved_at=_NULLABLE_TIME)
+    report = _object(
+        ["id", "channel", "text", "language", "salute", "location", "needs_location",
+         "confidence", "media", "flags", "created_at"],
+        id=_INT, channel=_STR,
+        text={"type": ["string", "null"],
+              "description": "null when purged after retention or for tokens without PII"},
+        language=_STR, salute=_OBJ, location=_OBJ, needs_location={"type": "boolean"},
+        confidence=_NUM, media={"type": "array", "items": _OBJ}, flags=_OBJ, created_at=_TIME)
+    event = _object(["at", "kind", "actor", "data"], at=_TIME, kind=_STR, actor=_STR, data=_OBJ)
+    alert = _object(
+        ["responder", "role", "kind", "step", "round", "status", "error_code", "created_at",
+         "sent_at", "delivered_at", "answered_at"],
+        responder=_NULLABLE_STR, role=_NULLABLE_STR, kind=_STR, step=_INT, round=_INT,
+        status=_STR, error_code=_NULLABLE_INT, created_at=_TIME, sent_at=_NULLABLE_TIME,
+        delivered_at=_NULLABLE_TIME, answered_at=_NULLABLE_TIME)
+    detail = {"allOf": [_ref("Incident"), _object(
+        ["score_reasons", "flags", "reports", "timeline", "alerts"],
+        score_reasons={"type": "array", "items": _OBJ}, flags=_OBJ,
+        reports={"type": "array", "items": _ref("Report")},
+        timeline={"type": "array", "items": _ref("Event")},
+        alerts={"type": "array", "items": _ref("Alert")})]}
+    jurisdiction = _object(
+        ["slug", "name", "state", "timezone", "active", "open_incidents"],
+        slug=_STR, name=_STR, state=_STR, timezone=_STR, active={"type": "boolean"},
+        open_incidents=_INT)
+    report_id = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    action = {
+        "type": "object", "required": ["action"],
         "properties": {
-            "code": {"type": "string"},
-            "status": {"type": "string", "enum": list(INCIDENT_STATUSES)},
-            "jurisdiction": _NULLABLE_STR,
-            "location": {"type": "object", "properties": {
-                "text": _NULLABLE_STR, "lat": _NULLABLE_NUM, "lon": _NULLABLE_NUM}},
-            "score": {"type": "number"},
-            "salute": {"type": "object"},
-            "report_count": {"type": "integer"},
-            "first_seen_at": {"type": "string", "format": "date-time"},
-            "last_seen_at": {"type": "string", "format": "date-time"},
-            "verified_at": _NULLABLE_TIME,
-            "resolved_at": _NULLABLE_TIME,
-        },
-    }
-    detail = {"allOf": [{"$ref": "#/components/schemas/Incident"}, {
-        "type": "object",
-        "required": ["reports", "timeline", "alerts"],
-        "properties": {
-            "score_reasons": {"type": "array"},
-            "flags": {"type": "object"},
-            "reports": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "text": _NULLABLE_STR, "language": {"type": "string"},
-                "salute": {"type": "object"}, "location": {"type": "object"},
-                "created_at": {"type": "string", "format": "date-time"}}}},
-            "timeline": {"type": "array", "items": {"type": "object", "properties": {
-                "at": {"type": "string"}, "kind": {"type": "string"},
-                "actor": {"type": "string"}, "data": {"type": "object"}}}},
-            "alerts": {"type": "array", "items": {"type": "object"}},
-        }}]}
-    code_param = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+            "action": {"type": "string", "enum": list(ACTIONS),
+                       "description": "verify | dismiss (false alarm) | resolve | all_clear "
+                                      "(resolve and tell everyone alerted) | merge (needs "
+                                      "`into`) | split (needs `reports`) | note (needs `note`) "
+                                      "| assign (tokens tied to a user) | block (needs "
+                                      "`report`) | reverify"},
+            "note": {"type": "string", "maxLength": 4000},
+            "into": {"type": "string", "maxLength": 16},
+            "reports": {"type": "array", "items": report_id, "maxItems": MAX_SPLIT},
+            "report": report_id,
+        }}
+    result = _object(["code", "status"], code=_STR, status=_STR, into=_STR, new_incident=_STR)
+    return {"Error": _object(["error"], error=_STR), "Incident": incident, "Report": report,
+            "Event": event, "Alert": alert, "IncidentDetail": detail,
+            "Jurisdiction": jurisdiction, "Action": action, "ActionResult": result}
+
+
+def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, Any]:
+    """The document; `jurisdiction_slugs` are the loaded jurisdictions (the filter's values)."""
+    slugs = [*(jurisdiction_slugs or []), "none"]
+    code_param = {"name": "code", "in": "path", "required": True,
+                  "schema": {"type": "string", "maxLength": 16},
+                  "description": "The incident's short code, e.g. 7Q4K (any case)."}
     secured = [{"bearer": []}]
+    unauthorized = _error("No valid bearer token")
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hotline API", "version": "1.0.0",
                  "description": "Incidents, reports and jurisdictions of a Hotline instance. "
-                                "Phone numbers never appear in clear."},
+                                "Phone numbers never appear in clear. Every read of an "
+                                "incident (its reports are PII) and every action is audited."},
         "servers": [{"url": "/api/v1"}],
+        "security": secured,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": _ERROR, "Incident": incident, "IncidentDetail": detail},
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "A token from `hotline tokens create NAME` or the admin pages. "
+                               "admin and dispatcher tokens may act; viewer tokens get no "
+                               "report texts."}},
+            "schemas": _schemas(),
         },
         "paths": {
             "/incidents": {"get": {
-                "summary": "List incidents", "security": secured,
+                "operationId": "listIncidents",
+                "summary": "Incidents, latest activity first",
                 "parameters": [
-                    {"name": "status", "in": "query", "schema": {"type": "string"},
-                     "description": "Comma-separated statuses, or `open`."},
-                    {"name": "jurisdiction", "in": "query", "schema": {"type": "string"},
-                     "description": "A jurisdiction slug, or `none` for the fallback queue."},
-                    {"name": "since", "in": "query",
-                     "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "status", "in": "query", "style": "form", "explode": False,
+                     "description": "Statuses (comma-separated); `open` means every open one.",
+                     "schema": {"type": "array", "items": {
+                         "type": "string", "enum": [*INCIDENT_STATUSES, "open"]}}},
+                    {"name": "jurisdiction", "in": "query",
+                     "description": "A jurisdiction slug, or `none` for the out-of-area queue.",
+                     "schema": {"type": "string", "enum": slugs}},
+                    {"name": "since", "in": "query", "schema": _TIME,
+                     "description": "Only incidents with a report at or after this time."},
                     {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                "default": 100}},
                 ],
                 "responses": {
-                    "200": {"description": "Incidents", "content": {"application/json": {
-                        "schema": {"type": "object", "required": ["incidents"], "properties": {
-                            "incidents": {"type": "array", "items": {
-                                "$ref": "#/components/schemas/Incident"}}}}}}},
-                    "400": _error("Bad filter"), "401": _error("No valid token")}}},
+                    "200": _json(_object(["incidents"], incidents={
+                        "type": "array", "items": _ref("Incident")}), "Incidents"),
+                    "400": _error("A filter is not valid"), "401": unauthorized}}},
             "/incidents/{code}": {"get": {
-                "summary": "One incident with reports, timeline and alerts", "security": secured,
+                "operationId": "getIncident",
+                "summary": "One incident with its reports, timeline and alerts (audited)",
                 "parameters": [code_param],
                 "responses": {
-                    "200": {"description": "The incident", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/IncidentDetail"}}}},
-                    "401": _error("No valid token"), "404": _error("No such incident")}}},
+                    "200": _json(_ref("IncidentDetail"), "The incident"),
+                    "401": unauthorized, "404": _error("No such incident")}}},
             "/incidents/{code}/actions": {"post": {
-                "summary": "Apply a dispatcher action", "security": secured,
+                "operationId": "actOnIncident",
+                "summary": "Apply a dispatcher action (audited)",
                 "parameters": [code_param],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["action"], "properties": {
-                        "action": {"type": "string",
-                                   "enum": ["verify", "dismiss", "resolve", "merge", "note"]},
-                        "note": {"type": "string", "maxLength": 4000},
-                        "into": {"type": "string"}}}}}},
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("Action")}}},
                 "responses": {
-                    "200": {"description": "Applied", "content": {"application/json": {
-                        "schema": {"type": "object", "properties": {
-                            "code": {"type": "string"}, "status": {"type": "string"}}}}}},
-                    "400": _error("Bad action"), "401": _error("No valid token"),
-                    "404": _error("No such incident"),
+                    "200": _json(_ref("ActionResult"), "Applied"),
+                    "400": _error("The action or its fields are not valid"),
+                    "401": unauthorized,
+                    "403": _error("This token's role may not act"),
+                    "404": _error("No such incident, report or merge target"),
                     "409": _error("Not allowed in the incident's status")}}},
             "/jurisdictions": {"get": {
-                "summary": "Jurisdictions with open-incident counts", "security": secured,
+                "operationId": "listJurisdictions",
+                "summary": "Jurisdictions with open-incident counts, and the out-of-area queue",
                 "responses": {
-                    "200": {"description": "Jurisdictions", "content": {"application/json": {
-                        "schema": {"type": "object", "properties": {
-                            "jurisdictions": {"type": "array", "items": {"type": "object"}},
-                            "unassigned": {"type": "object"}}}}}},
-                    "401": _error("No valid token")}}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {
-                "200": {"description": "OpenAPI document"}}}},
+                    "200": _json(_object(["jurisdictions", "unassigned"], jurisdictions={
+                        "type": "array", "items": _ref("Jurisdiction")},
+                        unassigned=_object(["open_incidents"], open_incidents=_INT)),
+                        "Jurisdictions"),
+                    "401": unauthorized}}},
+            "/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document", "security": [],
+                "responses": {"200": _json(_OBJ, "The OpenAPI document")}}},
         },
     }

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from hotline import actions, tokens
-from hotline.api.openapi import openapi_document
+from hotline.api.openapi import MAX_LIMIT, openapi_document
+from hotline.api.payloads import check_action_payload
 from hotline.audit import audit
 from hotline.extensions import db
 from hotline.models import (
@@ -23,12 +24,16 @@ from hotline.models import (
     Jurisdiction,
     Report,
     Responder,
+    User,
 )
+from hotline.privacy import DecryptionError
 from hotline.serializers import alert_detail, event_detail, incident_summary, report_detail
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
-MAX_LIMIT = 500
+ACTING_ROLES = ("admin", "dispatcher")
+LIST_ARGS = {"status", "jurisdiction", "since", "limit"}
+PII_ROLES = ("admin", "dispatcher", "lawyer")
 
 
 class ApiError(Exception):
@@ -48,6 +53,14 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return jsonify(error=exc.description or exc.name), exc.code or 500
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """API answers carry incident data: never cached by a browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def token_required(view: F) -> F:
@@ -86,11 +99,18 @@ def _since(raw: str | None) -> datetime | None:
 @token_required
 def list_incidents() -> Response:
     """Incidents, newest activity first, filtered by status, jurisdiction and time."""
+    unknown_args = sorted(set(request.args) - LIST_ARGS)
+    if unknown_args:
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown_args)}")
+    empty = sorted(k for k in ("status", "jurisdiction", "since", "limit")
+                   if k in request.args and not request.args[k].strip())
+    if empty:
+        raise ApiError(400, f"{empty[0]}: must not be empty")
     query = select(Incident, Jurisdiction.slug).outerjoin(
         Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
     status = request.args.get("status")
     if status:
-        wanted = [s.strip() for s in status.split(",") if s.strip()]
+        wanted = [s.strip() for s in status.split(",")]
         if "open" in wanted:
             wanted = [s for s in wanted if s != "open"] + list(OPEN_STATUSES)
         unknown = [s for s in wanted if s not in INCIDENT_STATUSES]
@@ -110,11 +130,11 @@ def list_incidents() -> Response:
     if since is not None:
         query = query.where(Incident.last_seen_at >= since)
     try:
-        limit = min(int(request.args.get("limit", 100)), MAX_LIMIT)
+        limit = int(request.args.get("limit", 100))
     except ValueError:
         raise ApiError(400, "limit: must be a whole number") from None
-    if limit < 1:
-        raise ApiError(400, "limit: must be at least 1")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, f"limit: must be between 1 and {MAX_LIMIT}")
     rows = db.session.execute(
         query.order_by(Incident.last_seen_at.desc(), Incident.id.desc()).limit(limit)).all()
     ids = [incident.id for incident, _ in rows]
@@ -150,31 +170,55 @@ def get_incident(code: str) -> Response:
     data = incident_summary(incident, slug, len(reports))
     data["score_reasons"] = incident.score_reasons
     data["flags"] = incident.flags
-    data["reports"] = [report_detail(r, vault) for r in reports]
-    data["timeline"] = [event_detail(e) for e in incident.events]
+    pii = g.api_token.role in PII_ROLES
+    data["reports"] = [_report(r, vault, pii) for r in reports]
+    data["timeline"] = [event_detail(e, vault if pii else None) for e in incident.events]
     data["alerts"] = [alert_detail(a, r) for a, r in alerts]
     audit(db.session, "api.incident.view", incident.code, token_id=g.api_token.id,
-          ip=request.remote_addr)
+          ip=request.remote_addr, pii=pii)
     db.session.commit()
     return jsonify(data)
+
+
+class _Withheld:
+    """Stands in for the vault where report texts must not be shown."""
+
+    def decrypt(self, token: str | None, context: str = "") -> None:
+        return None
+
+
+def _report(report: Report, vault: Any, pii: bool) -> dict[str, Any]:
+    """A report; its text only for tokens whose role may read PII (null when purged)."""
+    if pii:
+        try:
+            return report_detail(report, vault)
+        except DecryptionError:
+            pass
+    return report_detail(report, _Withheld())  # type: ignore[arg-type]
 
 
 @bp.post("/incidents/<code>/actions")
 @token_required
 def incident_action(code: str) -> tuple[Response, int]:
-    """A dispatcher action (verify, dismiss, resolve, merge, note), audited."""
+    """A dispatcher action (the dashboard's: verify, dismiss, resolve, merge, split, note,
+    assign, block, all_clear, reverify), audited the same way."""
+    if g.api_token.role not in ACTING_ROLES:
+        raise ApiError(403, "this token's role may read but not act")
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ApiError(400, "body: must be a JSON object with an `action`")
     incident, _ = _incident_or_404(code)
-    actor = f"token:{g.api_token.name}"
+    actor = f"token:{g.api_token.name}"[:64]
+    user = db.session.get(User, g.api_token.user_id) if g.api_token.user_id else None
     try:
-        result = actions.apply_action(db.session, incident, payload, actor)
+        payload = check_action_payload(payload)
+        result = actions.apply_action(db.session, incident, payload, actor, user=user)
     except actions.ActionError as exc:
         db.session.rollback()
         raise ApiError(exc.status, str(exc)) from None
-    audit(db.session, f"api.incident.{payload.get('action')}", incident.code,
-          token_id=g.api_token.id, ip=request.remote_addr)
+    details = {k: v for k, v in result.items() if k != "code"}
+    audit(db.session, f"api.incident.{payload['action']}", incident.code,
+          token_id=g.api_token.id, ip=request.remote_addr, **details)
     db.session.commit()
     return jsonify(result), 200
 
@@ -198,4 +242,5 @@ def list_jurisdictions() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document())
+    slugs = list(db.session.scalars(select(Jurisdiction.slug).order_by(Jurisdiction.slug)))
+    return jsonify(openapi_document(slugs))

@@ -1,5 +1,13 @@
-"""The dispatcher dashboard."""
+"""The dispatcher dashboard: board, incidents, live updates, map, lawyers' view, admin pages."""
 
-from hotline.dashboard.views import bp
+from hotline.dashboard import (  # noqa: F401 - importing a view module adds its routes
+    admin_views,
+    auth_views,
+    board_views,
+    filters,
+    incident_views,
+    security,
+)
+from hotline.dashboard.blueprint import bp
 
 __all__ = ["bp"]

@@ -55,6 +55,7 @@ class TwilioStandIn:
     requests: list[Recorded] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
+    fail_lists: int = 0  # answer this many list requests with 503
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +129,11 @@ class TwilioStandIn:
         if not request.path.startswith(f"{API}{self.account_sid}/Messages"):
             return self._record(request, form, self._error(404, 20404, "Not found"))
         if request.method == "GET" and request.path.endswith("/Messages.json"):
+            with self._lock:
+                failing = self.fail_lists > 0
+                self.fail_lists -= 1 if failing else 0
+            if failing:
+                return self._record(request, form, self._error(503, 20503, "planned failure"))
             return self._record(request, form, self._list(request.args.get("To")))
         if request.method != "POST" or not request.path.endswith("/Messages.json"):
             return self._record(request, form, self._error(405, 20004, "Method not allowed"))

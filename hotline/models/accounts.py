@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, utcnow
+from hotline.models.reports import Incident
 
 ROLES = ("admin", "dispatcher", "lawyer", "viewer")
 
@@ -24,7 +25,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     jurisdictions: Mapped[list[Any]] = mapped_column(default=list)  # slugs; empty = all
     network_slug: Mapped[str | None] = mapped_column(String(64))  # lawyers
+    # the Responder (config key) a lawyer answers pages as, to accept or decline on the web
+    responder_key: Mapped[str | None] = mapped_column(String(64))
     totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None]  # last accepted TOTP time step: no code is used twice
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
@@ -53,6 +58,8 @@ class AuditLog(Base):
     """Who did or saw what through the dashboard or the API."""
 
     __tablename__ = "audit_log"
+    # failed logins per address, counted for login rate limiting
+    __table_args__ = (Index("ix_audit_log_action_ip_at", "action", "ip", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -62,3 +69,10 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(128))
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# Indexes the dashboard and API queries need at scale (benchmarks/dashboard_scale.py). Declared
+# here, beside the dashboard's own tables, so that the incident models stay as they are.
+Index("ix_incidents_updated_at", Incident.updated_at)  # the live view's change signature
+Index("ix_incidents_status_last_seen", Incident.status, Incident.last_seen_at)
+Index("ix_incidents_jurisdiction_last_seen", Incident.jurisdiction_id, Incident.last_seen_at)

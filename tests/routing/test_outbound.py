@@ -183,3 +183,19 @@ def test_redis_sender_limiter_is_shared(redis_url):
              for i in range(6)]
     assert sorted(s for s, _ in waits) == ["+1555"] * 3 + ["+1666"] * 3
     assert [round(w, 1) for _, w in waits] == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]
+
+
+def test_a_failing_lookup_leaves_the_claim_for_the_retry(sms_app, standin):
+    """Regression: a non-200 page from messages.list raised TwilioException out of the job."""
+    message_id = queue_one(sms_app)
+    with sms_app.app_context():
+        from hotline.models import utcnow
+
+        message = db.session.get(Message, message_id)
+        message.status = "sending"
+        message.flags = {**message.flags, "claimed_at": utcnow().isoformat(), "attempts": 1}
+        db.session.commit()
+    standin.fail_lists = 1
+    with sms_app.app_context():
+        assert outbound.send_message(db.session, message_id) == "sent"
+    assert len(standin.creates()) == 1

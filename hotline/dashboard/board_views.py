@@ -1,0 +1,114 @@
+"""The board, the incident list, the map, and their live fragments (polled with ETags)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import Response, g, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from hotline.dashboard import queries, settings
+from hotline.dashboard.blueprint import bp
+from hotline.dashboard.scope import Scope, scope_of
+from hotline.dashboard.security import login_required
+from hotline.extensions import db
+from hotline.models import INCIDENT_STATUSES, Jurisdiction
+
+LIVE_INTERVAL_MS = 1500  # new incidents and status changes show within 3 s
+
+
+def current_scope() -> Scope:
+    """The logged-in user's scope (computed once per request)."""
+    if "scope" not in g:
+        g.scope = scope_of(db.session, g.user)
+    return g.scope
+
+
+def live_etag(*parts: object) -> str:
+    """An ETag for a live fragment: the user, their scope, the data's signature, the query."""
+    user = g.user
+    raw = ":".join(str(p) for p in (user.id, user.session_version, user.role,
+                                    sorted(user.jurisdictions or []), user.network_slug,
+                                    request.query_string.decode(), *parts))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def conditional(etag: str, render: Callable[[], str]) -> Response:
+    """304 when the client already has this version of the fragment, else the fragment."""
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = make_response(render())
+    response.set_etag(etag)
+    return response
+
+
+def _board_html(fragment: bool) -> str:
+    data = queries.board(db.session, current_scope())
+    template = "dashboard/_board.html" if fragment else "dashboard/board.html"
+    return render_template(template, board=data, live_interval=LIVE_INTERVAL_MS,
+                           etag=live_etag(queries.signature(db.session)))
+
+
+@bp.get("/")
+@login_required()
+def board() -> Response | str:
+    """Open incidents by jurisdiction, unverified oldest first, and the out-of-area queue."""
+    if g.user.role == "lawyer":
+        return redirect(url_for("dashboard.lawyer_board"))
+    return _board_html(fragment=False)
+
+
+@bp.get("/live/board")
+@login_required(passive=True)
+def board_live() -> Response:
+    """The board's fragment, or 304 when nothing changed since the client's version."""
+    etag = live_etag(queries.signature(db.session))
+    return conditional(etag, lambda: _board_html(fragment=True))
+
+
+def _list_context() -> dict[str, object]:
+    filters = queries.ListFilters.parse(request.args)
+    rows, has_next = queries.incident_list(db.session, current_scope(), filters)
+    counts = queries.report_counts(db.session, [i.id for i, _ in rows])
+    return {"rows": rows, "has_next": has_next, "filters": filters, "counts": counts,
+            "statuses": INCIDENT_STATUSES, "periods": list(queries.PERIODS),
+            "jurisdictions": _jurisdiction_choices(), "live_interval": LIVE_INTERVAL_MS,
+            "etag": live_etag(queries.signature(db.session))}
+
+
+def _jurisdiction_choices() -> list[tuple[str, str]]:
+    scope = current_scope()
+    query = select(Jurisdiction.slug, Jurisdiction.name).order_by(Jurisdiction.name)
+    if scope.jurisdiction_ids is not None:
+        query = query.where(Jurisdiction.id.in_(sorted(scope.jurisdiction_ids)))
+    choices = [(slug, name) for slug, name in db.session.execute(query)]
+    if scope.unassigned:
+        choices.append(("none", "Outside every jurisdiction"))
+    return choices
+
+
+@bp.get("/incidents")
+@login_required()
+def incident_list() -> str:
+    """Every incident in scope, latest activity first, filtered by status, place and time."""
+    return render_template("dashboard/incidents.html", **_list_context())
+
+
+@bp.get("/live/incidents")
+@login_required(passive=True)
+def incident_list_live() -> Response:
+    """The list's rows for the same filters, or 304."""
+    etag = live_etag(queries.signature(db.session))
+    return conditional(etag, lambda: render_template("dashboard/_incident_rows.html",
+                                                     **_list_context()))
+
+
+@bp.get("/map")
+@login_required()
+def incident_map() -> str:
+    """Open incidents on a map when tiles are configured; always as a list below it."""
+    points = queries.map_points(db.session, current_scope())
+    return render_template("dashboard/map.html", points=points, tile_url=settings.tile_url(),
+                           attribution=settings.tile_attribution())

@@ -1,0 +1,65 @@
+"""Template filters: ages, times and labels as dispatchers read them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hotline.dashboard.blueprint import bp
+from hotline.models import utcnow
+
+STATUS_LABELS = {
+    "new": "new", "verifying": "verifying", "verified": "verified", "routed": "routed to lawyers",
+    "acknowledged": "lawyer on it", "resolved": "resolved", "false_alarm": "false alarm",
+    "unconfirmed": "unconfirmed", "merged": "merged",
+}
+
+
+@bp.app_template_filter("age")
+def age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in the largest unit that fits: "45 s", "12 min", "3 h", "2 d"."""
+    if value is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - value).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+@bp.app_template_filter("utc")
+def utc(value: datetime | None) -> str:
+    """A UTC timestamp to the minute."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+@bp.app_template_filter("utc_seconds")
+def utc_seconds(value: datetime | None) -> str:
+    """A UTC timestamp to the second."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+@bp.app_template_filter("iso")
+def iso(value: datetime | None) -> str:
+    """ISO 8601 (for <time datetime> and the live clock)."""
+    return value.isoformat() if value else ""
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str) -> str:
+    """A status as words."""
+    return STATUS_LABELS.get(status, status)
+
+
+@bp.app_template_filter("salute_value")
+def salute_value(value: object) -> str:
+    """A SALUTE field as words: {"agents": 5, "vehicles": 3} -> "5 agents, 3 vehicles"."""
+    if isinstance(value, dict):
+        if "text" in value:
+            return str(value["text"])
+        return ", ".join(f"{v} {k}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v).replace("_", " ") for v in value)
+    return str(value)

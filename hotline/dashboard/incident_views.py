@@ -1,0 +1,163 @@
+"""One incident: its page (a PII view, audited), live fragment, dispatcher actions, and the
+lawyers' board with accept / decline."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from hotline import actions, escalation, incidents
+from hotline.api.payloads import check_action_payload
+from hotline.audit import audit
+from hotline.dashboard import queries
+from hotline.dashboard.blueprint import bp
+from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
+from hotline.dashboard.scope import visible
+from hotline.dashboard.security import client_ip, login_required, vault
+from hotline.extensions import db
+from hotline.models import Incident, Responder
+from hotline.serializers import event_data
+
+ACCEPT_OUTCOMES = {
+    "accepted": "You accepted {code}. The rest of the network and the reporters are told.",
+    "declined": "You declined {code}; the next person in the policy is paged.",
+    "not_alerted": "You were not paged for {code}, so you cannot answer for it (yet).",
+    "already_closed": "{code} is no longer waiting for a lawyer.",
+    "claimed_by_other": "Another lawyer already accepted {code}.",
+}
+
+
+def _incident_or_404(code: str) -> Incident:
+    found = incidents.get_by_code(db.session, code[:16])
+    if found is None or not visible(db.session, current_scope(), found):
+        abort(404)
+    return found
+
+
+def _live_context(incident: Incident) -> dict[str, Any]:
+    alerts = queries.alerts_of(db.session, incident)
+    readable = vault() if current_scope().pii else None
+    return {"incident": incident, "alerts": alerts,
+            "timeline": [(e, event_data(e, readable)) for e in incident.events],
+            "verifiers": queries.verifier_answers(alerts),
+            "report_total": queries.report_counts(db.session, [incident.id]).get(incident.id, 0),
+            **queries.incident_context(db.session, incident)}
+
+
+@bp.get("/incidents/<code>")
+@login_required()
+def incident(code: str) -> str:
+    """The incident with its reports (escaped), credibility, timeline, verifiers and alerts."""
+    found = _incident_or_404(code)
+    scope = current_scope()
+    reports = queries.reports_of(db.session, found, vault(), scope.pii)
+    if scope.pii:
+        audit(db.session, "dashboard.incident.view", found.code, user_id=g.user.id,
+              ip=client_ip(), pii=True, reports=len(reports))
+    db.session.commit()
+    live = _live_context(found)
+    html = render_template("dashboard/_incident_live.html", **live, scope=scope)
+    return render_template("dashboard/incident.html", reports=reports, scope=scope,
+                           live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
+                           **live)
+
+
+def _etag(html: str) -> str:
+    return hashlib.sha256(f"{g.user.id}:{g.user.session_version}:{html}".encode()) \
+        .hexdigest()[:32]
+
+
+@bp.get("/incidents/<code>/live")
+@login_required(passive=True)
+def incident_live(code: str) -> Response:
+    """Status, credibility, alerts, verifiers and timeline of the incident, or 304."""
+    found = _incident_or_404(code)
+    html = render_template("dashboard/_incident_live.html", **_live_context(found),
+                           scope=current_scope())
+    return conditional(_etag(html), lambda: html)
+
+
+def form_payload(form: Any) -> dict[str, Any]:
+    """An action's payload from the incident page's forms."""
+    payload: dict[str, Any] = {"action": form.get("action", "")}
+    for key in ("note", "into", "report"):
+        if form.get(key):
+            payload[key] = form[key]
+    if form.getlist("reports"):
+        payload["reports"] = form.getlist("reports")
+    return payload
+
+
+@bp.post("/incidents/<code>/actions")
+@login_required("admin", "dispatcher")
+def incident_action(code: str) -> Response:
+    """Verify, dismiss, merge, split, assign, resolve, note, block, all-clear: audited."""
+    found = _incident_or_404(code)
+    try:
+        payload = check_action_payload(form_payload(request.form))
+        if payload.get("action") == "merge" and isinstance(payload.get("into"), str):
+            target = incidents.get_by_code(db.session, payload["into"])
+            if target is None or not visible(db.session, current_scope(), target):
+                raise actions.ActionError(f"into: no incident {payload['into']!r}", 404)
+        result = actions.apply_action(db.session, found, payload, f"user:{g.user.id}",
+                                      user=g.user)
+    except actions.ActionError as exc:
+        db.session.rollback()
+        flash(str(exc))
+        return redirect(url_for("dashboard.incident", code=found.code))
+    details = {k: v for k, v in result.items() if k not in ("code",)}
+    if "report" in payload:
+        details["report"] = payload["report"]
+    audit(db.session, f"dashboard.incident.{payload['action']}", found.code, user_id=g.user.id,
+          ip=client_ip(), **details)
+    db.session.commit()
+    flash(_done_message(payload["action"], result), "ok")
+    return redirect(url_for("dashboard.incident", code=found.code))
+
+
+def _done_message(action: str, result: dict[str, Any]) -> str:
+    if action == "merge":
+        return f"Merged {result['code']} into {result['into']}."
+    if action == "split":
+        return f"Split the selected reports into {result['new_incident']}."
+    return f"{action.replace('_', '-').capitalize()}: {result['code']} is now {result['status']}."
+
+
+@bp.get("/lawyer")
+@login_required("lawyer")
+def lawyer_board() -> str:
+    """Incidents the lawyer's network was paged about, latest first, to accept or decline."""
+    filters = queries.ListFilters.parse(request.args)
+    rows, has_next = queries.incident_list(db.session, current_scope(), filters)
+    waiting = [(i, slug) for i, slug in rows if i.status == "routed"]
+    others = [(i, slug) for i, slug in rows if i.status != "routed"]
+    return render_template("dashboard/lawyer.html", waiting=waiting, others=others,
+                           has_next=has_next, filters=filters,
+                           can_answer=_responder() is not None)
+
+
+def _responder() -> Responder | None:
+    key = g.user.responder_key
+    return db.session.scalar(select(Responder).where(Responder.key == key)) if key else None
+
+
+@bp.post("/incidents/<code>/<any(accept, decline):verb>")
+@login_required("lawyer")
+def lawyer_answer(code: str, verb: str) -> Response:
+    """ACCEPT or DECLINE on the web, exactly as by SMS."""
+    found = _incident_or_404(code)
+    responder = _responder()
+    if responder is None:
+        flash("Your account is not linked to a lawyer of the network; ask an admin.")
+        return redirect(url_for("dashboard.incident", code=found.code))
+    answer = escalation.accept if verb == "accept" else escalation.decline
+    outcome = answer(db.session, responder, found)
+    audit(db.session, f"dashboard.incident.{verb}", found.code, user_id=g.user.id,
+          ip=client_ip(), outcome=outcome)
+    db.session.commit()
+    flash(ACCEPT_OUTCOMES.get(outcome, "{code}: " + outcome).format(code=found.code),
+          "ok" if outcome in ("accepted", "declined") else "error")
+    return redirect(url_for("dashboard.incident", code=found.code))

@@ -1,0 +1,134 @@
+/* Hotline dashboard: live regions polled with ETags, ages that keep counting, confirmations.
+   No inline scripts anywhere (the Content-Security-Policy allows only this origin's files). */
+(function () {
+  "use strict";
+
+  const UNVERIFIED = ["new", "verifying", "unconfirmed"];
+  const VERIFIED = ["verified", "routed", "acknowledged"];
+
+  function announce(text) {
+    const region = document.getElementById("announcer");
+    if (region) { region.textContent = text; }
+  }
+
+  function formatAge(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) { return seconds + " s"; }
+    if (seconds < 3600) { return Math.floor(seconds / 60) + " min"; }
+    if (seconds < 86400) {
+      const minutes = String(Math.floor(seconds % 3600 / 60)).padStart(2, "0");
+      return Math.floor(seconds / 3600) + " h " + minutes + " min";
+    }
+    return Math.floor(seconds / 86400) + " d " + Math.floor(seconds % 86400 / 3600) + " h";
+  }
+
+  function refreshAges(root) {
+    const now = Date.now();
+    root.querySelectorAll("time[data-age]").forEach(function (el) {
+      const at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) { el.textContent = formatAge((now - at) / 1000); }
+    });
+  }
+
+  function statuses(root) {
+    const seen = new Map();
+    root.querySelectorAll("[data-code][data-status]").forEach(function (el) {
+      seen.set(el.dataset.code, el.dataset.status);
+    });
+    root.querySelectorAll("[data-testid=status][data-status]").forEach(function (el) {
+      seen.set("#page", el.dataset.status);
+    });
+    return seen;
+  }
+
+  function addCue(el, text) {
+    const cue = document.createElement("span");
+    cue.className = "cue";
+    cue.textContent = text;
+    const cell = el.querySelector("td:nth-child(2)") || el.parentElement || el;
+    cell.appendChild(cue);
+  }
+
+  const CUE_MS = 60000;  // a cue stays for a minute, across later updates of the region
+
+  // Remember what changed since the last version: new incidents, and newly verified ones.
+  function noteChanges(root, before, cues) {
+    const messages = [];
+    const until = Date.now() + CUE_MS;
+    root.querySelectorAll("[data-code][data-status]").forEach(function (row) {
+      const code = row.dataset.code;
+      const status = row.dataset.status;
+      const old = before.get(code);
+      if (old === undefined) {
+        cues.set(code, { kind: "is-new", text: "new", until: until });
+        messages.push("New incident " + code);
+      } else if (UNVERIFIED.includes(old) && VERIFIED.includes(status)) {
+        cues.set(code, { kind: "just-verified", text: "✓ verified just now", until: until });
+        messages.push("Incident " + code + " verified");
+      }
+    });
+    const badge = root.querySelector("[data-testid=status][data-status]");
+    const oldPage = before.get("#page");
+    if (badge && oldPage !== undefined && oldPage !== badge.dataset.status) {
+      messages.push("Status is now " + badge.textContent.trim());
+    }
+    if (messages.length) { announce(messages.join(". ")); }
+  }
+
+  function applyCues(root, cues) {
+    const now = Date.now();
+    root.querySelectorAll("[data-code][data-status]").forEach(function (row) {
+      const cue = cues.get(row.dataset.code);
+      if (!cue) { return; }
+      if (cue.until < now) { cues.delete(row.dataset.code); return; }
+      if (!row.classList.contains(cue.kind)) {
+        row.classList.add(cue.kind);
+        addCue(row, cue.text);
+      }
+    });
+  }
+
+  function poll(region) {
+    const url = region.dataset.liveUrl;
+    const interval = parseInt(region.dataset.interval || "1500", 10);
+    const state = document.querySelector("[data-live-state]");
+    const cues = new Map();
+    let etag = region.dataset.etag ? '"' + region.dataset.etag + '"' : null;
+
+    async function tick() {
+      try {
+        const headers = { "Accept": "text/html" };
+        if (etag) { headers["If-None-Match"] = etag; }
+        const response = await fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" });
+        if (response.status === 401) { window.location.reload(); return; }
+        if (response.status === 200) {
+          const before = statuses(region);
+          region.innerHTML = await response.text();
+          etag = response.headers.get("ETag");
+          noteChanges(region, before, cues);
+        }
+        applyCues(region, cues);
+        if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
+      } catch (error) {
+        if (state) { state.classList.add("offline"); state.textContent = "Offline: showing the last version received. Retrying…"; }
+      }
+      refreshAges(region);
+      window.setTimeout(tick, interval);
+    }
+    window.setTimeout(tick, interval);
+  }
+
+  function confirmations() {
+    document.addEventListener("click", function (event) {
+      const button = event.target.closest("button[data-confirm]");
+      if (button && !window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    confirmations();
+    refreshAges(document);
+    document.querySelectorAll("[data-live-url]").forEach(poll);
+    window.setInterval(function () { refreshAges(document); }, 30000);
+  });
+}());

@@ -1,0 +1,88 @@
+"""Lawyers see what was routed to their network and accept or decline on the web."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.models import Alert, AuditLog, Incident, Responder
+from tests.dashboard.conftest import login, make_user, post_form
+
+
+def _route(client, code):
+    assert post_form(client, f"/incidents/{code}/actions", {"action": "verify"}).status_code \
+        == 302
+
+
+def _paged_lawyer(app, code) -> str:
+    with app.app_context():
+        return db.session.scalar(
+            select(Responder.key).join(Alert, Alert.responder_id == Responder.id)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(Incident.code == code, Alert.kind == "page"))
+
+
+def test_a_lawyer_sees_only_incidents_routed_to_their_network(app, logged_in, seeded):
+    _route(logged_in, seeded["chicago"])
+    _route(logged_in, seeded["san-francisco"])
+    make_user(app, "lawyer@example.org", "lawyer",
+              responder_key=_paged_lawyer(app, seeded["chicago"]))
+    lawyer = app.test_client()
+    login(lawyer, "lawyer@example.org")
+    assert lawyer.get("/").location == "/lawyer"
+    html = lawyer.get("/lawyer").text
+    assert seeded["chicago"] in html and "Waiting for a lawyer" in html
+    assert seeded["san-francisco"] not in html and seeded["none"] not in html
+    assert lawyer.get(f"/incidents/{seeded['san-francisco']}").status_code == 404
+    assert lawyer.get(f"/incidents/{seeded['none']}").status_code == 404
+    page = lawyer.get(f"/incidents/{seeded['chicago']}").text
+    assert "Accept" in page and 'value="verify"' not in page
+    assert post_form(lawyer, f"/incidents/{seeded['chicago']}/actions",
+                     {"action": "resolve"}, page="/lawyer").status_code == 403
+
+
+def test_a_lawyer_accepts_on_the_web(app, logged_in, seeded):
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
+    lawyer = app.test_client()
+    login(lawyer, "lawyer@example.org")
+    response = post_form(lawyer, f"/incidents/{code}/accept", page="/lawyer")
+    assert response.status_code == 302
+    assert "You accepted" in lawyer.get(f"/incidents/{code}").text
+    with app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        assert incident.status == "acknowledged"
+        assert db.session.scalar(select(AuditLog.action).where(
+            AuditLog.action == "dashboard.incident.accept")) is not None
+
+
+def test_a_lawyer_declines_and_the_next_is_paged(app, logged_in, seeded):
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
+    lawyer = app.test_client()
+    login(lawyer, "lawyer@example.org")
+    post_form(lawyer, f"/incidents/{code}/decline", page="/lawyer")
+    with app.app_context():
+        statuses = list(db.session.scalars(select(Alert.status).join(Incident).where(
+            Incident.code == code, Alert.kind == "page").order_by(Alert.id)))
+    assert statuses[0] == "declined" and len(statuses) >= 2
+
+
+def test_a_lawyer_not_linked_to_a_responder_can_read_but_not_answer(app, logged_in, seeded):
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    make_user(app, "follower@example.org", "lawyer", network_slug="chicago-legal")
+    lawyer = app.test_client()
+    login(lawyer, "follower@example.org")
+    assert "not linked to a lawyer" in lawyer.get("/lawyer").text
+    post_form(lawyer, f"/incidents/{code}/accept", page="/lawyer")
+    assert "not linked to a lawyer" in lawyer.get(f"/incidents/{code}").text
+    with app.app_context():
+        assert db.session.scalar(select(Incident.status).where(Incident.code == code)) \
+            == "routed"
+
+
+def test_dispatchers_cannot_answer_as_lawyers(logged_in, seeded):
+    assert post_form(logged_in, f"/incidents/{seeded['chicago']}/accept").status_code == 403
