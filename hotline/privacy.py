@@ -90,7 +90,8 @@ class Vault:
 
     def phone_hmac(self, e164: str) -> str:
         """Keyed fingerprint of a normalised number, for lookups without storing it."""
-        return hmac.new(self._hmac_key, e164.encode("ascii"), hashlib.sha256).hexdigest()
+        # utf-8, not ascii: a malformed sender (any text a webhook may carry) still hashes
+        return hmac.new(self._hmac_key, e164.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def normalize_phone(raw: str, region: str = "US") -> str:

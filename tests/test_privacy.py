@@ -95,3 +95,8 @@ def test_log_filter_leaves_twilio_sids_alone():
                                (sid,), None)
     RedactPhones().filter(record)
     assert record.getMessage() == f"inbound sms {sid} stored"
+
+
+def test_any_sender_text_hashes():
+    """Regression: a non-ASCII From (a malformed webhook) raised UnicodeEncodeError: a 500."""
+    assert len(Vault(KEY).phone_hmac("\x80ñ🚨")) == 64
