@@ -93,8 +93,11 @@ def users() -> None:
 @click.option("--password", help="Prompted for (hidden) when not given.")
 @click.option("--jurisdiction", "jurisdictions", multiple=True,
               help="Limit the user to a jurisdiction slug (repeatable; none = all).")
+@click.option("--network", "network_slug", help="A lawyer's legal network (slug).")
+@click.option("--responder", "responder_key", help="A lawyer's responder key in config.")
 def users_create(email: str, role: str, password: str | None,
-                 jurisdictions: tuple[str, ...]) -> None:
+                 jurisdictions: tuple[str, ...], network_slug: str | None,
+                 responder_key: str | None) -> None:
     """Create a dashboard user."""
     from hotline import users as accounts
     from hotline.extensions import db as database
@@ -105,7 +108,8 @@ def users_create(email: str, role: str, password: str | None,
     with app.app_context():
         try:
             user = accounts.create_user(database.session, email, role, password,
-                                        list(jurisdictions))
+                                        list(jurisdictions), network_slug=network_slug,
+                                        responder_key=responder_key)
         except accounts.UserError as exc:
             raise click.ClickException(str(exc)) from None
         database.session.commit()

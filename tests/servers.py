@@ -169,13 +169,17 @@ def gunicorn(env: dict[str, str], port: int, log: Path) -> Process:
     process = Process([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2",
                        "--threads", "4", "--bind", f"127.0.0.1:{port}", "hotline:create_app()"],
                       env, log)
-    deadline = time.monotonic() + 30
+    # the port accepts connections before the workers have loaded the app: wait for an answer
+    import urllib.request
+
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                if reply.status == 200:
+                    return process
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     raise RuntimeError("gunicorn did not start:\n" + process.output())
 
 

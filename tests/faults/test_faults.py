@@ -150,7 +150,8 @@ def test_redis_killed_and_restarted_during_a_burst(logs):
             redis_server.start()  # and comes back, empty
             list(pool.map(send, burst[60:]))
         assert answers == [200] * 90  # the webhook never failed while Redis was away
-        left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url, 90)
+        left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
+                          240)
         assert left == 0, work.output()[-3000:]
         result = counts(url)
         assert result["messages"] == result["distinct_sids"] == 90
@@ -207,7 +208,7 @@ def test_postgres_restarted_during_a_burst_each_retry_processed_once(logs):
         assert restarted.is_set()
         assert answers.count(200) >= 90
         left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
-                          120)
+                          240)
         assert left == 0, work.output()[-3000:]
         result = counts(url)
         assert result["messages"] == result["distinct_sids"] == 90
@@ -256,7 +257,7 @@ def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
         standin._handle = original
         second = worker(env, logs / "worker2.log")
         status = wait_until(f"SELECT count(*) FROM messages WHERE id = {message_id} "
-                            "AND status = 'sent'", 1, url, 90)
+                            "AND status = 'sent'", 1, url, 180)
         assert status == 1, second.output()[-3000:]
         assert len(standin.creates()) == 1  # never a second send
         engine = create_engine(url)
@@ -295,7 +296,7 @@ def test_twilio_429_500_and_timeout_through_a_real_worker(logs, standin):
             db.session.commit()
             message_id = message.id
         status = wait_until(f"SELECT count(*) FROM messages WHERE id = {message_id} "
-                            "AND status = 'sent'", 1, url, 90)
+                            "AND status = 'sent'", 1, url, 180)
         assert status == 1, work.output()[-3000:]
         assert [r.answered for r in standin.creates()] == [429, 500, 504, 201]
         assert len(standin.sent) == 1
