@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -13,6 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises `hotline.settings.SettingsError`, naming the setting, when one is missing or wrong.
     """
+    from flask import Flask
     from twilio.request_validator import RequestValidator
     from werkzeug.middleware.proxy_fix import ProxyFix
 

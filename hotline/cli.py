@@ -7,12 +7,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask
 
 from hotline.settings import SettingsError
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def _app(**overrides: Any) -> Flask:

@@ -19,8 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(ValueError):
@@ -151,6 +149,9 @@ def new_pii_key() -> str:
 
 
 def _check_database_url(raw: str) -> str:
+    from sqlalchemy.engine import make_url  # imported here: `hotline triage` never needs it
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(raw)
     except ArgumentError:

@@ -112,3 +112,13 @@ def test_dashboard_settings_from_the_environment(tmp_path):
         settings(tmp_path, HOTLINE_TILE_URL="javascript:alert(1)")
     with pytest.raises(SettingsError, match="^HOTLINE_REQUIRE_TOTP:"):
         settings(tmp_path, HOTLINE_REQUIRE_TOTP="maybe")
+
+
+def test_every_setting_is_in_the_readme():
+    from pathlib import Path
+
+    from hotline.settings import DOCUMENTED
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [name for name in DOCUMENTED if f"| `{name}` |" not in readme]
+    assert missing == []
