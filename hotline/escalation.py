@@ -282,23 +282,3 @@ def decline(session: Session, responder: Responder, incident: Incident) -> str:
     if active:
         _advance_if_nobody_left(session, incident, active[0], active[1])
     return "declined"
-
-
-def rearm_lost_timers(session: Session) -> int:
-    """Re-arm the timer of any routed incident whose active step has none pending."""
-    from hotline.models import OutboxJob
-
-    armed = 0
-    for incident in session.scalars(select(Incident).where(Incident.status == "routed")):
-        active = (incident.policy_snapshot or {}).get("active")
-        if not active:
-            continue
-        key = f"escalate:{incident.id}:{active[0]}:{active[1]}"
-        row = session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == key))
-        if row is None:
-            step = incident.policy_snapshot["steps"][active[0]]
-            jobs.defer(session, "escalation_timer", incident.id, active[0], active[1],
-                       run_at=incident.updated_at + timedelta(minutes=step["wait_minutes"]),
-                       dedupe_key=key)
-            armed += 1
-    return armed
