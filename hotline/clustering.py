@@ -115,10 +115,39 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     report.incident_id = incident.id
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
     session.flush()
-    refresh_location(session, incident)
+    add_to_location(incident, report)
     incidents.record_event(session, incident, "report_added", report_id=report.id)
     logger.info("report %s joined incident %s", report.id, incident.code)
     return incident, False
+
+
+def add_to_location(incident: Incident, report: Report) -> None:
+    """Fold one more report into the incident's place, without reading its other reports
+    (a raid can bring hundreds of reports to one incident)."""
+    flags = dict(incident.flags or {})
+    places = dict(flags.get("places") or {"streets": [], "texts": [], "fine": False})
+    key = street_key(report.location or {})
+    if key and key not in places["streets"]:
+        places["streets"] = sorted([*places["streets"], key])
+    text = (report.location or {}).get("text")
+    if text and fold(str(text)).strip() not in places["texts"]:
+        places["texts"] = sorted([*places["texts"], fold(str(text)).strip()])
+    places["fine"] = places.get("fine", False) or _fine_coordinates(report)
+    places["best"] = min(places.get("best", 99), _precision(report))
+    if report.lat is not None:
+        rank, best = _precision(report), places.get("rank", 99)
+        if rank < best or incident.lat is None:
+            incident.lat, incident.lon = report.lat, report.lon
+            places["rank"], places["count"] = rank, 1
+            if text:
+                incident.location_text = str(text)[:300]
+        elif rank == best:
+            count = places.get("count", 1)
+            incident.lat = (incident.lat * count + report.lat) / (count + 1)
+            incident.lon = (incident.lon * count + report.lon) / (count + 1)
+            places["count"] = count + 1
+    flags["places"] = places
+    incident.flags = flags
 
 
 def refresh_location(session: Session, incident: Incident) -> None:
@@ -131,6 +160,7 @@ def refresh_location(session: Session, incident: Incident) -> None:
         "texts": sorted({fold(str(t)).strip() for r in reports
                          if (t := (r.location or {}).get("text"))}),
         "fine": any(_fine_coordinates(r) for r in reports),
+        "best": min((_precision(r) for r in reports), default=99),
     }
     incident.flags = flags
     located = [r for r in reports if r.lat is not None]
@@ -138,6 +168,8 @@ def refresh_location(session: Session, incident: Incident) -> None:
         return
     best_rank = min(_precision(r) for r in located)
     best = [r for r in located if _precision(r) == best_rank]
+    flags["places"].update(rank=best_rank, count=len(best))
+    incident.flags = flags
     incident.lat = sum(r.lat for r in best) / len(best)
     incident.lon = sum(r.lon for r in best) / len(best)
     texts = [(r.location or {}).get("text") for r in best if (r.location or {}).get("text")]

@@ -21,11 +21,10 @@ def reporter_trust(reporter: Reporter) -> float:
 
 def score_incident(session: Session, incident: Incident) -> tuple[float, list[dict]]:
     """Compute and store the incident's score and its explanation."""
-    rows = session.execute(
-        select(Report, Reporter).outerjoin(Reporter, Reporter.id == Report.reporter_id)
-        .where(Report.incident_id == incident.id)).all()
+    # distinct reporters only, not every report: an incident may hold hundreds
+    ids = select(Report.reporter_id).where(Report.incident_id == incident.id)
+    reporters = {r.id: r for r in session.scalars(select(Reporter).where(Reporter.id.in_(ids)))}
     reasons: list[dict] = []
-    reporters = {reporter.id: reporter for _r, reporter in rows if reporter is not None}
     distinct = len(reporters)
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
     reasons.append({"factor": "corroboration", "weight": corroboration,
@@ -40,8 +39,11 @@ def score_incident(session: Session, incident: Incident) -> tuple[float, list[di
                         "detail": f"reporters' past reports: {confirmed} confirmed, "
                                   f"{false} false alarms"})
 
-    ranks = [PRECISION_RANK.get((r.flags or {}).get("precision") or "", 8) for r, _ in rows]
-    best = min(ranks, default=8)
+    best = ((incident.flags or {}).get("places") or {}).get("best")
+    if best is None:
+        ranks = session.scalars(select(Report.flags).where(Report.incident_id == incident.id))
+        best = min((PRECISION_RANK.get((f or {}).get("precision") or "", 8) for f in ranks),
+                   default=8)
     specificity = _SPECIFICITY.get(best, 0.0)
     label = next((k for k, v in PRECISION_RANK.items() if v == best), "no place")
     reasons.append({"factor": "specificity", "weight": specificity,

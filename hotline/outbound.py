@@ -137,22 +137,24 @@ def send_message(session: Session, message_id: int) -> str:
         session.commit()
         return "simulated"
 
-    sender, wait = sender_limiter().reserve(_senders(settings), settings.sender_rate)
-    if wait > MAX_INLINE_WAIT:
-        session.rollback()
-        jobs.defer(session, "send_sms", message_id,
-                   run_at=utcnow() + timedelta(seconds=wait))
-        session.commit()
-        return "queued"
-
     message.status = "sending"
-    flags.update(claimed_at=utcnow().isoformat(), attempts=flags.get("attempts", 0) + 1,
-                 sender=sender)
+    flags.update(claimed_at=utcnow().isoformat(), attempts=flags.get("attempts", 0) + 1)
     message.flags = flags
     session.commit()  # the claim is durable before the side effect
-    if wait > 0:
-        time.sleep(wait)
 
+    # Reserve the sender's slot only now, right before the request, so the time between the
+    # slot and Twilio receiving it stays small (the limit is on what arrives at Twilio).
+    timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
+    client = make_client(settings, timeout)
+    sender, wait = sender_limiter().reserve(_senders(settings), settings.sender_rate)
+    if wait > MAX_INLINE_WAIT:
+        message = session.get(Message, message_id)
+        message.status = "queued"  # give the claim back; run again when the slot comes
+        message.flags = {**flags, "attempts": flags["attempts"] - 1}
+        jobs.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=wait))
+        session.commit()
+        return "queued"
+    deadline = time.monotonic() + wait
     params: dict[str, Any] = {"to": to, "body": body}
     if settings.twilio_from_numbers:
         params["from_"] = sender
@@ -160,9 +162,11 @@ def send_message(session: Session, message_id: int) -> str:
         params["messaging_service_sid"] = settings.twilio_messaging_service_sid
     if settings.public_url:
         params["status_callback"] = f"{settings.public_url}/twilio/status"
+    flags["sender"] = sender
+    if deadline > time.monotonic():
+        time.sleep(deadline - time.monotonic())
     try:
-        timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
-        sent = make_client(settings, timeout).messages.create(**params)
+        sent = client.messages.create(**params)
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, message_id, f"HTTP {exc.status}")
@@ -175,7 +179,7 @@ def send_message(session: Session, message_id: int) -> str:
             return _mark_sent(session, message, found, dict(message.flags))
         return _retry_later(session, message_id, type(exc).__name__)
     message = session.get(Message, message_id)
-    return _mark_sent(session, message, sent.sid, dict(message.flags))
+    return _mark_sent(session, message, sent.sid, {**message.flags, "sender": sender})
 
 
 def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -> str | None:

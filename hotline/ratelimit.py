@@ -13,9 +13,14 @@ from redis import Redis
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local gap = tonumber(ARGV[2])
+local n = #KEYS
+-- start the scan at a rotating position, so idle senders share the load instead of the
+-- first one taking every tie
+local start = redis.call('INCR', ARGV[3]) % n
 local best, best_at = 1, nil
-for i, key in ipairs(KEYS) do
-  local at = tonumber(redis.call('GET', key) or '0')
+for j = 0, n - 1 do
+  local i = ((start + j) % n) + 1
+  local at = tonumber(redis.call('GET', KEYS[i]) or '0')
   if at < now then at = now end
   if best_at == nil or at < best_at then best, best_at = i, at end
 end
@@ -43,7 +48,7 @@ class RedisSenderLimiter:
         seconds, micros = self.redis.time()
         now = seconds + micros / 1e6
         index, wait = self._script(keys=[f"hotline:sender:{s}" for s in senders],
-                                   args=[repr(now), repr(1.0 / rate)])
+                                   args=[repr(now), repr(1.0 / rate), "hotline:sender-cursor"])
         return senders[int(index)], max(0.0, float(wait))
 
 
@@ -53,12 +58,15 @@ class LocalSenderLimiter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next: dict[str, float] = {}
+        self._cursor = 0
 
     def reserve(self, senders: list[str], rate: float) -> tuple[str, float]:
-        """Reserve the earliest slot in this process."""
+        """Reserve the earliest slot in this process (ties rotate over the senders)."""
         with self._lock:
             now = time.monotonic()
-            sender = min(senders, key=lambda s: max(now, self._next.get(s, 0.0)))
+            self._cursor += 1
+            order = senders[self._cursor % len(senders):] + senders[:self._cursor % len(senders)]
+            sender = min(order, key=lambda s: max(now, self._next.get(s, 0.0)))
             at = max(now, self._next.get(sender, 0.0))
             self._next[sender] = at + 1.0 / rate
             return sender, at - now
