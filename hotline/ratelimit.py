@@ -29,6 +29,11 @@ return {best - 1, tostring(best_at - now)}
 """
 
 
+# Slots are spaced a little wider than 1/rate: the limit is on what arrives at Twilio, and a
+# request can leave a busy worker a few tenths of a second after its slot.
+SPACING = 1.1
+
+
 class SenderLimiter(Protocol):
     """Picks the sender that is free soonest and reserves its next slot."""
 
@@ -48,7 +53,8 @@ class RedisSenderLimiter:
         seconds, micros = self.redis.time()
         now = seconds + micros / 1e6
         index, wait = self._script(keys=[f"hotline:sender:{s}" for s in senders],
-                                   args=[repr(now), repr(1.0 / rate), "hotline:sender-cursor"])
+                                   args=[repr(now), repr(SPACING / rate),
+                                         "hotline:sender-cursor"])
         return senders[int(index)], max(0.0, float(wait))
 
 
@@ -68,5 +74,5 @@ class LocalSenderLimiter:
             order = senders[self._cursor % len(senders):] + senders[:self._cursor % len(senders)]
             sender = min(order, key=lambda s: max(now, self._next.get(s, 0.0)))
             at = max(now, self._next.get(sender, 0.0))
-            self._next[sender] = at + 1.0 / rate
+            self._next[sender] = at + SPACING / rate
             return sender, at - now
