@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import threading
 import time
 
 import pytest
-import redis
 from rq import Queue
 from sqlalchemy import func, select
 
@@ -17,6 +13,7 @@ from hotline import jobs
 from hotline.extensions import db
 from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report, Reporter
 from tests.conftest import base_settings
+from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -57,44 +54,6 @@ def test_enqueued_on_rq_after_commit(pg_app, pg_client, twilio):
     assert job.id == f"outbox-{outbox_id}"
     assert job.func_name == "workers.triage.triage_message"
     assert job.retries_left == 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server process that a test can stop and start."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind",
-             "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 @pytest.fixture
