@@ -90,7 +90,11 @@ def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio):
                                "--data-only", database], capture_output=True, text=True,
                               check=True, timeout=120).stdout
         assert "COPY public.messages" in dump and len(dump) > 10_000
-        stored = redis_text(redis.Redis.from_url(redis_url))
+        connection = redis.Redis.from_url(redis_url)
+        try:
+            stored = redis_text(connection)
+        finally:
+            connection.close()
         assert "outbox-" in stored  # RQ's jobs are there to be read
 
         numbers = [n for n, _ in REPORTS] + [lawyer, phone("chicago-verifier-4")]

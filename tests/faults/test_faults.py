@@ -6,8 +6,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -127,22 +130,37 @@ def logs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_redis_killed_and_restarted_during_a_burst(logs):
+@contextmanager
+def web_stack(admin_url: str, logs: Path) -> Iterator[tuple[str, str, RedisServer, Any]]:
+    """A fresh database on `admin_url`'s server, a private Redis, gunicorn and one worker;
+    yields (database URL, base URL, the Redis server, the worker) and tears all down."""
     redis_server = RedisServer()
     redis_server.start()
-    url = create_database(PG_ADMIN)
+    url = create_database(admin_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = settings_env(url, redis_server.url, base)
     web = gunicorn(env, port, logs / "web.log")
     work = worker(env, logs / "worker.log")
     try:
+        yield url, base, redis_server, work
+    finally:
+        web.stop()
+        work.stop()
+        redis_server.stop()
+        drop_database(admin_url, url)
+
+
+def sender(base: str, answers: list[int]) -> Any:  # noqa: ANN401
+    """Deliver one pre-signed webhook as Twilio would, recording every answer."""
+    return lambda item: deliver_like_twilio(f"{base}/twilio/sms", item[0], item[1], answers)
+
+
+def test_redis_killed_and_restarted_during_a_burst(logs):
+    with web_stack(PG_ADMIN, logs) as (url, base, redis_server, work):
         burst = signed_burst(base, 90)
         answers: list[int] = []
-
-        def send(item):
-            deliver_like_twilio(f"{base}/twilio/sms", item[0], item[1], answers)
-
+        send = sender(base, answers)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(send, burst[:30]))
             redis_server.stop()  # Redis dies mid-burst
@@ -166,58 +184,45 @@ def test_redis_killed_and_restarted_during_a_burst(logs):
         assert requests.post(f"{base}/twilio/sms", data=forged, headers=headers,
                              timeout=10).status_code == 403
         assert counts(url)["messages"] == 90
-    finally:
-        web.stop()
-        work.stop()
-        redis_server.stop()
-        drop_database(PG_ADMIN, url)
 
 
 @pytest.mark.skipif(not PostgresServer.available, reason="needs initdb and runuser")
 def test_postgres_restarted_during_a_burst_each_retry_processed_once(logs):
     postgres = PostgresServer()
     postgres.start()
-    redis_server = RedisServer()
-    redis_server.start()
-    url = create_database(postgres.url)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = settings_env(url, redis_server.url, base)
-    web = gunicorn(env, port, logs / "web.log")
-    work = worker(env, logs / "worker.log")
     try:
-        burst = signed_burst(base, 90)
-        answers: list[int] = []
-
-        def send(item):
-            deliver_like_twilio(f"{base}/twilio/sms", item[0], item[1], answers)
-
-        restarted = threading.Event()
-
-        def restart_midway():
-            while len(answers) < 30:
-                time.sleep(0.05)
-            postgres.restart()
-            restarted.set()
-
-        restarter = threading.Thread(target=restart_midway)
-        restarter.start()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(send, burst))
-        restarter.join()
-        assert restarted.is_set()
-        assert answers.count(200) >= 90
-        left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
-                          240)
-        assert left == 0, work.output()[-3000:]
-        result = counts(url)
-        assert result["messages"] == result["distinct_sids"] == 90
-        assert result["reports"] == 90 and result["double_reports"] == 0
+        with web_stack(postgres.url, logs) as (url, base, _redis, work):
+            _burst_through_a_restart(postgres, url, base, work)
     finally:
-        web.stop()
-        work.stop()
-        redis_server.stop()
         postgres.remove()
+
+
+def _burst_through_a_restart(postgres: PostgresServer, url: str, base: str, work: Any) -> None:
+    """90 webhooks, PostgreSQL restarted after the first 30, each retried until accepted."""
+    burst = signed_burst(base, 90)
+    answers: list[int] = []
+    send = sender(base, answers)
+    restarted = threading.Event()
+
+    def restart_midway():
+        while len(answers) < 30:
+            time.sleep(0.05)
+        postgres.restart()
+        restarted.set()
+
+    restarter = threading.Thread(target=restart_midway)
+    restarter.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, burst))
+    restarter.join()
+    assert restarted.is_set()
+    assert answers.count(200) >= 90
+    left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
+                      240)
+    assert left == 0, work.output()[-3000:]
+    result = counts(url)
+    assert result["messages"] == result["distinct_sids"] == 90
+    assert result["reports"] == 90 and result["double_reports"] == 0
 
 
 def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):

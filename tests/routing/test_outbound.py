@@ -182,6 +182,7 @@ def test_redis_sender_limiter_is_shared(redis_url):
     waits = [(first if i % 2 else second).reserve(["+1555", "+1666"], rate=2.0)
              for i in range(6)]
     assert sorted(s for s, _ in waits) == ["+1555"] * 3 + ["+1666"] * 3
+    connection.close()
     assert [round(w, 2) for _, w in waits] == [0.0, 0.0, 0.55, 0.55, 1.1, 1.1]
 
 
