@@ -71,14 +71,6 @@ def create_incident(session: Session, report: Report, location_text: str | None)
     raise RuntimeError("could not draw a free incident code")
 
 
-def attach_report(session: Session, report: Report, location_text: str | None) -> Incident:
-    """Put a triaged report into an incident (each report its own for now)."""
-    incident = create_incident(session, report, location_text)
-    report.incident_id = incident.id
-    session.flush()
-    return incident
-
-
 def transition(session: Session, incident: Incident, status: str, actor: str,
                **data: Any) -> IncidentEvent:
     """Change an incident's status if its lifecycle allows it, and record who did it."""

@@ -59,6 +59,15 @@ def base_settings(**extra: Any) -> dict[str, Any]:
 TEST_PII_KEY = new_pii_key()
 
 
+def process_env(**settings: str) -> dict[str, str]:
+    """The test settings as the environment of a Hotline child process (gunicorn, worker)."""
+    from tests.servers import hotline_env
+
+    inherited = {k: str(v) for k, v in base_settings().items()
+                 if v is not None and k.startswith(("HOTLINE_", "TWILIO_", "SECRET_KEY"))}
+    return hotline_env(**{**inherited, **settings})
+
+
 # -- SQLite -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

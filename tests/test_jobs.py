@@ -39,8 +39,7 @@ def test_sms_becomes_a_report_and_an_incident(app, client, twilio):
 
 def test_zip_and_city_state_resolve_offline(app, client, twilio):
     twilio.post_sms(client, "ICE knocking on doors near 98106", from_number="+12065550123")
-    twilio.post_sms(client, "checkpoint on Bristol St in Santa Ana, CA", from_number=None or
-                    "+17145550111")
+    twilio.post_sms(client, "checkpoint on Bristol St in Santa Ana, CA", from_number="+17145550111")
     twilio.post_sms(client, "ICE raid in Phoenix, AZ", from_number="+13125550100")
     _run_all(app)
     with app.app_context():

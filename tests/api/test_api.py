@@ -151,5 +151,5 @@ def test_health(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.json["checks"]["database"] == "ok"
-    assert b"hotline_http" in client.get("/metrics").data or client.get("/metrics").status_code \
-        == 200
+    metrics = client.get("/metrics").text
+    assert 'hotline_http_requests_total{endpoint="health.healthz",status="200"}' in metrics

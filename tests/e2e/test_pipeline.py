@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -10,21 +9,13 @@ import pytest
 
 from hotline import tokens
 from hotline.extensions import db
-from tests.conftest import AUTH_TOKEN, PUBLIC_URL, ROOT, TEST_PII_KEY
+from tests.conftest import ROOT, process_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.e2e]
 
 
 def worker_env(pg_url: str, redis_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "HOTLINE_PII_KEY": TEST_PII_KEY, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-        "HOTLINE_CONFIG_DIR": str(ROOT / "config"),
-    })
-    return env
+    return process_env(DATABASE_URL=pg_url, REDIS_URL=redis_url)
 
 
 def run_burst_worker(pg_url: str, redis_url: str,

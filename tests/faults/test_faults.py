@@ -22,8 +22,8 @@ from hotline.config_loader import load_config
 from hotline.database import upgrade
 from hotline.extensions import db
 from hotline.simulate import sign, sms_form
-from tests.conftest import AUTH_TOKEN, PG_ADMIN, ROOT, TEST_PII_KEY, base_settings
-from tests.servers import PostgresServer, RedisServer, free_port, gunicorn, hotline_env, worker
+from tests.conftest import AUTH_TOKEN, PG_ADMIN, ROOT, base_settings, process_env
+from tests.servers import PostgresServer, RedisServer, free_port, gunicorn, worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 
@@ -51,11 +51,8 @@ def drop_database(admin_url: str, url: str) -> None:
 
 def settings_env(database_url: str, redis_url: str, public_url: str, **extra: str
                  ) -> dict[str, str]:
-    return hotline_env(DATABASE_URL=database_url, REDIS_URL=redis_url,
-                       SECRET_KEY="test-secret-key-" + "x" * 32, HOTLINE_PII_KEY=TEST_PII_KEY,
-                       TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_ACCOUNT_SID="AC" + "1" * 32,
-                       HOTLINE_PUBLIC_URL=public_url, HOTLINE_CONFIG_DIR=str(ROOT / "config"),
-                       HOTLINE_LOG_LEVEL="INFO", **extra)
+    return process_env(DATABASE_URL=database_url, REDIS_URL=redis_url,
+                       HOTLINE_PUBLIC_URL=public_url, HOTLINE_LOG_LEVEL="INFO", **extra)
 
 
 class _Stub:

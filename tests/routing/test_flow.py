@@ -7,7 +7,7 @@ import yaml
 from sqlalchemy import func, select
 
 from hotline.extensions import db
-from hotline.models import Alert, Incident, IncidentEvent, Message, Reporter, Responder
+from hotline.models import Alert, Incident, IncidentEvent, Reporter, Responder
 from tests.conftest import SignedTwilio, drain, run_due_timers, sending_settings
 from tests.routing.helpers import incident_status, only_incident, phone, sent_to
 
@@ -301,5 +301,18 @@ def test_eta_extends_the_deadline(sms_app, twilio, standin):
     drain(sms_app)
     assert "10 min" in sent_to(standin, VERIFIER)[-1]
     with sms_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Message).where(
-            Message.direction == "outbound")) >= 2
+        from hotline.models import OutboxJob
+
+        deadlines = db.session.scalars(select(OutboxJob).where(
+            OutboxJob.job == "verification_timeout").order_by(OutboxJob.id)).all()
+        # a new deadline 10 + 5 minutes out supersedes the first round's
+        assert [d.args[1] for d in deadlines] == [0, 1]
+        assert deadlines[1].run_at > deadlines[0].run_at
+        from hotline import verification
+
+        incident_id = db.session.scalar(select(Incident.id).where(Incident.code == code))
+        verification.on_timeout(db.session, incident_id, 0)  # the superseded deadline fires
+        db.session.commit()
+    drain(sms_app)
+    assert incident_status(sms_app, code) == "verifying"
+    assert sent_to(standin, "chicago-verifier-5") == []  # and does nothing
