@@ -7,11 +7,8 @@ dispatcher and are never verified or routed automatically.
 from __future__ import annotations
 
 import re
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from flask import Flask
-from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,26 +37,46 @@ def looks_like_denunciation(text: str) -> bool:
     return bool(_PERSON.search(folded) or _HOUSE_NUMBER.search(folded))
 
 
-def over_rate_limit(app: Flask, session: Session, phone_hmac: str) -> bool:
-    """Count this message against the reporter's limit; True when it is over."""
+def rate_window(at: datetime, policy: Policy | None = None) -> tuple[int, datetime]:
+    """The fixed rate-limit window `at` falls in: its number and its start."""
+    seconds = (policy or Policy()).rate_limit_minutes * 60
+    number = int(at.timestamp() // seconds)
+    return number, datetime.fromtimestamp(number * seconds, UTC)
+
+
+def rate_counter(phone_hmac: str, at: datetime) -> jobs.Counter:
+    """The Redis counter of this sender's messages in the window of `at` (keyed by the HMAC,
+    never the number)."""
     policy = Policy()
-    backend = jobs.backend_of(app)
-    if isinstance(backend, jobs.RQBackend):
-        bucket = int(time.time() // (policy.rate_limit_minutes * 60))
-        key = f"hotline:rate:{phone_hmac[:32]}:{bucket}"
-        try:
-            pipe = backend.redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, policy.rate_limit_minutes * 120)
-            count = pipe.execute()[0]
-            return int(count) > policy.rate_limit_messages
-        except RedisError:
-            pass  # fall back to the database when Redis is away
-    since = utcnow() - timedelta(minutes=policy.rate_limit_minutes)
-    count = session.scalar(select(func.count(Message.id)).where(
+    number, _ = rate_window(at, policy)
+    return jobs.Counter(f"hotline:rate:{phone_hmac[:32]}:{number}",
+                        ttl=policy.rate_limit_minutes * 120)
+
+
+def counted_in_window(session: Session, phone_hmac: str, at: datetime,
+                      up_to_message: int) -> int:
+    """Messages that count against the limit, from this sender in the window of `at`, up to and
+    including message `up_to_message`: inbound SMS/MMS that are not keywords (the same ones the
+    webhook counts in Redis)."""
+    _, start = rate_window(at)
+    return session.scalar(select(func.count(Message.id)).where(
         Message.counterpart_hmac == phone_hmac, Message.direction == "inbound",
-        Message.received_at >= since)) or 0
-    return count + 1 > policy.rate_limit_messages
+        Message.channel.in_(("sms", "mms")), Message.received_at >= start,
+        Message.id <= up_to_message,
+        Message.flags["keyword"].as_string().is_(None))) or 0
+
+
+def over_rate_limit(count: int) -> bool:
+    """True when the `count`-th message of a window is over the per-reporter limit."""
+    return count > Policy().rate_limit_messages
+
+
+def message_over_rate_limit(session: Session, message: Message) -> bool:
+    """Whether a stored message was over its sender's limit (the job's view: the database)."""
+    if message.counterpart_hmac is None or (message.flags or {}).get("keyword"):
+        return False
+    return over_rate_limit(counted_in_window(session, message.counterpart_hmac,
+                                             message.received_at, message.id))
 
 
 def is_flood(session: Session, jurisdiction_id: int | None, policy: Policy) -> bool:

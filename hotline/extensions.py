@@ -20,6 +20,7 @@ class DatabaseState:
     engine: Engine
     factory: sessionmaker[Session]
     scoped: scoped_session[Session]
+    autocommit: Engine  # the same pool, each statement its own transaction
 
 
 class Database:
@@ -29,7 +30,8 @@ class Database:
         """Create the engine from the app's settings and tie the session to the app context."""
         engine = make_engine(app.config["SETTINGS"].database_url)
         factory = sessionmaker(engine, expire_on_commit=False)
-        state = DatabaseState(engine, factory, scoped_session(factory))
+        state = DatabaseState(engine, factory, scoped_session(factory),
+                              engine.execution_options(isolation_level="AUTOCOMMIT"))
         app.extensions["hotline_db"] = state
 
         @app.teardown_appcontext

@@ -11,18 +11,19 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline import abuse, clustering, escalation, incidents, jobs, notify, verification
 from hotline.commands import Command, parse_command
+from hotline.extensions import db
 from hotline.geography import current_gazetteer
 from hotline.keywords import keyword_language, keyword_of
 from hotline.models import (
@@ -65,6 +66,11 @@ class Inbound:
     blocked: bool = False
     command: bool = False
     rate_limited: bool = False
+    # for `hand_over`, after the commit:
+    deferred: jobs.Deferred | None = None  # the triage job to enqueue
+    counted: jobs.Counter | None = None  # the sender's rate-limit window, when this one counts
+    phone_hmac: str = ""
+    received_at: datetime | None = None
 
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -200,10 +206,6 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         flags["keyword"] = keyword
     if command:
         flags["command"] = True
-    # the rate limit needs only the HMAC, so it is counted before anything is written
-    rate_limited = keyword is None and abuse.over_rate_limit(current_app, session, phone_hmac)
-    if rate_limited:
-        flags["rate_limited"] = True
     now = utcnow()
     params = {
         "phone_hmac": phone_hmac, "phone_enc": vault.encrypt(e164, "reporter.phone"),
@@ -214,7 +216,14 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "defer": keyword not in ("stop", "start", "consent", "help"),
     }
     if session.get_bind().dialect.name == "postgresql":
-        stored = _store_postgres(session, params)
+        if keyword not in ("stop", "start", "consent") and not session.in_transaction():
+            # One statement stores everything, atomically: run it in autocommit, which saves
+            # the BEGIN and COMMIT round trips (and the ORM's bookkeeping). STOP, START and
+            # CONSENT also update the reporter, so they keep a transaction around both.
+            with db.state().autocommit.connect() as connection:
+                stored = _store_postgres(connection, params)
+        else:
+            stored = _store_postgres(session, params)
     else:
         stored = _store_stepwise(session, params)
     reporter_id, remembered, opted_out, blocked, message_id, outbox_id = stored
@@ -229,21 +238,43 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
                             .values(**values))
             opted_out = values.get("opted_out", opted_out)
-        if outbox_id is not None:
-            jobs.track_deferred(session, jobs.Deferred(outbox_id, "triage_message",
-                                                       [message_id], now))
         logger.debug("inbound sms %s stored as message %s reporter %s", sid, message_id,
                      reference(phone_hmac))
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
-    return Inbound(message_id, created, reporter_id, language, keyword, opted_out,
-                   blocked=blocked, command=command is not None,
-                   rate_limited=rate_limited and not blocked)
+    return Inbound(
+        message_id, created, reporter_id, language, keyword, opted_out, blocked=blocked,
+        command=command is not None,
+        deferred=jobs.Deferred(outbox_id, "triage_message", [message_id], now)
+        if outbox_id is not None else None,
+        counted=abuse.rate_counter(phone_hmac, now) if created and keyword is None else None,
+        phone_hmac=phone_hmac, received_at=now)
 
 
-def _store_postgres(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
+def hand_over(session: Session, inbound: Inbound) -> Inbound:
+    """After the webhook's commit: enqueue the triage job and count the message against its
+    sender's rate limit, together in one Redis round trip; `inbound` with `rate_limited` set.
+
+    Without Redis (the embedded default, or Redis away) the count comes from the database, which
+    the commit has just made include this message; the job is then left to the outbox runner or
+    the sweeper.
+    """
+    backend = jobs.backend_of(current_app)
+    pending = [(d.id, d.job, d.args, d.run_at) for d in [inbound.deferred] if d is not None]
+    if not pending and inbound.counted is None:
+        return inbound
+    count = backend.dispatch(pending, inbound.counted)
+    if inbound.counted is None or inbound.message_id is None or inbound.received_at is None:
+        return inbound
+    if count is None:
+        count = abuse.counted_in_window(session, inbound.phone_hmac, inbound.received_at,
+                                        inbound.message_id)
+    return replace(inbound, rate_limited=abuse.over_rate_limit(count) and not inbound.blocked)
+
+
+def _store_postgres(executor: Session | Connection, params: dict[str, Any]) -> tuple[Any, ...]:
     flags = params["flags"]
-    row = session.execute(_PG_STORE, {
+    row = executor.execute(_PG_STORE, {
         **params, "media": json.dumps(params["media"]), "flags": json.dumps(flags),
         "flags_blocked": json.dumps({**flags, "blocked": True})}).one()
     return (row.id, row.language, row.opted_out, row.blocked, row.message_id, row.outbox_id)
@@ -340,8 +371,9 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     """Triage a message into a new report, cluster it, and set verification going."""
     result = _triage(session, body, sender, reporter)
     flags: dict[str, Any] = {}
-    if (message.flags or {}).get("rate_limited"):
+    if abuse.message_over_rate_limit(session, message):
         flags["rate_limited"] = True
+        message.flags = {**(message.flags or {}), "rate_limited": True}
     if abuse.looks_like_denunciation(body):
         flags["denunciation"] = True
     report = Report(reporter_id=message.reporter_id, channel=message.channel,

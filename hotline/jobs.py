@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -139,11 +140,27 @@ def _forget_after_rollback(session: Session, _previous: Any) -> None:
 Pending = tuple[int, str, list[Any], datetime]
 
 
+@dataclass(frozen=True)
+class Counter:
+    """A fixed-window Redis counter bumped in the same round trip as a dispatch.
+
+    The webhook counts each message against its sender's rate limit this way, so storing,
+    enqueueing and counting cost one PostgreSQL and one Redis round trip between them.
+    """
+
+    key: str
+    ttl: int  # seconds; the key expires once its window is long past
+
+
 class Backend(Protocol):
     """Something that runs committed outbox jobs."""
 
-    def dispatch(self, jobs: list[Pending]) -> None:
-        """Hand over jobs whose rows are committed; must never raise."""
+    def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
+        """Hand over jobs whose rows are committed; must never raise.
+
+        With `counter`, also increment it and return its new value; None when this backend keeps
+        no counters or could not reach its store (the caller then counts in the database).
+        """
 
     def ping(self) -> bool:
         """True when the backend can accept work."""
@@ -161,22 +178,33 @@ class RQBackend:
         """The RQ queue called `name`."""
         return Queue(name, connection=self.redis)
 
-    def dispatch(self, jobs: list[Pending]) -> None:
-        """Enqueue each job with a deterministic id; on Redis trouble leave it to the sweeper."""
+    def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
+        """Enqueue the jobs (deterministic ids) and bump `counter`, all in one MULTI/EXEC round
+        trip; on Redis trouble leave the jobs to the sweeper and return None."""
         if time.monotonic() < self._down_until:
             logger.warning("redis marked down; %d job(s) left for the sweeper", len(jobs))
-            return
+            return None
         try:
+            pipe = self.redis.pipeline()
+            pipe.multi()  # explicit MULTI first: RQ asks for it when it enqueues on a pipeline
+            if counter is not None:
+                pipe.incr(counter.key)
+                pipe.expire(counter.key, counter.ttl)
             for outbox_id, name, args, run_at in jobs:
-                self.enqueue(outbox_id, name, args, run_at)
+                self.enqueue(outbox_id, name, args, run_at, pipeline=pipe)
+            results = pipe.execute()
         except RedisError as exc:
             # Stop trying for a few seconds so webhooks stay fast while Redis is away.
             self._down_until = time.monotonic() + 5
             logger.warning("redis unavailable (%s); jobs left for the sweeper",
                            type(exc).__name__)
+            return None
+        return int(results[0]) if counter is not None else None
 
-    def enqueue(self, outbox_id: int, name: str, args: list[Any], run_at: datetime) -> Job:
-        """Put one outbox job on its queue (or the scheduler when it is due later)."""
+    def enqueue(self, outbox_id: int, name: str, args: list[Any], run_at: datetime,
+                pipeline: Pipeline | None = None) -> Job:
+        """Put one outbox job on its queue (or the scheduler when it is due later); with
+        `pipeline`, the commands are queued on it and run when the caller executes it."""
         spec = JOBS[name]
         queue = self.queue(spec.queue)
         options: dict[str, Any] = {
@@ -188,6 +216,7 @@ class RQBackend:
             "result_ttl": 3600,
             "failure_ttl": 7 * 24 * 3600,
             "description": f"{name} (outbox {outbox_id})",
+            "pipeline": pipeline,
         }
         if run_at > datetime.now(UTC) + timedelta(seconds=1):
             return queue.enqueue_at(run_at, spec.func, **options)
@@ -272,11 +301,15 @@ class InlineBackend:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def dispatch(self, jobs: list[Pending]) -> None:
-        """Wake the runner (starting it on first use); the rows themselves are the queue."""
+    def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
+        """Wake the runner (starting it on first use); the rows themselves are the queue.
+
+        Keeps no counters: the caller counts in the database.
+        """
         if self.autostart and not self.ping():
             self.start()
         self._wake.set()
+        return None
 
     def ping(self) -> bool:
         """The in-process runner is up when its thread is."""

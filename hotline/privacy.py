@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -94,8 +95,14 @@ class Vault:
         return hmac.new(self._hmac_key, e164.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+# +1, an area code (never 0 or 1), seven digits: phonenumbers formats these unchanged
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
+
+
 def normalize_phone(raw: str, region: str = "US") -> str:
     """E.164 form of a phone number; raises ValueError when it is not one."""
+    if _NANP_E164.fullmatch(raw):
+        return raw  # what Twilio sends for US/Canada numbers is its own E.164 form already
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -152,16 +152,30 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
+def make_pg_app(pg_url: str) -> Iterator[Any]:
+    """Build apps on the real PostgreSQL with settings overridden per test; the activity tables
+    are emptied after the test (the demo config stays)."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        application = create_app(base_settings(DATABASE_URL=pg_url, **overrides))
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        with application.app_context():
+            db.session.rollback()
+            db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
+                                    "CASCADE"))
+            db.session.commit()
+        db.state(application).engine.dispose()
+
+
+@pytest.fixture
+def pg_app(make_pg_app: Any, redis_url: str) -> Flask:
     """An app on the real PostgreSQL and Redis; activity tables emptied after each test."""
-    application = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=redis_url))
-    yield application
-    with application.app_context():
-        db.session.rollback()
-        db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
-                                "CASCADE"))
-        db.session.commit()
-    db.state(application).engine.dispose()
+    return make_pg_app(REDIS_URL=redis_url)
 
 
 @pytest.fixture

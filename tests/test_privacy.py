@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.logs import RedactPhones
 from hotline.privacy import DecryptionError, Vault, mask_phone, normalize_phone
@@ -100,3 +102,20 @@ def test_log_filter_leaves_twilio_sids_alone():
 def test_any_sender_text_hashes():
     """Regression: a non-ASCII From (a malformed webhook) raised UnicodeEncodeError: a 500."""
     assert len(Vault(KEY).phone_hmac("\x80ñ🚨")) == 64
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\A\+1[2-9][0-9]{9}\Z"))
+def test_nanp_fast_path_agrees_with_phonenumbers(raw):
+    import phonenumbers
+
+    parsed = phonenumbers.parse(raw, "US")
+    assert phonenumbers.is_possible_number(parsed)
+    assert normalize_phone(raw) == phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.E164) == raw
+
+
+@pytest.mark.parametrize("raw", ["+1312555012\u0663", "+13125550123\n", " +13125550123"])
+def test_nanp_fast_path_takes_only_plain_ascii_numbers(raw):
+    # other digits and stray whitespace go through phonenumbers, which canonicalises them
+    assert normalize_phone(raw) == "+13125550123"

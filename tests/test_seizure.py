@@ -14,8 +14,7 @@ import zlib
 import pytest
 import redis
 
-from hotline.extensions import db
-from tests.conftest import ACTIVITY_TABLES, PG_ADMIN, base_settings
+from tests.conftest import PG_ADMIN
 from tests.e2e.test_pipeline import run_burst_worker
 from tests.routing.helpers import phone
 
@@ -61,57 +60,46 @@ def redis_text(connection: redis.Redis) -> str:
 
 
 @pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump is not installed")
-def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio):
-    from hotline import create_app
-
+def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio, make_pg_app):
     extra = {"TWILIO_API_BASE_URL": standin.url, "TWILIO_FROM_NUMBER": "+15555550100",
              "HOTLINE_SENDER_RATE": "50"}
-    app = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=redis_url, **extra))
+    app = make_pg_app(REDIS_URL=redis_url, **extra)
     client = app.test_client()
+    twilio.post_sms(client, "si", from_number=REPORTS[0][0])
+    for number, body in REPORTS:
+        twilio.post_sms(client, body, from_number=number)
+    assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
+    code = re.search(r"VERIFICA?R? (\w{4})", " ".join(m["body"] for m in standin.sent)
+                     ).group(1)
+    twilio.post_sms(client, f"YES {code}", from_number=phone("chicago-verifier-4"))
+    assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
+    lawyer = next(m["to"] for m in standin.sent if m["body"].startswith("HOTLINE"))
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=lawyer)
+    twilio.post_sms(client, f"MSG {code} {RELAY}", from_number=lawyer)
+    assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
+    assert any(RELAY in m["body"] for m in standin.sent)  # the flow really ran
+
+    database = pg_url.rsplit("/", 1)[1]
+    host = PG_ADMIN.split("@", 1)[1].split("/", 1)[0]
+    dump = subprocess.run(["pg_dump", "-h", host.split(":")[0], "-p",
+                           host.split(":")[1] if ":" in host else "5432", "-U", "postgres",
+                           "--data-only", database], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+    assert "COPY public.messages" in dump and len(dump) > 10_000
+    connection = redis.Redis.from_url(redis_url)
     try:
-        twilio.post_sms(client, "si", from_number=REPORTS[0][0])
-        for number, body in REPORTS:
-            twilio.post_sms(client, body, from_number=number)
-        assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
-        code = re.search(r"VERIFICA?R? (\w{4})", " ".join(m["body"] for m in standin.sent)
-                         ).group(1)
-        twilio.post_sms(client, f"YES {code}", from_number=phone("chicago-verifier-4"))
-        assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
-        lawyer = next(m["to"] for m in standin.sent if m["body"].startswith("HOTLINE"))
-        twilio.post_sms(client, f"ACCEPT {code}", from_number=lawyer)
-        twilio.post_sms(client, f"MSG {code} {RELAY}", from_number=lawyer)
-        assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
-        assert any(RELAY in m["body"] for m in standin.sent)  # the flow really ran
-
-        database = pg_url.rsplit("/", 1)[1]
-        host = PG_ADMIN.split("@", 1)[1].split("/", 1)[0]
-        dump = subprocess.run(["pg_dump", "-h", host.split(":")[0], "-p",
-                               host.split(":")[1] if ":" in host else "5432", "-U", "postgres",
-                               "--data-only", database], capture_output=True, text=True,
-                              check=True, timeout=120).stdout
-        assert "COPY public.messages" in dump and len(dump) > 10_000
-        connection = redis.Redis.from_url(redis_url)
-        try:
-            stored = redis_text(connection)
-        finally:
-            connection.close()
-        assert "outbox-" in stored  # RQ's jobs are there to be read
-
-        numbers = [n for n, _ in REPORTS] + [lawyer, phone("chicago-verifier-4")]
-        for number in numbers:
-            for form in variants(number):
-                assert form not in dump, f"{form} in the database dump"
-                assert form not in stored, f"{form} in Redis"
-        for _, body in REPORTS:
-            for fragment in (body, body.split(": ", 1)[1][:25]):
-                assert fragment not in dump and fragment not in stored
-        assert "Seizuretest" not in dump and "Seizuretest" not in stored
-        assert RELAY not in dump
+        stored = redis_text(connection)
     finally:
-        with app.app_context():
-            from sqlalchemy import text
+        connection.close()
+    assert "outbox-" in stored  # RQ's jobs are there to be read
 
-            db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
-                                    "CASCADE"))
-            db.session.commit()
-        db.state(app).engine.dispose()
+    numbers = [n for n, _ in REPORTS] + [lawyer, phone("chicago-verifier-4")]
+    for number in numbers:
+        for form in variants(number):
+            assert form not in dump, f"{form} in the database dump"
+            assert form not in stored, f"{form} in Redis"
+    for _, body in REPORTS:
+        for fragment in (body, body.split(": ", 1)[1][:25]):
+            assert fragment not in dump and fragment not in stored
+    assert "Seizuretest" not in dump and "Seizuretest" not in stored
+    assert RELAY not in dump

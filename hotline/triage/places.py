@@ -38,7 +38,10 @@ STATES = {
 
 def fold(text: str) -> str:
     """Lower case without accents: the form every place name is matched in."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered  # nothing to decompose (most texts: this is on the webhook's path)
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

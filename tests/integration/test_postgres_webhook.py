@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from hotline import jobs
 from hotline.extensions import db
 from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report, Reporter
-from tests.conftest import base_settings
 from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -65,55 +64,43 @@ def private_redis():
 
 
 def test_redis_down_webhook_still_stores_and_answers_then_sweeper_recovers(
-        pg_url, private_redis, twilio):
-    from hotline import create_app
+        make_pg_app, private_redis, twilio):
     from workers.start import run_worker, sweep_once
 
-    app = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=private_redis.url))
+    app = make_pg_app(REDIS_URL=private_redis.url)
     client = app.test_client()
-    try:
-        private_redis.stop()
-        started = time.perf_counter()
-        response = twilio.post_sms(client, "migra en la 18 y Ashland ahorita",
-                                   from_number="+17735550188")
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200
-        assert "recibimos" in response.text
-        assert elapsed < 2.0
-        # a second message while Redis is known to be down answers without waiting on it
-        response = twilio.post_sms(client, "ICE at 60623", from_number="+17735550189")
-        assert response.status_code == 200
-        with app.app_context():
-            assert db.session.scalar(select(func.count(Message.id))) == 2
-            pending = db.session.scalar(select(func.count(OutboxJob.id))
-                                        .where(OutboxJob.done_at.is_(None)))
-            assert pending == 2
+    private_redis.stop()
+    started = time.perf_counter()
+    response = twilio.post_sms(client, "migra en la 18 y Ashland ahorita",
+                               from_number="+17735550188")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    assert "recibimos" in response.text
+    assert elapsed < 2.0
+    # a second message while Redis is known to be down answers without waiting on it
+    response = twilio.post_sms(client, "ICE at 60623", from_number="+17735550189")
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Message.id))) == 2
+        pending = db.session.scalar(select(func.count(OutboxJob.id))
+                                    .where(OutboxJob.done_at.is_(None)))
+        assert pending == 2
 
-        private_redis.start()
-        # the sweeper waits a grace period before touching recent rows; age them
-        with app.app_context():
-            for row in db.session.scalars(select(OutboxJob)):
-                row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
-            db.session.commit()
-        assert sweep_once(app) == 2
-        run_worker(app, burst=True)
-        with app.app_context():
-            assert db.session.scalar(select(func.count(Report.id))) == 2
-            assert db.session.scalar(select(func.count(OutboxJob.id)).where(
-                OutboxJob.job == "triage_message", OutboxJob.done_at.is_(None))) == 0
-            slugs = set(db.session.scalars(select(Jurisdiction.slug).join(
-                Incident, Incident.jurisdiction_id == Jurisdiction.id)))
-            assert slugs == {"chicago"}
-    finally:
-        with app.app_context():
-            from sqlalchemy import text
-
-            from tests.conftest import ACTIVITY_TABLES
-
-            db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
-                                    "CASCADE"))
-            db.session.commit()
-        db.state(app).engine.dispose()
+    private_redis.start()
+    # the sweeper waits a grace period before touching recent rows; age them
+    with app.app_context():
+        for row in db.session.scalars(select(OutboxJob)):
+            row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+        db.session.commit()
+    assert sweep_once(app) == 2
+    run_worker(app, burst=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 2
+        assert db.session.scalar(select(func.count(OutboxJob.id)).where(
+            OutboxJob.job == "triage_message", OutboxJob.done_at.is_(None))) == 0
+        slugs = set(db.session.scalars(select(Jurisdiction.slug).join(
+            Incident, Incident.jurisdiction_id == Jurisdiction.id)))
+        assert slugs == {"chicago"}
 
 
 def test_sweeper_leaves_queued_jobs_alone(pg_app, pg_client, twilio):
@@ -153,3 +140,49 @@ def test_postgres_single_round_trip_path_handles_every_case(pg_app, pg_client, t
         jobs_for = db.session.scalars(select(OutboxJob.args)).all()
         # triage for the two reports (opted out still reports); none for keywords or blocked
         assert sorted(a[0] for a in jobs_for) == [messages[0].id, messages[3].id]
+
+
+def _command_calls(connection, command: str) -> int:
+    return int(connection.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_rate_limit_counts_in_the_enqueue_round_trip_and_the_job_agrees(pg_app, pg_client,
+                                                                        twilio):
+    from workers.start import run_worker
+
+    number = "+17735550191"
+    redis = jobs.backend_of(pg_app).redis
+    before = {c: _command_calls(redis, c) for c in ("multi", "exec", "incrby")}
+    first = twilio.post_sms(pg_client, "ICE at 60608 message 0", from_number=number)
+    after = {c: _command_calls(redis, c) for c in ("multi", "exec", "incrby")}
+    # storing costs one statement; counting and enqueueing share one MULTI/EXEC
+    assert {c: after[c] - before[c] for c in after} == {"multi": 1, "exec": 1, "incrby": 1}
+    replies = [first.text] + [
+        twilio.post_sms(pg_client, f"ICE at 60608 message {i}", from_number=number).text
+        for i in range(1, 10)]
+    assert all("we got your report" in reply for reply in replies[:8])
+    assert all("We keep every one" in reply for reply in replies[8:])
+    # a repeat delivery of a stored message is not counted again
+    form = twilio.sms("ICE at 60608 again", from_number="+17735550192", sid="SM" + "c" * 32)
+    for _ in range(12):
+        reply = pg_client.post("/twilio/sms", data=form, headers=twilio.headers("/twilio/sms",
+                                                                                 form)).text
+        assert "we got your report" in reply
+    run_worker(pg_app, burst=True)
+    with pg_app.app_context():
+        flagged = db.session.scalars(select(Message).where(
+            Message.direction == "inbound", Message.reporter_id.is_not(None))
+            .order_by(Message.id)).all()
+        mine = [bool(m.flags.get("rate_limited")) for m in flagged
+                if m.twilio_sid != "SM" + "c" * 32]
+        assert mine == [False] * 8 + [True] * 2
+
+
+def test_rate_limit_without_redis_is_counted_in_the_database(make_pg_app, private_redis, twilio):
+    app = make_pg_app(REDIS_URL=private_redis.url)
+    client = app.test_client()
+    private_redis.stop()
+    replies = [twilio.post_sms(client, f"ICE at 60623 number {i}",
+                               from_number="+17735550193").text for i in range(10)]
+    assert all("we got your report" in reply for reply in replies[:8])
+    assert all("We keep every one" in reply for reply in replies[8:])

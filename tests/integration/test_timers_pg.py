@@ -15,42 +15,29 @@ from workers.start import run_worker
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def test_lost_escalation_timer_is_rearmed(pg_url, redis_url, standin, twilio):
-    from hotline import create_app
-    from tests.conftest import ACTIVITY_TABLES, base_settings
-
-    app = create_app(base_settings(DATABASE_URL=pg_url, REDIS_URL=redis_url,
-                                   **sending_settings(standin)))
+def test_lost_escalation_timer_is_rearmed(make_pg_app, redis_url, standin, twilio):
+    app = make_pg_app(REDIS_URL=redis_url, **sending_settings(standin))
     client = app.test_client()
-    try:
-        twilio.post_sms(client, "ICE at 18th and Ashland in Pilsen", from_number="+17735550120")
-        run_worker(app, burst=True)
-        with app.app_context():
-            incident = db.session.scalar(select(Incident))
-            actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
-            db.session.commit()
-            timer = db.session.scalar(select(OutboxJob).where(
-                OutboxJob.job == "escalation_timer"))
-            assert timer is not None and timer.done_at is None
-        backend = jobs.backend_of(app)
-        scheduled = ScheduledJobRegistry("timers", connection=backend.redis)
-        assert f"outbox-{timer.id}" in scheduled.get_job_ids()
+    twilio.post_sms(client, "ICE at 18th and Ashland in Pilsen", from_number="+17735550120")
+    run_worker(app, burst=True)
+    with app.app_context():
+        incident = db.session.scalar(select(Incident))
+        actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
+        db.session.commit()
+        timer = db.session.scalar(select(OutboxJob).where(
+            OutboxJob.job == "escalation_timer"))
+        assert timer is not None and timer.done_at is None
+    backend = jobs.backend_of(app)
+    scheduled = ScheduledJobRegistry("timers", connection=backend.redis)
+    assert f"outbox-{timer.id}" in scheduled.get_job_ids()
 
-        backend.redis.flushdb()  # Redis restarted without persistence: every timer is gone
-        assert scheduled.get_job_ids() == []
-        with app.app_context():
-            row = db.session.get(OutboxJob, timer.id)
-            row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
-            db.session.commit()
-            handed = jobs.sweep_outbox(db.session, backend)
-            db.session.commit()
-        assert handed >= 1
-        assert f"outbox-{timer.id}" in scheduled.get_job_ids()  # armed again, same due time
-    finally:
-        with app.app_context():
-            from sqlalchemy import text
-
-            db.session.execute(text(f"TRUNCATE {', '.join(ACTIVITY_TABLES)} RESTART IDENTITY "
-                                    "CASCADE"))
-            db.session.commit()
-        db.state(app).engine.dispose()
+    backend.redis.flushdb()  # Redis restarted without persistence: every timer is gone
+    assert scheduled.get_job_ids() == []
+    with app.app_context():
+        row = db.session.get(OutboxJob, timer.id)
+        row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+        db.session.commit()
+        handed = jobs.sweep_outbox(db.session, backend)
+        db.session.commit()
+    assert handed >= 1
+    assert f"outbox-{timer.id}" in scheduled.get_job_ids()  # armed again, same due time
