@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from typing import Any
 
 from twilio.http.http_client import TwilioHttpClient
@@ -25,12 +27,27 @@ class RedirectingHttpClient(TwilioHttpClient):
         return super().request(method, _TWILIO_HOST.sub(self.base_url, url), *args, **kwargs)
 
 
+_clients = threading.local()
+
+
 def make_client(settings: Settings, timeout: float = 10) -> Client:
-    """A twilio Client for the configured account (and stand-in, if any)."""
-    http_client = (RedirectingHttpClient(settings.twilio_api_base_url, timeout)
-                   if settings.twilio_api_base_url else TwilioHttpClient(timeout=timeout))
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token,
-                  http_client=http_client)
+    """A twilio Client for the configured account (and stand-in, if any).
+
+    One per thread, process and configuration: its HTTP session keeps the connection (and the
+    TLS session) to Twilio open between sends, so a page does not wait for a new handshake.
+    """
+    key = (os.getpid(), settings.twilio_account_sid, settings.twilio_auth_token,
+           settings.twilio_api_base_url, timeout)
+    cache: dict[tuple[Any, ...], Client] = _clients.__dict__.setdefault("by_key", {})
+    client = cache.get(key)
+    if client is None:
+        if len(cache) >= 8:
+            cache.clear()  # settings changed (tests build many apps): start over
+        http_client = (RedirectingHttpClient(settings.twilio_api_base_url, timeout)
+                       if settings.twilio_api_base_url else TwilioHttpClient(timeout=timeout))
+        client = cache[key] = Client(settings.twilio_account_sid, settings.twilio_auth_token,
+                                     http_client=http_client)
+    return client
 
 
 def can_send(settings: Settings) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
@@ -53,6 +54,18 @@ def warm_up(app: Flask) -> None:
         load_templates(app.config["SETTINGS"].config_dir / "templates.yaml")
 
 
+class _Worker(SimpleWorker):
+    """RQ's SimpleWorker that remembers a SIGTERM/SIGINT: RQ flags one only when it comes
+    mid-job, and an idle worker that was asked to stop must not be restarted."""
+
+    stop_asked = False
+
+    def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
+        """Remember the request, then stop as RQ does (warm: the current job finishes)."""
+        self.stop_asked = True
+        super().request_stop(signum, frame)
+
+
 def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
                burst: bool = False) -> bool:
     """Work the queues until stopped (or empty, with `burst`)."""
@@ -71,8 +84,8 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             # Jobs run in this warmed process (no fork per job: a fork costs a fresh database
             # connection and cold caches, ~0.3 s a job). A killed worker kills its job with it;
             # the sweeper notices the free lease and runs the job again.
-            worker = SimpleWorker([Queue(name, connection=backend.redis) for name in
-                                   (queues or jobs.QUEUES)], connection=backend.redis)
+            worker = _Worker([Queue(name, connection=backend.redis) for name in
+                              (queues or jobs.QUEUES)], connection=backend.redis)
             try:
                 result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
             except RedisError as exc:
@@ -80,7 +93,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
                     raise
                 result = None
                 logger.warning("worker lost Redis (%s)", type(exc).__name__)
-            if burst or worker._stop_requested:  # asked to stop (SIGTERM/SIGINT): stop
+            if burst or worker.stop_asked:  # asked to stop (SIGTERM/SIGINT): stop
                 return bool(result)
             # RQ gave up on an error (Redis went away): wait for Redis like a supervisor
             # would, then work again

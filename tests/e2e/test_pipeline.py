@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -53,3 +55,22 @@ def test_webhook_to_worker_to_api(pg_app, pg_client, pg_url, redis_url, twilio, 
     assert incidents[0]["status"] == ("verifying" if slug else "new")
     detail = pg_client.get(f"/api/v1/incidents/{incidents[0]['code']}", headers=auth).json
     assert detail["reports"][0]["text"] == body
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_idle_worker_stops_when_asked(pg_url, redis_url, tmp_path, sig):
+    """A deploy's SIGTERM to an idle worker ends it at once (it used to restart itself and
+    wait for the supervisor's SIGKILL)."""
+    from tests.servers import worker
+
+    process = worker(worker_env(pg_url, redis_url), tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 60
+        while "Listening on" not in process.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "Listening on" in process.output(), process.output()[-2000:]
+        process.process.send_signal(sig)
+        assert process.process.wait(15) == 0, process.output()[-2000:]
+        assert "restarting" not in process.output()
+    finally:
+        process.stop()

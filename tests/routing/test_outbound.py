@@ -39,6 +39,33 @@ def test_sent_through_the_real_client(sms_app, standin):
     assert request.form["From"] in ("+15555550100", "+15555550101")
 
 
+def test_sends_share_one_client_per_thread(sms_app, standin, monkeypatch):
+    """One twilio Client (one requests.Session, so one pooled keep-alive connection to Twilio)
+    per thread: a page does not wait for a new TCP and TLS handshake. (The stand-in's werkzeug
+    server closes every connection, so the reuse itself is not visible there.)"""
+    import threading
+
+    from hotline import twilio_client
+
+    built: list[object] = []
+    real = twilio_client.Client
+    monkeypatch.setattr(twilio_client, "Client",
+                        lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    first, second = queue_one(sms_app, "one"), queue_one(sms_app, "two")
+    drain(sms_app)
+    assert status_of(sms_app, first).status == status_of(sms_app, second).status == "sent"
+    assert len(built) == 1
+    settings = sms_app.config["SETTINGS"]
+    timeout = settings.twilio_timeout
+    assert twilio_client.make_client(settings, timeout) is built[0]
+    elsewhere: list[object] = []
+    thread = threading.Thread(
+        target=lambda: elsewhere.append(twilio_client.make_client(settings, timeout)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not built[0]  # a requests.Session is not shared between threads
+
+
 @pytest.mark.parametrize("failure", [429, 500, 503])
 def test_retryable_failures_are_retried_then_sent_once(sms_app, standin, failure):
     standin.plan(failure, failure)
