@@ -16,12 +16,17 @@ CONSENT = frozenset({"yes", "y", "si", "ok", "okay", "claro", "dale", "yes pleas
 HELP = frozenset({"help", "info", "ayuda", "informacion", "derechos", "rights"})
 
 
+def _words(body: str) -> str:
+    """The message as keywords are matched: folded, punctuation and emoji dropped, digits kept
+    (so "YES 2345", a verifier's answer about incident 2345, is not the keyword YES)."""
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", "", fold(body)).strip())
+
+
 def keyword_of(body: str | None) -> str | None:
     """`stop`, `start`, `help` or `consent` when the whole message is one, else None."""
     if not body:
         return None
-    word = re.sub(r"[^a-z ]", "", fold(body)).strip()
-    word = re.sub(r"\s+", " ", word)
+    word = _words(body)
     if len(word) > 20:
         return None
     if word in STOP:
@@ -45,5 +50,4 @@ def keyword_language(body: str | None) -> str | None:
     """`es` when the keyword itself is Spanish (AYUDA, PARAR), else None."""
     if not body:
         return None
-    word = re.sub(r"\s+", " ", re.sub(r"[^a-z ]", "", fold(body)).strip())
-    return "es" if word in SPANISH_KEYWORDS else None
+    return "es" if _words(body) in SPANISH_KEYWORDS else None

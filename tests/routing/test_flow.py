@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
+from flask import Flask
 from sqlalchemy import func, select
 
 from hotline.extensions import db
 from hotline.models import Alert, Incident, IncidentEvent, Reporter, Responder
 from tests.conftest import SignedTwilio, drain, run_due_timers, sending_settings
-from tests.routing.helpers import incident_status, only_incident, phone, sent_to
+from tests.routing.helpers import (
+    PILSEN,
+    Routed,
+    act_by_api,
+    incident_status,
+    only_incident,
+    phone,
+    report_pilsen,
+    route_pilsen,
+    sent_to,
+)
 
-PILSEN = [
-    ("+17735550140", "ICE arresting people at 18th and Ashland in Pilsen, 3 vans"),
-    ("+17735550141", "migra en la 18 y Ashland, Pilsen, se estan llevando gente"),
-    ("+13125550142", "agents at 18th St & Ashland Ave Chicago right now"),
-]
 VERIFIER = "chicago-verifier-4"
 
 
-def report_pilsen(client, twilio, app, how_many=3):
-    for number, body in PILSEN[:how_many]:
-        assert twilio.post_sms(client, body, from_number=number).status_code == 200
-    drain(app)
+@pytest.fixture
+def routed(sms_app: Flask, twilio: SignedTwilio) -> Routed:
+    """One Pilsen report on `sms_app`, verified and routed: the first lawyer has been paged."""
+    return route_pilsen(sms_app, twilio)
+
+
+@pytest.fixture
+def live_app(make_app: Any, standin: Any, live: Any) -> tuple[Flask, SignedTwilio]:
+    """An app served over HTTP, so the stand-in's status callbacks reach it, and its signer."""
+    app = make_app(**sending_settings(standin, HOTLINE_PUBLIC_URL=live.url))
+    live.serve(app)
+    return app, SignedTwilio(public_url=live.url)
 
 
 def test_three_reports_one_incident_verified_then_lawyer_paged(sms_app, twilio, standin):
@@ -53,13 +69,7 @@ def test_three_reports_one_incident_verified_then_lawyer_paged(sms_app, twilio, 
 
 
 def test_accept_claims_tells_others_and_the_reporter(sms_app, twilio, standin):
-    client = sms_app.test_client()
-    twilio.post_sms(client, "YES", from_number=PILSEN[0][0])  # consent to be told
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    client.post  # noqa: B018
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
+    client, code, _ = route_pilsen(sms_app, twilio, consent="YES")  # consent to be told
     # no one answers the first step: its timer pages the next lawyer
     run_due_timers(sms_app, "escalation_timer")
     with sms_app.app_context():
@@ -83,24 +93,8 @@ def test_accept_claims_tells_others_and_the_reporter(sms_app, twilio, standin):
             second.id
 
 
-def _verify_by_api(app, code):
-    from hotline import actions
-
-    with app.app_context():
-        incident = db.session.scalar(select(Incident).where(Incident.code == code))
-        actions.apply_action(db.session, incident, {"action": "verify"}, "user:test")
-        db.session.commit()
-
-
-def test_decline_moves_on_at_once_and_bare_2_works(sms_app, twilio, standin):
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
-    with sms_app.app_context():
-        first = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
-    twilio.post_sms(client, "2", from_number=phone(first.key))
+def test_decline_moves_on_at_once_and_bare_2_works(sms_app, twilio, routed):
+    twilio.post_sms(routed.client, "2", from_number=phone(routed.lawyer.key))
     drain(sms_app)
     with sms_app.app_context():
         steps = db.session.scalars(select(Alert.step).where(Alert.kind == "page")
@@ -120,24 +114,14 @@ def test_unknown_code_gets_a_clear_answer(sms_app, twilio, standin, body, expect
     assert expected in sent_to(standin, "chicago-lawyer-1")[-1]
 
 
-def test_accept_from_someone_not_alerted_or_after_resolution(sms_app, twilio, standin):
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
+def test_accept_from_someone_not_alerted_or_after_resolution(sms_app, twilio, standin, routed):
+    client, code, first = routed
     outsider = "denver-lawyer-1"
     twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(outsider))
     drain(sms_app)
     assert "You were not asked" in sent_to(standin, outsider)[-1]
     assert incident_status(sms_app, code) == "routed"
-    with sms_app.app_context():
-        first = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
-        from hotline import actions
-
-        incident = db.session.scalar(select(Incident).where(Incident.code == code))
-        actions.apply_action(db.session, incident, {"action": "resolve"}, "user:test")
-        db.session.commit()
+    act_by_api(sms_app, code, "resolve")
     drain(sms_app)
     assert any(b.startswith(f"ALL CLEAR {code}") for b in sent_to(standin, first.key))
     twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(first.key))
@@ -146,16 +130,11 @@ def test_accept_from_someone_not_alerted_or_after_resolution(sms_app, twilio, st
     assert incident_status(sms_app, code) == "resolved"
 
 
-def test_stale_timer_is_ignored(sms_app, twilio, standin):
+def test_stale_timer_is_ignored(sms_app, routed):
     from hotline import escalation
 
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
     with sms_app.app_context():
-        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        incident = db.session.scalar(select(Incident).where(Incident.code == routed.code))
         escalation.on_timer(db.session, incident.id, 0, 0)  # step 0 over: step 1 pages
         db.session.commit()
         escalation.on_timer(db.session, incident.id, 0, 0)  # the same timer again: nothing
@@ -164,16 +143,11 @@ def test_stale_timer_is_ignored(sms_app, twilio, standin):
     assert sorted(steps) == [0, 1]
 
 
-def test_policy_is_snapshotted_when_routed(sms_app, twilio, standin, tmp_path):
+def test_policy_is_snapshotted_when_routed(sms_app, routed, tmp_path):
     import shutil
 
     from hotline.config_loader import load_config
 
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
     config = tmp_path / "config"
     shutil.copytree(sms_app.config["SETTINGS"].config_dir, config)
     data = yaml.safe_load((config / "networks.yaml").read_text())
@@ -183,20 +157,14 @@ def test_policy_is_snapshotted_when_routed(sms_app, twilio, standin, tmp_path):
     with sms_app.app_context():
         load_config(db.session, sms_app.extensions["hotline_vault"], config)
         db.session.commit()
-        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        incident = db.session.scalar(select(Incident).where(Incident.code == routed.code))
         assert [s["target"] for s in incident.policy_snapshot["steps"]] == [
             "on_call", "next_in_rotation", "network", "dispatchers"]
 
 
-def test_undelivered_page_moves_on_at_once(make_app, standin, twilio, live):
-    app = make_app(**sending_settings(standin, HOTLINE_PUBLIC_URL=live.url))
-    live.serve(app)
-    twilio = SignedTwilio(public_url=live.url)
-    client = app.test_client()
-    report_pilsen(client, twilio, app, 1)
-    code = only_incident(app).code
-    _verify_by_api(app, code)
-    drain(app)
+def test_undelivered_page_moves_on_at_once(live_app, standin):
+    app, twilio = live_app
+    code = route_pilsen(app, twilio).code
     page = next(m for m in standin.sent if m["body"].startswith(f"HOTLINE {code}"))
     assert standin.deliver(page["sid"], "undelivered", 30003) == 204
     drain(app)
@@ -207,15 +175,11 @@ def test_undelivered_page_moves_on_at_once(make_app, standin, twilio, live):
     assert alerts[0].error_code == 30003
 
 
-def test_error_21610_marks_the_responder_unreachable(make_app, standin, twilio, live):
-    app = make_app(**sending_settings(standin, HOTLINE_PUBLIC_URL=live.url))
-    live.serve(app)
-    twilio = SignedTwilio(public_url=live.url)
-    client = app.test_client()
-    report_pilsen(client, twilio, app, 1)
-    code = only_incident(app).code
-    standin.plan(21610)
-    _verify_by_api(app, code)
+def test_error_21610_marks_the_responder_unreachable(live_app, standin):
+    app, twilio = live_app
+    code = report_pilsen(app.test_client(), twilio, app, 1)
+    standin.plan(21610)  # after the verifier's text: the page is the one refused
+    act_by_api(app, code, "verify")
     drain(app)
     with app.app_context():
         unreachable = db.session.scalars(select(Responder.key).where(
@@ -228,15 +192,8 @@ def test_error_21610_marks_the_responder_unreachable(make_app, standin, twilio, 
 
 
 def test_relay_between_lawyer_and_reporter(sms_app, twilio, standin):
-    client = sms_app.test_client()
     reporter = PILSEN[0][0]
-    twilio.post_sms(client, "si", from_number=reporter)
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
-    with sms_app.app_context():
-        lawyer = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+    client, code, lawyer = route_pilsen(sms_app, twilio, consent="si")
     twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
     twilio.post_sms(client, f"MSG {code} Estamos en camino. No abra la puerta.",
                     from_number=phone(lawyer.key))
@@ -254,14 +211,8 @@ def test_relay_between_lawyer_and_reporter(sms_app, twilio, standin):
         assert only_incident(sms_app).id  # the reply did not open another incident
 
 
-def test_no_consent_no_relay(sms_app, twilio, standin):
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
-    _verify_by_api(sms_app, code)
-    drain(sms_app)
-    with sms_app.app_context():
-        lawyer = db.session.scalar(select(Responder).join(Alert).where(Alert.kind == "page"))
+def test_no_consent_no_relay(sms_app, twilio, standin, routed):
+    client, code, lawyer = routed
     twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
     twilio.post_sms(client, f"MSG {code} hola", from_number=phone(lawyer.key))
     drain(sms_app)
@@ -271,8 +222,7 @@ def test_no_consent_no_relay(sms_app, twilio, standin):
 
 def test_dismiss_sends_a_retraction_to_those_told(sms_app, twilio, standin):
     client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
+    code = report_pilsen(client, twilio, sms_app, 1)
     twilio.post_sms(client, f"NO {code}", from_number=phone(VERIFIER))
     drain(sms_app)
     assert incident_status(sms_app, code) == "false_alarm"
@@ -284,9 +234,7 @@ def test_dismiss_sends_a_retraction_to_those_told(sms_app, twilio, standin):
 
 def test_unanswered_verification_goes_to_the_next_verifier_then_expires(sms_app, twilio,
                                                                         standin):
-    client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
+    code = report_pilsen(sms_app.test_client(), twilio, sms_app, 1)
     run_due_timers(sms_app, "verification_timeout")
     assert len(sent_to(standin, "chicago-verifier-5")) == 1
     run_due_timers(sms_app, "expire_incident")
@@ -295,8 +243,7 @@ def test_unanswered_verification_goes_to_the_next_verifier_then_expires(sms_app,
 
 def test_eta_extends_the_deadline(sms_app, twilio, standin):
     client = sms_app.test_client()
-    report_pilsen(client, twilio, sms_app, 1)
-    code = only_incident(sms_app).code
+    code = report_pilsen(client, twilio, sms_app, 1)
     twilio.post_sms(client, f"ETA {code} 10", from_number=phone(VERIFIER))
     drain(sms_app)
     assert "10 min" in sent_to(standin, VERIFIER)[-1]
