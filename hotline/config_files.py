@@ -174,8 +174,9 @@ def parse_networks(file: Path, jurisdiction_slugs: set[str], region: str) -> lis
             role = reader.text(m, "role", spot)
             if role not in RESPONDER_ROLES:
                 raise reader.fail(f"{spot}.role", f"must be one of {', '.join(RESPONDER_ROLES)}")
+            raw_phone = reader.text(m, "phone", spot)  # its own error when missing
             try:
-                phone = normalize_phone(reader.text(m, "phone", spot), region)
+                phone = normalize_phone(raw_phone, region)
             except ValueError as exc:
                 raise reader.fail(f"{spot}.phone", str(exc)) from None
             languages = reader.strings(m, "languages", spot) or ["en"]

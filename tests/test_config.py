@@ -104,3 +104,13 @@ def test_yaml_syntax_error_names_the_file(app, config_dir):
     (config_dir / "jurisdictions.yaml").write_text("jurisdictions: [\n  - slug: x\n")
     with pytest.raises(ConfigError, match="jurisdictions.yaml: not valid YAML"):
         _load(app, config_dir)
+
+
+def test_missing_phone_names_file_and_key_once(app, config_dir):
+    path = config_dir / "networks.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["networks"][0]["members"][0]["phone"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as caught:
+        _load(app, config_dir)
+    assert str(caught.value) == f"{path}: networks[0].members[0].phone: is required"
