@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -118,11 +118,14 @@ def _build(insert: Any, name: str) -> Any:  # noqa: ANN401
 
 # On PostgreSQL the webhook stores the reporter, the message and its triage job in ONE round trip
 # (data-modifying CTEs); SQLite, which has none, runs the same three statements one by one.
-_PG_STORE = text("""
+# Run with exec_driver_sql (psycopg's own %(name)s parameters): the hot path skips SQLAlchemy's
+# statement compilation and bind processing; psycopg prepares it after a few executions.
+_PG_STORE = """
 WITH r AS (
   INSERT INTO reporters (phone_hmac, phone_enc, language, created_at, last_seen_at, trust_score,
                          confirmed_count, false_alarm_count, opted_out, blocked, consent_contact)
-  VALUES (:phone_hmac, :phone_enc, :remember, :now, :now, 0.5, 0, 0, false, false, false)
+  VALUES (%(phone_hmac)s, %(phone_enc)s, %(remember)s, %(now)s, %(now)s, 0.5, 0, 0, false, false,
+          false)
   ON CONFLICT (phone_hmac) DO UPDATE SET
     last_seen_at = excluded.last_seen_at,
     language = coalesce(excluded.language, reporters.language),
@@ -131,22 +134,22 @@ WITH r AS (
 ), m AS (
   INSERT INTO messages (twilio_sid, direction, channel, reporter_id, counterpart_hmac,
                         counterpart_enc, body_enc, media, language, status, flags, received_at)
-  SELECT :sid, 'inbound', :channel, r.id, :phone_hmac, :counterpart_enc, :body_enc,
-         CAST(:media AS json), coalesce(:language, r.language, 'en'), 'received',
-         CAST(CASE WHEN r.blocked THEN :flags_blocked ELSE :flags END AS json), :now
+  SELECT %(sid)s, 'inbound', %(channel)s, r.id, %(phone_hmac)s, %(counterpart_enc)s, %(body_enc)s,
+         CAST(%(media)s AS json), coalesce(%(language)s, r.language, 'en'), 'received',
+         CAST(CASE WHEN r.blocked THEN %(flags_blocked)s ELSE %(flags)s END AS json), %(now)s
   FROM r
   ON CONFLICT (twilio_sid) DO NOTHING
   RETURNING id
 ), o AS (
   INSERT INTO outbox_jobs (job, args, run_at, created_at, attempts)
-  SELECT 'triage_message', json_build_array(m.id), :now, :now, 0
-  FROM m, r WHERE :defer AND NOT r.blocked
+  SELECT 'triage_message', json_build_array(m.id), %(now)s, %(now)s, 0
+  FROM m, r WHERE %(defer)s AND NOT r.blocked
   RETURNING id
 )
 SELECT r.id, r.language, r.opted_out, r.blocked, (SELECT id FROM m) AS message_id,
        (SELECT id FROM o) AS outbox_id
 FROM r
-""")
+"""
 
 
 def media_of(form: Mapping[str, str]) -> list[dict[str, str]]:
@@ -273,8 +276,9 @@ def hand_over(session: Session, inbound: Inbound) -> Inbound:
 
 
 def _store_postgres(executor: Session | Connection, params: dict[str, Any]) -> tuple[Any, ...]:
+    connection = executor if isinstance(executor, Connection) else executor.connection()
     flags = params["flags"]
-    row = executor.execute(_PG_STORE, {
+    row = connection.exec_driver_sql(_PG_STORE, {
         **params, "media": json.dumps(params["media"]), "flags": json.dumps(flags),
         "flags_blocked": json.dumps({**flags, "blocked": True})}).one()
     return (row.id, row.language, row.opted_out, row.blocked, row.message_id, row.outbox_id)

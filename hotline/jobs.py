@@ -55,6 +55,7 @@ MAX_ATTEMPTS = 8
 LEASE_NAMESPACE = 0x4A62  # advisory-lock namespace of running jobs ("Jb")
 ABANDONED_AFTER = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=20)
+RETRY = Retry(max=3, interval=[5, 30, 120])  # RQ reads it when enqueueing, never changes it
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,14 @@ class RQBackend:
         self.redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=2,
                                     health_check_interval=30)
         self._down_until = 0.0
+        self._queues: dict[str, Queue] = {}
 
     def queue(self, name: str) -> Queue:
-        """The RQ queue called `name`."""
-        return Queue(name, connection=self.redis)
+        """The RQ queue called `name` (built once: this is on the webhook's path)."""
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = Queue(name, connection=self.redis)
+        return queue
 
     def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
         """Enqueue the jobs (deterministic ids) and bump `counter`, all in one MULTI/EXEC round
@@ -211,7 +216,7 @@ class RQBackend:
             "args": tuple(args),
             "kwargs": {"outbox_id": outbox_id},
             "job_id": f"outbox-{outbox_id}",
-            "retry": Retry(max=3, interval=[5, 30, 120]),
+            "retry": RETRY,
             "job_timeout": spec.timeout,
             "result_ttl": 3600,
             "failure_ttl": 7 * 24 * 3600,

@@ -28,8 +28,10 @@ def inbound_sms() -> Response:
     except intake.BadWebhook as exc:
         db.session.rollback()
         return Response(f"bad request: {exc}\n", status=400, mimetype="text/plain")
-    db.session.commit()  # durable before anything else happens
-    inbound = intake.hand_over(db.session, inbound)
+    session = db.session
+    if session.in_transaction():
+        session.commit()  # durable before anything else happens (PostgreSQL: already is)
+    inbound = intake.hand_over(session, inbound)
     templates = load_templates(settings.config_dir / "templates.yaml")
     if inbound.keyword == "stop":
         # Twilio's own opt-out handling answers STOP; a second reply would be blocked anyway.
