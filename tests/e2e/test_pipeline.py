@@ -65,10 +65,13 @@ def test_idle_worker_stops_when_asked(pg_url, redis_url, tmp_path, sig):
 
     process = worker(worker_env(pg_url, redis_url), tmp_path / "worker.log")
     try:
+        # RQ installs its signal handlers after "Listening on"; its first registry cleaning
+        # runs inside the work loop, after them
+        ready = "cleaning registries for queue"
         deadline = time.monotonic() + 60
-        while "Listening on" not in process.output() and time.monotonic() < deadline:
+        while ready not in process.output() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "Listening on" in process.output(), process.output()[-2000:]
+        assert ready in process.output(), process.output()[-2000:]
         process.process.send_signal(sig)
         assert process.process.wait(15) == 0, process.output()[-2000:]
         assert "restarting" not in process.output()
