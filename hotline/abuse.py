@@ -59,10 +59,11 @@ def counted_in_window(session: Session, phone_hmac: str, at: datetime,
     including message `up_to_message`: inbound SMS/MMS that are not keywords (the same ones the
     webhook counts in Redis)."""
     _, start = rate_window(at)
+    end = start + timedelta(minutes=Policy().rate_limit_minutes)
     return session.scalar(select(func.count(Message.id)).where(
         Message.counterpart_hmac == phone_hmac, Message.direction == "inbound",
         Message.channel.in_(("sms", "mms")), Message.received_at >= start,
-        Message.id <= up_to_message,
+        Message.received_at < end, Message.id <= up_to_message,
         Message.flags["keyword"].as_string().is_(None))) or 0
 
 

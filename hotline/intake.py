@@ -179,7 +179,9 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
                        region: str = "US") -> Inbound:
     """Store one inbound SMS/MMS exactly once (unique on MessageSid) and defer its processing.
 
-    Flushes, never commits: the webhook commits before it answers.
+    On PostgreSQL an ordinary message is stored by one statement in autocommit: it is committed
+    when this returns. Otherwise (SQLite; STOP, START and CONSENT, which also update the
+    reporter) it flushes in the session's transaction and the webhook commits before it answers.
     """
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     if not SID.match(sid):

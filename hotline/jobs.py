@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -198,6 +198,11 @@ class RQBackend:
             for outbox_id, name, args, run_at in jobs:
                 self.enqueue(outbox_id, name, args, run_at, pipeline=pipe)
             results = pipe.execute()
+        except ResponseError:
+            # Redis answered, but refused a command (EXEC has applied the rest): not an outage,
+            # so no pause; the sweeper re-enqueues whatever did not land
+            logger.exception("redis refused a command of a dispatch")
+            return None
         except RedisError as exc:
             # Stop trying for a few seconds so webhooks stay fast while Redis is away.
             self._down_until = time.monotonic() + 5

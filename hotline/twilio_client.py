@@ -15,7 +15,20 @@ from hotline.settings import Settings
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 
 
-class RedirectingHttpClient(TwilioHttpClient):
+class ForgetfulHttpClient(TwilioHttpClient):
+    """twilio's HTTP client, minus its memory: it keeps the last request and response (a number
+    and a message body) for tests, and ours lives as long as the process."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        """Send as twilio does, then forget what was sent and answered."""
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            self._test_only_last_request = None
+            self._test_only_last_response = None
+
+
+class RedirectingHttpClient(ForgetfulHttpClient):
     """Sends the client's requests to another base URL; everything else is twilio's own code."""
 
     def __init__(self, base_url: str, timeout: float = 10) -> None:
@@ -44,7 +57,7 @@ def make_client(settings: Settings, timeout: float = 10) -> Client:
         if len(cache) >= 8:
             cache.clear()  # settings changed (tests build many apps): start over
         http_client = (RedirectingHttpClient(settings.twilio_api_base_url, timeout)
-                       if settings.twilio_api_base_url else TwilioHttpClient(timeout=timeout))
+                       if settings.twilio_api_base_url else ForgetfulHttpClient(timeout=timeout))
         client = cache[key] = Client(settings.twilio_account_sid, settings.twilio_auth_token,
                                      http_client=http_client)
     return client

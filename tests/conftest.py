@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hotline import create_app
 from hotline.config_loader import load_config
 from hotline.database import upgrade
 from hotline.extensions import db
+from hotline.policy import Policy
 from hotline.settings import new_pii_key
 from hotline.simulate import sign, sms_form
 
@@ -242,6 +244,20 @@ def sending_settings(standin: Any, **extra: Any) -> dict[str, Any]:
 def sms_app(make_app: Any, standin: Any) -> Flask:
     """A SQLite app whose outbound SMS go through the stand-in."""
     return make_app(**sending_settings(standin))
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Every message the webhook stores in this test is received at one instant safely inside a
+    rate-limit window, so a count of 10 never straddles two windows."""
+    from hotline import intake
+    from hotline.abuse import rate_window
+
+    now = datetime.now(UTC)
+    _, start = rate_window(now)
+    at = min(now, start + timedelta(minutes=Policy().rate_limit_minutes, seconds=-60))
+    monkeypatch.setattr(intake, "utcnow", lambda: at)
+    return at
 
 
 def drain(app: Flask, rounds: int = 50) -> int:

@@ -7,13 +7,15 @@ from sqlalchemy import func, select
 
 from hotline.abuse import looks_like_denunciation
 from hotline.extensions import db
-from hotline.models import Alert, Incident, Message, Reporter
+from hotline.models import Alert, Incident, Message, Reporter, utcnow
+from hotline.policy import Policy
 from tests.conftest import drain
 
 PHONE = "+13125550161"
 
 
-def test_over_the_rate_limit_is_kept_flagged_and_answered_politely(sms_app, twilio):
+def test_over_the_rate_limit_is_kept_flagged_and_answered_politely(sms_app, twilio,
+                                                                   one_rate_window):
     client = sms_app.test_client()
     replies = [twilio.post_sms(client, f"ICE at 60608 message {i}", from_number=PHONE).text
                for i in range(10)]
@@ -96,3 +98,26 @@ def test_denunciations_are_never_routed_automatically(sms_app, twilio, standin):
         assert incident.status == "verified"
     drain(sms_app)
     assert [m for m in standin.sent if m["body"].startswith("HOTLINE")] == []
+
+
+def test_rate_window_ends_where_the_next_begins(app, twilio, monkeypatch):
+    """Messages of the next window (a clock ahead on another web host) do not count against
+    an earlier one."""
+    from datetime import timedelta
+
+    from hotline import abuse, intake
+
+    _, start = abuse.rate_window(utcnow())
+    later = start + timedelta(minutes=Policy().rate_limit_minutes, seconds=30)
+    earlier = start + timedelta(seconds=30)
+    client = app.test_client()
+    monkeypatch.setattr(intake, "utcnow", lambda: later)
+    for i in range(9):
+        twilio.post_sms(client, f"ICE at 60608 message {i}", from_number=PHONE)
+    monkeypatch.setattr(intake, "utcnow", lambda: earlier)
+    twilio.post_sms(client, "ICE at 60608 from the slow clock", from_number=PHONE)
+    with app.app_context():
+        last = db.session.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+        assert last.received_at == earlier
+        assert not abuse.message_over_rate_limit(db.session, last)
+        assert abuse.counted_in_window(db.session, last.counterpart_hmac, earlier, last.id) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -98,15 +99,26 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             # RQ gave up on an error (Redis went away): wait for Redis like a supervisor
             # would, then work again
             logger.warning("worker stopped without being asked to; restarting when Redis is up")
-            _wait_for_redis(backend)
+            if not _wait_for_redis(backend):
+                logger.info("asked to stop while waiting for Redis; stopping")
+                return False
     finally:
         stop.set()
 
 
-def _wait_for_redis(backend: jobs.RQBackend) -> None:
-    import time
+def _wait_for_redis(backend: jobs.RQBackend) -> bool:
+    """Wait until Redis answers (True) or a SIGTERM/SIGINT asks us to stop (False).
 
-    while True:
-        time.sleep(1)
-        if backend.ping():
-            return
+    RQ's own handlers belong to the worker that gave up; between workers these are ours.
+    """
+    asked = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: asked.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not asked.wait(1):
+            if backend.ping():
+                return True
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -57,6 +57,18 @@ def test_webhook_to_worker_to_api(pg_app, pg_client, pg_url, redis_url, twilio, 
     assert detail["reports"][0]["text"] == body
 
 
+def wait_for_log(process, text: str, seconds: float = 60) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while text not in process.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert text in process.output(), process.output()[-2000:]
+
+
+# RQ installs its signal handlers after "Listening on"; its first registry cleaning runs inside
+# the work loop, after them
+WORKING = "cleaning registries for queue"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_idle_worker_stops_when_asked(pg_url, redis_url, tmp_path, sig):
     """A deploy's SIGTERM to an idle worker ends it at once (it used to restart itself and
@@ -65,15 +77,58 @@ def test_idle_worker_stops_when_asked(pg_url, redis_url, tmp_path, sig):
 
     process = worker(worker_env(pg_url, redis_url), tmp_path / "worker.log")
     try:
-        # RQ installs its signal handlers after "Listening on"; its first registry cleaning
-        # runs inside the work loop, after them
-        ready = "cleaning registries for queue"
-        deadline = time.monotonic() + 60
-        while ready not in process.output() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert ready in process.output(), process.output()[-2000:]
+        wait_for_log(process, WORKING)
         process.process.send_signal(sig)
         assert process.process.wait(15) == 0, process.output()[-2000:]
         assert "restarting" not in process.output()
     finally:
         process.stop()
+
+
+def test_worker_waiting_out_a_redis_outage_stops_when_asked(pg_url, tmp_path):
+    from tests.servers import RedisServer, worker
+
+    server = RedisServer()
+    server.start()
+    process = worker(worker_env(pg_url, server.url), tmp_path / "worker.log")
+    try:
+        wait_for_log(process, WORKING)
+        server.stop()
+        wait_for_log(process, "could not connect to Redis")  # RQ's own reconnect loop
+        process.process.send_signal(signal.SIGTERM)
+        assert process.process.wait(15) == 0, process.output()[-2000:]
+    finally:
+        process.stop()
+        server.stop()
+
+
+def test_between_workers_a_stop_request_ends_the_wait_for_redis():
+    """When RQ gives up on Redis the worker waits for it itself; a SIGTERM then must end the
+    wait (RQ's handlers belong to the worker that gave up) and leave the old handlers be."""
+    import os
+    import threading
+
+    from workers.start import _wait_for_redis
+
+    class Away:
+        pings = 0
+
+        def ping(self) -> bool:
+            self.pings += 1
+            return self.pings > 5  # back after 5 s: too late, the stop came first
+
+    seen: list[int] = []
+
+    def before(signum: int, _frame: object) -> None:  # so a regression cannot kill pytest
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, before)
+    try:
+        timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        backend = Away()
+        assert _wait_for_redis(backend) is False
+        assert backend.pings < 5 and seen == []
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -147,7 +147,7 @@ def _command_calls(connection, command: str) -> int:
 
 
 def test_rate_limit_counts_in_the_enqueue_round_trip_and_the_job_agrees(pg_app, pg_client,
-                                                                        twilio):
+                                                                        twilio, one_rate_window):
     from workers.start import run_worker
 
     number = "+17735550191"
@@ -178,7 +178,8 @@ def test_rate_limit_counts_in_the_enqueue_round_trip_and_the_job_agrees(pg_app, 
         assert mine == [False] * 8 + [True] * 2
 
 
-def test_rate_limit_without_redis_is_counted_in_the_database(make_pg_app, private_redis, twilio):
+def test_rate_limit_without_redis_is_counted_in_the_database(make_pg_app, private_redis, twilio,
+                                                             one_rate_window):
     app = make_pg_app(REDIS_URL=private_redis.url)
     client = app.test_client()
     private_redis.stop()

@@ -66,6 +66,18 @@ def test_sends_share_one_client_per_thread(sms_app, standin, monkeypatch):
     assert elsewhere[0] is not built[0]  # a requests.Session is not shared between threads
 
 
+def test_the_pooled_client_keeps_no_copy_of_the_last_message(sms_app, standin):
+    from hotline.twilio_client import make_client
+
+    queue_one(sms_app, "Hotline: a body to forget")
+    drain(sms_app)
+    assert len(standin.sent) == 1
+    settings = sms_app.config["SETTINGS"]
+    http = make_client(settings, settings.twilio_timeout).http_client
+    # twilio's client keeps both for its own tests; ours lives as long as the worker
+    assert http._test_only_last_request is None and http._test_only_last_response is None
+
+
 @pytest.mark.parametrize("failure", [429, 500, 503])
 def test_retryable_failures_are_retried_then_sent_once(sms_app, standin, failure):
     standin.plan(failure, failure)
