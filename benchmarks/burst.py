@@ -35,11 +35,8 @@ the Redis db flushed (it refuses to start if that db is not empty).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import secrets
 import shlex
-import shutil
 import sys
 import tempfile
 import threading
@@ -47,86 +44,54 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (  # noqa: E402
+    HOTLINE_NUMBER,
     LUA_COUNT,
+    PG,
+    REPORT_BODIES,
+    ROOT,
+    SENDERS,
+    Server,
     Worker,
+    add_run_args,
+    add_server_args,
+    check_lines,
+    clean_up,
     command_line,
     cpu_groups,
-    create_database,
-    drop_database,
-    hotline_env,
-    pg_scalar,
-    run_wrk_count,
-    wait_for_workers,
-)
-from benchmarks.webhook import (  # noqa: E402
-    HOTLINE_NUMBER,
-    PG,
-    REDIS,
-    SENDERS,
-    Endpoint,
     cpu_ticks_total,
+    create_database,
+    empty_redis_db,
     free_port,
-    gunicorn_cmd,
+    gunicorn_settings,
+    hotline_env,
+    machine_line,
+    pg_scalar,
+    publish,
+    require_wrk,
+    run_wrk_count,
     start_server,
     stop_server,
+    twilio_credentials,
     wait_for_quiet,
+    wait_for_workers,
+    write_webhooks,
 )
 
 RESULTS = ROOT / "benchmarks" / "results" / "burst.txt"
-
-# Complete reports, each naming a place of a demo jurisdiction (English and Spanish).
-BODIES = [
-    "ICE agents arresting people at Corona Plaza in Queens right now, 3 vans",
-    "la migra está en Jackson Heights en la Roosevelt Ave, dos camionetas negras",
-    "agents in vests knocking on doors in Sunset Park Brooklyn",
-    "agentes de inmigración en Washington Heights deteniendo gente, 4 agentes",
-    "ICE checkpoint in Pilsen on 18th st and Ashland, unmarked SUVs",
-    "hay agentes de ICE en La Villita en la 26 y Pulaski, están pidiendo papeles",
-    "ICE agents at the Broadview processing center, 2 buses arriving",
-    "agents detaining workers in Back of the Yards on 47th and Ashland",
-    "la migra en Boyle Heights en Cesar Chavez y Soto, 5 agentes",
-    "ICE raid at MacArthur Park in Westlake, agents in green vests",
-    "agentes federales en Huntington Park en Pacific Blvd, tres carros",
-    "ICE vans in the Mission District on 24th st and Mission, 3 agents",
-    "agentes de inmigración en el Excelsior en Geneva Ave, dos camionetas",
-    "ICE agents at the Lundy Ave office in San Jose, people being detained",
-    "la migra en East San Jose en Story Rd y King Rd, cuatro agentes",
-    "ICE agents outside the Santa Ana federal courthouse, 3 unmarked cars",
-    "agentes de ICE en White Center en Seattle, están deteniendo a un señor",
-    "ICE agents at the Denver immigration court on Stout St, 2 vans",
-    "la migra en Westwood Denver en Morrison Rd, tres agentes",
-    "ICE agents in Dove Springs Austin stopping cars, 2 trucks",
-    "agentes de ICE en Kensington Philadelphia en Kensington Ave, 4 agentes",
-    "ICE at the Italian Market in South Philly on 9th st, agents with vests",
-    "agentes de inmigración en Fair Haven New Haven en Grand Ave, una camioneta",
-    "ICE agents in Walkers Point Milwaukee, 3 agents detaining a man",
-]
 
 
 def write_burst(path: Path, settings, url: str, auth_token: str, count: int,  # noqa: ANN001
                 ) -> list[str]:
     """`count` distinct signed SMS webhooks for `url`, one per line; returns their SIDs."""
-    from hotline.simulate import sign, sms_form
-
-    route = "/" + url.split("/", 3)[3]
-    sids = []
-    with path.open("w", encoding="utf-8") as handle:
-        for k in range(count):
-            sid = "SM" + secrets.token_hex(16)
-            # consecutive messages come from different numbers; each number writes 2-3 times
-            form = sms_form(settings, SENDERS[k % len(SENDERS)], HOTLINE_NUMBER,
-                            BODIES[(k * 7 + k // len(SENDERS)) % len(BODIES)], sid=sid)
-            form["SmsSid"] = sid
-            handle.write(f"{route}\t{sign(auth_token, url, form)}\t{urlencode(form)}\n")
-            sids.append(sid)
-    return sids
+    # consecutive messages come from different numbers; each number writes 2-3 times
+    return write_webhooks(path, settings, url, auth_token,
+                          ((SENDERS[k % len(SENDERS)],
+                            REPORT_BODIES[(k * 7 + k // len(SENDERS)) % len(REPORT_BODIES)])
+                           for k in range(count)))
 
 
 def preflight(env: dict[str, str]) -> list[str]:
@@ -140,7 +105,7 @@ def preflight(env: dict[str, str]) -> list[str]:
     problems = []
     with app.app_context():
         gazetteer = current_gazetteer(db.session)
-        for body in BODIES:
+        for body in REPORT_BODIES:
             result = triage_text(body, gazetteer, from_number=SENDERS[0])
             if result.needs_location or not result.jurisdiction:
                 problems.append(f"{body!r}: needs_location={result.needs_location}, "
@@ -257,48 +222,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn workers (Procfile: WEB_CONCURRENCY, default 2)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per gunicorn worker (Procfile: WEB_THREADS, default 4)")
+    add_server_args(parser)
     parser.add_argument("--rq-workers", type=int, default=2, help="`hotline worker` processes")
     parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--quiet-wait", type=float, default=30,
                         help="seconds to wait for other CPU load to go before the burst")
     parser.add_argument("--limit", type=float, default=1800,
                         help="seconds the burst and its triage may take in all")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the database, the Redis db and the work folder (debugging)")
-    parser.add_argument("--no-write", action="store_true", help="do not write results/burst.txt")
+    add_run_args(parser, RESULTS)
     args = parser.parse_args()
 
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk not found: apt-get install -y wrk")
-    import redis
-
+    require_wrk()
     from hotline.devtools.twilio_standin import TwilioStandIn
     from hotline.settings import load_settings
 
-    redis_url = f"{REDIS}/{args.redis_db}"
-    rclient = redis.Redis.from_url(redis_url)
-    if rclient.dbsize():
-        raise SystemExit(f"Redis db {args.redis_db} is not empty; pick another with --redis-db")
-    redis_version = rclient.info("server")["redis_version"]
-
+    redis_url, rclient, redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()
     t0 = time.monotonic()
     dbname = f"bench_burst_{secrets.token_hex(4)}"
     workdir = Path(tempfile.mkdtemp(prefix="hotline-burst-bench-"))
     lua = workdir / "burst.lua"
     lua.write_text(LUA_COUNT)
-    auth_token, account_sid = secrets.token_hex(16), "AC" + secrets.token_hex(16)
+    auth_token, account_sid = twilio_credentials()
     standin = TwilioStandIn(account_sid, auth_token).start()
     port = free_port()
     env = hotline_env(dbname, redis_url, workdir, port, auth_token, account_sid,
                       TWILIO_API_BASE_URL=standin.url, TWILIO_FROM_NUMBER=HOTLINE_NUMBER,
                       HOTLINE_SENDER_RATE="1000")
     settings = load_settings(environ=env, dotenv_path=None)
-    server = Endpoint("burst", "hotline /twilio/sms", "hotline:create_app()", env, port)
+    server = Server("burst", "hotline /twilio/sms", "hotline:create_app()", env, port)
     created = False
     workers: list[Worker] = []
     proc = None
@@ -311,8 +263,8 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/twilio/sms"
         data = workdir / "burst.txt"
         sids = write_burst(data, settings, url, auth_token, args.requests)
-        print(f"{len(sids)} signed webhooks written ({len(BODIES)} bodies, every one with a "
-              f"place; {len(set(SENDERS[k % len(SENDERS)] for k in range(len(sids))))} "
+        print(f"{len(sids)} signed webhooks written ({len(REPORT_BODIES)} bodies, every one "
+              f"with a place; {len(set(SENDERS[k % len(SENDERS)] for k in range(len(sids))))} "
               f"From numbers)", flush=True)
 
         workers = [Worker.start(env, workdir, f"worker{i}") for i in range(args.rq_workers)]
@@ -364,12 +316,7 @@ def main() -> int:
         text = report(args, run, wrk_cmd, sids, poller, triaged_at, wall, stats, cpu, web_cpu,
                       busy, background, results, started, time.monotonic() - t0, redis_version,
                       dbname)
-        print()
-        print(text, end="")
-        if not args.no_write:
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(text)
-            print(f"written to {RESULTS.relative_to(ROOT)}")
+        publish(text, RESULTS, not args.no_write)
         return 0 if all(ok for _, ok in results) else 1
     finally:
         if proc is not None:
@@ -377,13 +324,7 @@ def main() -> int:
         for worker in workers:
             worker.stop()
         standin.stop()
-        if args.keep:
-            print(f"kept: database {dbname}, redis db {args.redis_db}, {workdir}")
-        else:
-            if created:
-                drop_database(dbname)
-            rclient.flushdb()
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(args, [dbname] if created else [], rclient, workdir, f"database {dbname}")
 
 
 def report(args, run, wrk_cmd, sids, poller, triaged_at, wall, stats, cpu, web_cpu,  # noqa: ANN001
@@ -391,9 +332,7 @@ def report(args, run, wrk_cmd, sids, poller, triaged_at, wall, stats, cpu, web_c
     n = len(sids)
     lines = [f"Burst benchmark, {started:%Y-%m-%d %H:%M:%S %Z} ({elapsed:.0f} s in all)"]
     lines.append(f"command:  {command_line()}")
-    settings_line = shlex.join(gunicorn_cmd(args, "hotline:create_app()", 0)[1:]).replace(
-        str(ROOT), ".").replace("127.0.0.1:0", "127.0.0.1:<port>")
-    lines.append(f"server:   gunicorn {settings_line}")
+    lines.append(f"server:   gunicorn {gunicorn_settings(args, 'hotline:create_app()')}")
     lines.append(f"workers:  {args.rq_workers} x `hotline worker` (RQ, scheduler, outbox sweeper; "
                  "queues alerts, triage, timers, maintenance)")
     lines.append(f"outbound: real twilio client -> TwilioStandIn in the benchmark process "
@@ -402,13 +341,9 @@ def report(args, run, wrk_cmd, sids, poller, triaged_at, wall, stats, cpu, web_c
     lines.append(f"client:   {shlex.join(['wrk'] + wrk_cmd[1:]).replace(str(ROOT) + '/', '')}"
                  .replace(dbname, "<db>"))
     lines.append(f"          (Lua: each of {n} pre-signed webhooks sent once, stop when all are "
-                 f"answered; {len(BODIES)} en/es bodies, each a complete report with a place; "
-                 f"{len(SENDERS)} From numbers, 2-3 messages each)")
-    lines.append(f"machine:  {os.cpu_count()} cores, {platform.python_implementation()} "
-                 f"{platform.python_version()}, PostgreSQL "
-                 f"{pg_scalar('postgres', 'SHOW server_version')} (synchronous_commit="
-                 f"{pg_scalar('postgres', 'SHOW synchronous_commit')}), Redis {redis_version}; "
-                 "wrk, gunicorn, workers, PostgreSQL and Redis share the cores")
+                 f"answered; {len(REPORT_BODIES)} en/es bodies, each a complete report with a "
+                 f"place; {len(SENDERS)} From numbers, 2-3 messages each)")
+    lines.append(machine_line(redis_version, "wrk, gunicorn, workers, PostgreSQL and Redis"))
     lines.append("")
     head = (f"{'webhooks':<22}{'req/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
             f"{'max ms':>9}{'mean ms':>9}{'errors':>8}{'answered':>10}")
@@ -461,8 +396,7 @@ def report(args, run, wrk_cmd, sids, poller, triaged_at, wall, stats, cpu, web_c
                  f"outbound SMS, {stats['creates']} create requests at the stand-in")
     lines.append("")
     lines.append("checks:")
-    for text, ok in results:
-        lines.append(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    lines.extend(check_lines(results))
     return "\n".join(lines) + "\n"
 
 

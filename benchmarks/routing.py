@@ -40,10 +40,7 @@ flushed (it refuses to start if that db is not empty).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -51,22 +48,29 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (  # noqa: E402
+    HOTLINE_NUMBER,
+    PG,
+    REPORT_BODIES,
+    ROOT,
+    SENDERS,
     Worker,
+    add_run_args,
+    check_lines,
+    clean_up,
     command_line,
     create_database,
-    drop_database,
+    empty_redis_db,
     hotline_env,
+    machine_line,
     percentile,
-    pg_scalar,
+    publish,
+    twilio_credentials,
+    wait_for_quiet,
     wait_for_workers,
 )
-from benchmarks.burst import BODIES  # noqa: E402
-from benchmarks.webhook import HOTLINE_NUMBER, PG, REDIS, SENDERS, wait_for_quiet  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "routing.txt"
 TARGET_P95_S = 1.0
@@ -92,7 +96,7 @@ def make_incidents(app, count: int) -> list[int]:  # noqa: ANN001
         session = db.session
         gazetteer = current_gazetteer(session)
         per_place: dict[str, tuple] = {}
-        for body in BODIES:  # one message per jurisdiction
+        for body in REPORT_BODIES:  # one message per jurisdiction
             result = triage_text(body, gazetteer)
             if result.jurisdiction and result.location.lat is not None:
                 per_place.setdefault(result.jurisdiction, (body, result))
@@ -209,30 +213,20 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument("--quiet-wait", type=float, default=30,
                         help="seconds to wait for other CPU load to go before each part")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the database, the Redis db and the work folder (debugging)")
-    parser.add_argument("--no-write", action="store_true",
-                        help="do not write results/routing.txt")
+    add_run_args(parser, RESULTS)
     args = parser.parse_args()
-
-    import redis
 
     from hotline import create_app
     from hotline.devtools.twilio_standin import TwilioStandIn
     from hotline.extensions import db
 
-    redis_url = f"{REDIS}/{args.redis_db}"
-    rclient = redis.Redis.from_url(redis_url)
-    if rclient.dbsize():
-        raise SystemExit(f"Redis db {args.redis_db} is not empty; pick another with --redis-db")
-    redis_version = rclient.info("server")["redis_version"]
-
+    redis_url, rclient, redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()
     t_start = time.monotonic()
     tag = secrets.token_hex(4)
     dbname = f"bench_routing_{tag}"
     workdir = Path(tempfile.mkdtemp(prefix="hotline-routing-bench-"))
-    auth_token, account_sid = secrets.token_hex(16), "AC" + secrets.token_hex(16)
+    auth_token, account_sid = twilio_credentials()
     standin = TwilioStandIn(account_sid, auth_token).start()
     base = hotline_env(dbname, redis_url, workdir, 9, auth_token, account_sid,
                        TWILIO_API_BASE_URL=standin.url)
@@ -359,10 +353,8 @@ def main() -> int:
         out.append(f"Routing benchmark, {started:%Y-%m-%d %H:%M:%S %Z} "
                    f"({time.monotonic() - t_start:.0f} s in all)")
         out.append(f"command:  {command_line()}")
-        out.append(f"machine:  {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}, PostgreSQL "
-                   f"{pg_scalar('postgres', 'SHOW server_version')}, Redis {redis_version}; "
-                   "benchmark (with the stand-in), workers, PostgreSQL and Redis share the cores")
+        out.append(machine_line(redis_version, "benchmark (with the stand-in), workers, PostgreSQL "
+                                "and Redis", synchronous_commit=False))
         out.append("outbound: real twilio client -> TwilioStandIn in the benchmark process "
                    "(TWILIO_API_BASE_URL); arrival stamped by the stand-in (time.time())")
         out.append("")
@@ -412,15 +404,8 @@ def main() -> int:
                    f"allowed down to 1/rate - {1e3 * JITTER_S:.0f} ms of arrival jitter)")
         out.append("")
         out.append("checks:")
-        for text_, ok in checks:
-            out.append(f"  {'ok  ' if ok else 'FAIL'} {text_}")
-        text = "\n".join(out) + "\n"
-        print()
-        print(text, end="")
-        if not args.no_write:
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(text)
-            print(f"written to {RESULTS.relative_to(ROOT)}")
+        out.extend(check_lines(checks))
+        publish("\n".join(out) + "\n", RESULTS, not args.no_write)
         return 0 if all(ok for _, ok in checks) else 1
     finally:
         for worker in workers:
@@ -428,13 +413,7 @@ def main() -> int:
         standin.stop()
         if app is not None:
             db.state(app).engine.dispose()
-        if args.keep:
-            print(f"kept: database {dbname}, redis db {args.redis_db}, {workdir}")
-        else:
-            if created:
-                drop_database(dbname)
-            rclient.flushdb()
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(args, [dbname] if created else [], rclient, workdir, f"database {dbname}")
 
 
 if __name__ == "__main__":

@@ -41,34 +41,29 @@ def _size(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return size if any(v is not None for v in size.values()) else None
 
 
-def observed(result: dict[str, Any]) -> dict[str, Any]:
-    """The comparable fields of a `Triage.public()`."""
-    salute = result["salute"]
+def _comparable(labels: dict[str, Any], has_time: bool) -> dict[str, Any]:
+    """The fields compared, from a `Triage.public()` or a corpus row (the same keys)."""
+    salute = labels["salute"]
     return {
-        "language": result["language"],
-        "jurisdiction": result["jurisdiction"],
-        "needs_location": result["needs_location"],
+        "language": labels["language"],
+        "jurisdiction": labels["jurisdiction"],
+        "needs_location": labels["needs_location"],
         "activity": set(salute["activity"]),
         "uniform": set(salute["uniform"]),
         "equipment": set(salute["equipment"]),
         "size": _size(salute["size"]),
-        "time": salute["time"] is not None,
+        "time": has_time,
     }
+
+
+def observed(result: dict[str, Any]) -> dict[str, Any]:
+    """The comparable fields of a `Triage.public()`."""
+    return _comparable(result, result["salute"]["time"] is not None)
 
 
 def expected(row: dict[str, Any]) -> dict[str, Any]:
     """The comparable fields of a corpus row."""
-    salute = row["salute"]
-    return {
-        "language": row["language"],
-        "jurisdiction": row["jurisdiction"],
-        "needs_location": row["needs_location"],
-        "activity": set(salute["activity"]),
-        "uniform": set(salute["uniform"]),
-        "equipment": set(salute["equipment"]),
-        "size": _size(salute["size"]),
-        "time": bool(salute["time"]),
-    }
+    return _comparable(row, bool(row["salute"]["time"]))
 
 
 def evaluate(rows: list[dict[str, Any]], gazetteer: Gazetteer

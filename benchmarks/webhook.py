@@ -44,40 +44,53 @@ the Redis db flushed (it refuses to start if that db is not empty).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import re
-import resource
 import secrets
-import shlex
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import (  # noqa: E402
+    LUA_REQUESTS,
+    PG,
+    ROOT,
+    SENDERS,
+    Server,
+    WrkRun,
+    add_run_args,
+    add_server_args,
+    base_env,
+    check_lines,
+    child_cpu_seconds,
+    clean_up,
+    command_line,
+    cpu_ticks_total,
+    empty_redis_db,
+    free_port,
+    gunicorn_settings,
+    hotline_env,
+    machine_line,
+    migrate,
+    pg_admin,
+    pg_scalar,
+    proc_ticks,
+    publish,
+    require_wrk,
+    start_server,
+    stop_server,
+    twilio_credentials,
+    wait_for_quiet,
+    write_webhooks,
+    wrk_result,
+)
+
 RESULTS = ROOT / "benchmarks" / "results" / "webhook.txt"
-sys.path.insert(0, str(ROOT))
-
-PG = "postgresql://postgres@127.0.0.1:5432"
-REDIS = "redis://127.0.0.1:6379"
-HOTLINE_NUMBER = "+13125550199"
-# Many distinct senders, as in a real burst: each number writes only a few times, so the
-# per-reporter rate limit (8 per 10 minutes) does not turn the run into over-limit replies.
-# 555-0100..0199 are the numbers reserved for fiction, here across twenty area codes.
-AREA_CODES = ["312", "773", "212", "718", "415", "213", "323", "408", "714", "206", "303",
-              "512", "215", "203", "414", "347", "646", "872", "628", "737"]
-SENDERS = [f"+1{area}55501{n:02d}" for n in range(100) for area in AREA_CODES]
 BODIES = [
     "ICE at the Home Depot on Western and 47th, 3 vans, agents in vests",
     "la migra en la esquina de la 26 y Pulaski, dos camionetas negras",
@@ -92,27 +105,15 @@ TARGET_FLOOR_RATIO = 0.6
 TARGET_P99_MS = 50.0
 PACED_RATE = 200  # requests/s offered in the paced run: 12,000 texts a minute
 
-LUA = r"""
--- Pre-signed requests, one per line of the file: path \t signature \t form body.
-local reqs, n, i, verified = {}, 0, 0, false
-sent, wrapped, ok, other, codes = 0, 0, 0, 0, ""
-local threads = {}
-
-function setup(thread) table.insert(threads, thread) end
+# LUA_REQUESTS, then: hand out the next request on every `request()`, from the first again
+# (counted in `wrapped`) if the file runs out.
+LUA = LUA_REQUESTS + r"""
+local i = 0
+wrapped = 0
 
 function init(args)
   if args[3] then think = tonumber(args[3]) end
-  local f = assert(io.open(args[1], "rb"))
-  for line in f:lines() do
-    local path, sig, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-    n = n + 1
-    reqs[n] = wrk.format("POST", path, {
-      ["Host"] = args[2],
-      ["Content-Type"] = "application/x-www-form-urlencoded",
-      ["X-Twilio-Signature"] = sig,
-    }, body)
-  end
-  f:close()
+  read_requests(args)
 end
 
 function request()
@@ -125,13 +126,7 @@ function request()
   return reqs[i]
 end
 
-function response(status, headers, body)
-  if status == 200 then ok = ok + 1
-  else
-    other = other + 1
-    if #codes < 200 then codes = codes .. status .. " " end
-  end
-end
+function response(status, headers, body) tally(status) end
 
 -- PACED: each connection waits a random think time (exponential, mean args[3] ms) before
 -- each request, so 16 connections offer about 16000 / mean requests/s instead of saturating.
@@ -139,35 +134,18 @@ end
 --PACED function delay() return math.floor(-think * math.log(1 - math.random())) end
 
 function done(summary, latency, requests)
-  local e = summary.errors
-  local t = threads[1]
-  io.write(string.format(
-    'WRKRESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
-    .. '"max_us": %d, "mean_us": %.1f, "connect": %d, "read": %d, "write": %d, "status": %d, '
-    .. '"timeout": %d, "sent": %d, "ok": %d, "other": %d, "wrapped": %d, "codes": "%s"}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status,
-    e.timeout, t:get("sent"), t:get("ok"), t:get("other"), t:get("wrapped"), t:get("codes")))
+  write_result(summary, latency, string.format(', "duration_us": %d, "wrapped": %d',
+                                               summary.duration, threads[1]:get("wrapped")))
 end
 """
 
 
 @dataclass
-class Run:
-    """One wrk run."""
+class Run(WrkRun):
+    """One wrk run of a fixed time."""
 
-    requests: int
     seconds: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    sent: int
-    ok: int
-    non200: int
-    socket_errors: int
     wrapped: int
-    codes: str
     cpu_busy: float = 0.0  # share of both cores busy during the run
     cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU ms per answered request
 
@@ -187,14 +165,9 @@ class Run:
 
 
 @dataclass
-class Endpoint:
+class Endpoint(Server):
     """One of the three servers under test."""
 
-    key: str
-    label: str
-    app: str  # gunicorn APP_MODULE
-    env: dict[str, str]
-    port: int
     warmup: Run | None = None
     measured: Run | None = None
     paced: Run | None = None  # 16 connections with think time: PACED_RATE offered, unsaturated
@@ -203,44 +176,7 @@ class Endpoint:
     background: float = 0.0  # share of the cores busy with other work just before the server
 
 
-# -- helpers --------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def sh(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"failed: {shlex.join(cmd)}\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def cpu_ticks_total() -> tuple[int, int]:
-    """(busy, total) jiffies of all cores since boot."""
-    fields_ = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields_[3] + fields_[4]
-    total = sum(fields_[:8])
-    return total - idle, total
-
-
-def proc_ticks() -> dict[int, tuple[int, str, int]]:
-    """pid -> (ppid, comm, utime+stime jiffies) of every process."""
-    out: dict[int, tuple[int, str, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2:].split()
-        out[int(entry.name)] = (int(rest[1]), comm, int(rest[11]) + int(rest[12]))
-    return out
-
+# -- CPU and requests -----------------------------------------------------------------------
 
 def group_ticks(snapshot: dict[int, tuple[int, str, int]], server_pid: int) -> dict[str, int]:
     """CPU jiffies of the server (gunicorn master and workers), PostgreSQL and Redis."""
@@ -255,92 +191,12 @@ def group_ticks(snapshot: dict[int, tuple[int, str, int]], server_pid: int) -> d
     return groups
 
 
-def background_load(seconds: float = 1.0) -> float:
-    """Share of the cores busy while nothing of ours runs: other work that will skew the run."""
-    busy0, total0 = cpu_ticks_total()
-    time.sleep(seconds)
-    busy1, total1 = cpu_ticks_total()
-    return (busy1 - busy0) / max(1, total1 - total0)
-
-
-def wait_for_quiet(limit: float, threshold: float = 0.15) -> float:
-    """Wait (at most `limit` seconds) until other processes leave the cores alone; their load."""
-    deadline = time.monotonic() + limit
-    load = background_load()
-    while load > threshold and time.monotonic() < deadline:
-        load = background_load()
-    if load > threshold:
-        print(f"  warning: other processes keep {100 * load:.0f}% of the cores busy",
-              flush=True)
-    return load
-
-
-def child_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-# -- requests -------------------------------------------------------------------------------
-
 def write_requests(path: Path, settings, url: str, auth_token: str, count: int,  # noqa: ANN001
                    start: int) -> list[str]:
     """`count` distinct signed SMS webhooks for `url`, one per line; returns their SIDs."""
-    from hotline.simulate import sign, sms_form
-
-    route = "/" + url.split("/", 3)[3]
-    sids = []
-    with path.open("w", encoding="utf-8") as handle:
-        for k in range(start, start + count):
-            sid = "SM" + secrets.token_hex(16)
-            body = BODIES[k % len(BODIES)]
-            form = sms_form(settings, SENDERS[(k * 7 + k // len(BODIES)) % len(SENDERS)],
-                            HOTLINE_NUMBER, body, sid=sid)
-            handle.write(f"{route}\t{sign(auth_token, url, form)}\t{urlencode(form)}\n")
-            sids.append(sid)
-    return sids
-
-
-# -- servers --------------------------------------------------------------------------------
-
-def gunicorn_cmd(args: argparse.Namespace, app: str, port: int) -> list[str]:
-    """The Procfile's `web` line (gthread: --threads > 1), bound to loopback; the access log goes
-    to the server's log file, as it goes to stdout in production."""
-    return [str(VENV_BIN / "gunicorn"), "--workers", str(args.workers),
-            "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
-            "--access-logfile", "-", "--pythonpath", str(ROOT), app]
-
-
-def start_server(args: argparse.Namespace, ep: Endpoint, workdir: Path) -> subprocess.Popen:
-    log = (workdir / f"{ep.key}.log").open("w")
-    proc = subprocess.Popen(gunicorn_cmd(args, ep.app, ep.port), env=ep.env, cwd=workdir,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{ep.label}: gunicorn exited; see {workdir / (ep.key + '.log')}:\n"
-                             + (workdir / f"{ep.key}.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{ep.port}/ready-probe", timeout=1)
-        except urllib.error.HTTPError:
-            # every worker must be up and have imported the app before the clock starts
-            if len([p for p, (pp, _, _) in proc_ticks().items() if pp == proc.pid]) \
-                    >= args.workers:
-                time.sleep(0.5)
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{ep.label}: gunicorn did not start on port {ep.port}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)  # graceful: in-flight requests are finished
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return write_webhooks(path, settings, url, auth_token,
+                          ((SENDERS[(k * 7 + k // len(BODIES)) % len(SENDERS)],
+                            BODIES[k % len(BODIES)]) for k in range(start, start + count)))
 
 
 def run_wrk(args: argparse.Namespace, ep: Endpoint, lua: Path, data: Path, seconds: float,
@@ -355,17 +211,10 @@ def run_wrk(args: argparse.Namespace, ep: Endpoint, lua: Path, data: Path, secon
     child1 = child_cpu_seconds()
     groups1 = group_ticks(proc_ticks(), server_pid)
     busy1, total1 = cpu_ticks_total()
-    match = re.search(r"^WRKRESULT (.*)$", done.stdout, re.M)
-    if done.returncode or not match:
+    raw = wrk_result(done.stdout)
+    if done.returncode or raw is None:
         raise SystemExit(f"wrk failed:\n{done.stdout}\n{done.stderr}")
-    raw = json.loads(match.group(1))
-    run = Run(
-        requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
-        p50_ms=raw["p50_us"] / 1e3, p90_ms=raw["p90_us"] / 1e3, p99_ms=raw["p99_us"] / 1e3,
-        max_ms=raw["max_us"] / 1e3, sent=raw["sent"], ok=raw["ok"], non200=raw["other"],
-        socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
-        wrapped=raw["wrapped"], codes=raw["codes"].strip(),
-    )
+    run = Run(**WrkRun.fields(raw), seconds=raw["duration_us"] / 1e6, wrapped=raw["wrapped"])
     hz = os.sysconf("SC_CLK_TCK")
     run.cpu_busy = (busy1 - busy0) / max(1, total1 - total0)
     answered = max(1, run.requests)
@@ -373,22 +222,6 @@ def run_wrk(args: argparse.Namespace, ep: Endpoint, lua: Path, data: Path, secon
                   for name in groups0}
     run.cpu_ms["wrk"] = (child1 - child0) * 1e3 / answered
     return run
-
-
-# -- databases ------------------------------------------------------------------------------
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def pg_scalar(dbname: str, sql: str) -> object:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/{dbname}") as conn:
-        return conn.execute(sql).fetchone()[0]
 
 
 # -- the benchmark --------------------------------------------------------------------------
@@ -461,17 +294,12 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     a, b, c = endpoints
     lines = []
     lines.append(f"Webhook benchmark, {started:%Y-%m-%d %H:%M:%S %Z} ({elapsed:.0f} s)")
-    lines.append(f"command:  {shlex.join([sys.executable.replace(str(ROOT) + '/', '')] + sys.argv)}"
-                 .replace(str(ROOT) + "/", ""))
+    lines.append(f"command:  {command_line()}")
     lines.append(f"server:   {settings_line}")
     lines.append(f"client:   wrk -t1 -c{args.connections} (keep-alive), warm-up {args.warmup:g} s, "
                  f"measured {args.seconds:g} s per endpoint; every request a distinct signed "
                  f"Twilio SMS webhook ({len(SENDERS)} From numbers, en/es bodies)")
-    lines.append(f"machine:  {os.cpu_count()} cores, {platform.python_implementation()} "
-                 f"{platform.python_version()}, PostgreSQL "
-                 f"{pg_scalar('postgres', 'SHOW server_version')} (synchronous_commit="
-                 f"{pg_scalar('postgres', 'SHOW synchronous_commit')}), Redis "
-                 f"{args.redis_version}; client, server, PostgreSQL and Redis share the cores")
+    lines.append(machine_line(args.redis_version, "client, server, PostgreSQL and Redis"))
     lines.append("")
     head = (f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
             f"{'max ms':>9}{'errors':>8}{'answered':>10}")
@@ -528,8 +356,7 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     lines.append("")
     lines.append("checks (warm-up, measured and unsaturated requests together):")
     for ep in endpoints:
-        for text, ok in ep.checks:
-            lines.append(f"  {ep.key} {'ok  ' if ok else 'FAIL'} {text}")
+        lines.extend(check_lines(ep.checks, ep.key))
     return "\n".join(lines) + "\n"
 
 
@@ -542,10 +369,7 @@ def main() -> int:
                         help="requests/s the unsaturated run offers over the same connections")
     parser.add_argument("--paced-seconds", type=int, default=10,
                         help="seconds of the unsaturated run of (b) and (c); 0 skips it")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn workers (Procfile: WEB_CONCURRENCY, default 2)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per gunicorn worker (Procfile: WEB_THREADS, default 4)")
+    add_server_args(parser)
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--max-rate", type=float, default=5000,
                         help="requests/s the warm-up pool is sized for")
@@ -555,23 +379,13 @@ def main() -> int:
                         help="seconds to wait for other CPU load to go before each endpoint")
     parser.add_argument("--hotline-app", default="hotline:create_app()",
                         help="gunicorn APP_MODULE for (c), to measure a variant (with PYTHONPATH)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the databases, the Redis db and the work folder (debugging)")
-    parser.add_argument("--no-write", action="store_true", help="do not write results/webhook.txt")
+    add_run_args(parser, RESULTS, databases="databases")
     args = parser.parse_args()
 
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk not found: apt-get install -y wrk")
-    import redis
+    require_wrk()
+    from hotline.settings import load_settings
 
-    from hotline.settings import load_settings, new_pii_key
-
-    redis_url = f"{REDIS}/{args.redis_db}"
-    rclient = redis.Redis.from_url(redis_url)
-    if rclient.dbsize():
-        raise SystemExit(f"Redis db {args.redis_db} is not empty; pick another with --redis-db")
-    args.redis_version = rclient.info("server")["redis_version"]
-
+    redis_url, rclient, args.redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()
     t0 = time.monotonic()
     tag = secrets.token_hex(4)
@@ -581,33 +395,18 @@ def main() -> int:
     lua.write_text(LUA)
     paced_lua = workdir / "webhook-paced.lua"
     paced_lua.write_text(LUA.replace("--PACED ", ""))
-    auth_token = secrets.token_hex(16)
-    account_sid = "AC" + secrets.token_hex(16)
-    base_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("HOTLINE_", "TWILIO_", "DATABASE_URL", "REDIS_URL",
-                                     "FLOOR_", "SECRET_KEY"))}
-    # PYTHONPATH: the servers and the CLI run the code of the tree this file is in
-    base_env.update(TWILIO_AUTH_TOKEN=auth_token, TWILIO_ACCOUNT_SID=account_sid,
-                    PYTHONDONTWRITEBYTECODE="1",
-                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                             os.environ.get("PYTHONPATH")])))
+    auth_token, account_sid = twilio_credentials()
+    env = base_env(auth_token, account_sid)
 
     ports = [free_port() for _ in range(3)]
     ceiling = Endpoint("a", "(a) ceiling: bare Flask", "benchmarks.floor_app:ceiling_app()",
-                       dict(base_env), ports[0])
+                       dict(env), ports[0])
     floor = Endpoint("b", "(b) floor: sig+INSERT+RQ", "benchmarks.floor_app:floor_app()",
-                     dict(base_env, FLOOR_DATABASE_URL=f"{PG}/{db_floor}",
-                          FLOOR_REDIS_URL=redis_url,
+                     dict(env, FLOOR_DATABASE_URL=f"{PG}/{db_floor}", FLOOR_REDIS_URL=redis_url,
                           FLOOR_PUBLIC_URL=f"http://127.0.0.1:{ports[1]}"), ports[1])
     hotline = Endpoint("c", "(c) hotline /twilio/sms", args.hotline_app,
-                       dict(base_env,
-                            DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/"
-                                         f"{db_hotline}",
-                            REDIS_URL=redis_url, SECRET_KEY=secrets.token_urlsafe(48),
-                            HOTLINE_PII_KEY=new_pii_key(),
-                            HOTLINE_PUBLIC_URL=f"http://127.0.0.1:{ports[2]}",
-                            HOTLINE_CONFIG_DIR=str(ROOT / "config"),
-                            HOTLINE_INSTANCE=str(workdir / "instance")), ports[2])
+                       hotline_env(db_hotline, redis_url, workdir, ports[2], auth_token,
+                                   account_sid), ports[2])
     endpoints = [ceiling, floor, hotline]
     chosen = [e for e in endpoints
               if not args.only or {"a": "ceiling", "b": "floor", "c": "hotline"}[e.key]
@@ -624,10 +423,7 @@ def main() -> int:
             from benchmarks.floor_app import FLOOR_TABLE
 
             conn.execute(FLOOR_TABLE)
-        hotline_cli = str(VENV_BIN / "hotline")
-        sh([hotline_cli, "db", "upgrade"], env=hotline.env, cwd=workdir)
-        print(sh([hotline_cli, "config", "load"], env=hotline.env, cwd=workdir)
-              .strip().splitlines()[-1], "(demo config loaded)", flush=True)
+        print(migrate(hotline.env, workdir), "(demo config loaded)", flush=True)
 
         for ep in chosen:
             print(f"{ep.label}: warm-up {args.warmup:g} s, measure {args.seconds:g} s ...",
@@ -648,32 +444,19 @@ def main() -> int:
             if ep is hotline:
                 verify(ep, db_hotline, "messages", rclient, "triage", args)
 
-        settings_line = shlex.join(gunicorn_cmd(args, "APP", 0)[1:]).replace(
-            str(ROOT), ".").replace("127.0.0.1:0", "127.0.0.1:<port>")
-        settings_line = "gunicorn " + settings_line + (
-            f"  (APP = {', '.join(e.app for e in endpoints)})")
+        settings_line = (f"gunicorn {gunicorn_settings(args, 'APP')}"
+                         f"  (APP = {', '.join(e.app for e in endpoints)})")
         if len(chosen) == 3:
             text = report(args, endpoints, settings_line, started, time.monotonic() - t0)
-            print()
-            print(text, end="")
-            if not args.no_write:
-                RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                RESULTS.write_text(text)
-                print(f"written to {RESULTS.relative_to(ROOT)}")
+            publish(text, RESULTS, not args.no_write)
         else:
             for ep in chosen:
-                for text, ok in ep.checks:
-                    print(f"  {ep.key} {'ok  ' if ok else 'FAIL'} {text}")
+                for line in check_lines(ep.checks, ep.key):
+                    print(line)
         failed = [t for e in chosen for t, ok in e.checks if not ok]
         return 1 if failed else 0
     finally:
-        if args.keep:
-            print(f"kept: databases {created}, redis db {args.redis_db}, {workdir}")
-        else:
-            for name in created:
-                pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            rclient.flushdb()
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(args, created, rclient, workdir, f"databases {created}")
 
 
 if __name__ == "__main__":
