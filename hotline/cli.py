@@ -164,7 +164,9 @@ def triage(from_number: str | None, language_hint: str | None, text: str) -> Non
 @main.command()
 @click.option("--queue", "queues", multiple=True, help="Queue to listen on (repeatable).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker(queues: tuple[str, ...], burst: bool) -> None:
+@click.option("--max-jobs", type=click.IntRange(min=1), default=None,
+              help="Exit after this many jobs, for a supervisor to start a fresh process.")
+def worker(queues: tuple[str, ...], burst: bool, max_jobs: int | None) -> None:
     """Run an RQ worker (with the scheduler and the outbox sweeper)."""
     from workers.start import run_worker
 
@@ -172,7 +174,7 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     if app.config["SETTINGS"].queue_mode != "rq":
         raise click.ClickException("REDIS_URL: required for `hotline worker` (without it, "
                                    "`hotline run` executes jobs in-process)")
-    run_worker(app, queues or None, burst=burst)
+    run_worker(app, queues or None, burst=burst, max_jobs=max_jobs)
 
 
 @main.command()

@@ -60,16 +60,25 @@ class _Worker(SimpleWorker):
     mid-job, and an idle worker that was asked to stop must not be restarted."""
 
     stop_asked = False
+    jobs_done = 0
 
     def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
         """Remember the request, then stop as RQ does (warm: the current job finishes)."""
         self.stop_asked = True
         super().request_stop(signum, frame)
 
+    def execute_job(self, job: Any, queue: Queue) -> None:  # noqa: ANN401
+        """Run the job in this process, as SimpleWorker does, and count it."""
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.jobs_done += 1
+
 
 def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
-               burst: bool = False) -> bool:
-    """Work the queues until stopped (or empty, with `burst`)."""
+               burst: bool = False, max_jobs: int | None = None) -> bool:
+    """Work the queues until stopped (or empty, with `burst`; or, with `max_jobs`, until this
+    process has run that many jobs, so that its supervisor starts a fresh one)."""
     use_app(app)
     backend = jobs.backend_of(app)
     assert isinstance(backend, jobs.RQBackend)
@@ -80,6 +89,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
                          daemon=True).start()
     else:
         sweep_once(app)
+    done = 0
     try:
         while True:
             # Jobs run in this warmed process (no fork per job: a fork costs a fresh database
@@ -88,14 +98,19 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             worker = _Worker([Queue(name, connection=backend.redis) for name in
                               (queues or jobs.QUEUES)], connection=backend.redis)
             try:
-                result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+                result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO",
+                                     max_jobs=max_jobs - done if max_jobs else None)
             except RedisError as exc:
                 if burst:
                     raise
                 result = None
                 logger.warning("worker lost Redis (%s)", type(exc).__name__)
+            done += worker.jobs_done
             if burst or worker.stop_asked:  # asked to stop (SIGTERM/SIGINT): stop
                 return bool(result)
+            if max_jobs is not None and done >= max_jobs:
+                logger.info("worker ran %d jobs (--max-jobs); exiting to be started afresh", done)
+                return True
             # RQ gave up on an error (Redis went away): wait for Redis like a supervisor
             # would, then work again
             logger.warning("worker stopped without being asked to; restarting when Redis is up")

@@ -132,3 +132,23 @@ def test_between_workers_a_stop_request_ends_the_wait_for_redis():
         assert signal.getsignal(signal.SIGTERM) is before
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_worker_recycles_after_max_jobs(pg_app, pg_client, pg_url, redis_url, twilio):
+    for i in range(3):
+        twilio.post_sms(pg_client, f"ICE at 6060{i + 1}", from_number=f"+1312555014{i}")
+    result = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "worker", "--max-jobs", "2"],
+        env=worker_env(pg_url, redis_url), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert output.count("Successfully completed") == 2, output[-3000:]
+    assert "exiting to be started afresh" in output
+    # the rest waits for the next process
+    from rq import Queue
+
+    from hotline import jobs
+
+    left = sum(Queue(name, connection=jobs.backend_of(pg_app).redis).count
+               for name in jobs.QUEUES)
+    assert left >= 1
