@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from hotline.clustering import PRECISION_RANK
@@ -21,20 +21,22 @@ def reporter_trust(reporter: Reporter) -> float:
 
 def score_incident(session: Session, incident: Incident) -> tuple[float, list[dict]]:
     """Compute and store the incident's score and its explanation."""
-    # distinct reporters only, not every report: an incident may hold hundreds
+    # distinct reporters, summed by the database: an incident may hold thousands of reports,
+    # and this runs for every one of them
     ids = select(Report.reporter_id).where(Report.incident_id == incident.id)
-    reporters = {r.id: r for r in session.scalars(select(Reporter).where(Reporter.id.in_(ids)))}
+    trust_of = cast(Reporter.confirmed_count + 1, Float) / (
+        Reporter.confirmed_count + Reporter.false_alarm_count + 2)
+    distinct, trust_sum, confirmed, false = session.execute(
+        select(func.count(Reporter.id), func.sum(trust_of), func.sum(Reporter.confirmed_count),
+               func.sum(Reporter.false_alarm_count)).where(Reporter.id.in_(ids))).one()
     reasons: list[dict] = []
-    distinct = len(reporters)
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
     reasons.append({"factor": "corroboration", "weight": corroboration,
                     "detail": f"{distinct} independent reporter{'s' if distinct != 1 else ''}"})
 
-    if reporters:
-        trust = sum(reporter_trust(r) for r in reporters.values()) / len(reporters)
+    if distinct:
+        trust = float(trust_sum) / distinct
         weight = round((trust - 0.5) * 0.4, 3)
-        confirmed = sum(r.confirmed_count for r in reporters.values())
-        false = sum(r.false_alarm_count for r in reporters.values())
         reasons.append({"factor": "track_record", "weight": weight,
                         "detail": f"reporters' past reports: {confirmed} confirmed, "
                                   f"{false} false alarms"})
