@@ -123,13 +123,12 @@ def client(app: Flask) -> FlaskClient:
 
 # -- PostgreSQL + Redis -----------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
-    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+def create_database(admin_url: str = PG_ADMIN, prefix: str = "hotline_test") -> str:
+    """A fresh, migrated database with the demo config on the server of `admin_url`; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     url = f"{base}/{name}"
     app = create_app(base_settings(DATABASE_URL=url))
     upgrade(app)
@@ -137,9 +136,21 @@ def pg_url() -> Iterator[str]:
         load_config(db.session, app.extensions["hotline_vault"], ROOT / "config")
         db.session.commit()
     db.state(app).engine.dispose()
+    return url
+
+
+def drop_database(url: str, admin_url: str = PG_ADMIN) -> None:
+    """Drop the database of `url`, even with connections still open."""
+    with psycopg.connect(admin_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    url = create_database()
     yield url
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(url)
 
 
 @pytest.fixture

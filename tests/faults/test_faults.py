@@ -5,48 +5,30 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 from sqlalchemy import create_engine, text
 
 from hotline import create_app
-from hotline.config_loader import load_config
-from hotline.database import upgrade
 from hotline.extensions import db
 from hotline.simulate import sign, sms_form
-from tests.conftest import AUTH_TOKEN, PG_ADMIN, ROOT, base_settings, process_env
+from tests.conftest import (
+    AUTH_TOKEN,
+    PG_ADMIN,
+    base_settings,
+    create_database,
+    drop_database,
+    process_env,
+)
 from tests.servers import PostgresServer, RedisServer, free_port, gunicorn, worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
-
-
-def create_database(admin_url: str) -> str:
-    """A fresh, migrated database with the demo config, on the server of `admin_url`."""
-    name = f"hotline_fault_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + \
-        f"/{name}"
-    app = create_app(base_settings(DATABASE_URL=url))
-    upgrade(app)
-    with app.app_context():
-        load_config(db.session, app.extensions["hotline_vault"], ROOT / "config")
-        db.session.commit()
-    db.state(app).engine.dispose()
-    return url
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    with psycopg.connect(admin_url.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def settings_env(database_url: str, redis_url: str, public_url: str, **extra: str
@@ -133,7 +115,7 @@ def web_stack(admin_url: str, logs: Path) -> Iterator[tuple[str, str, RedisServe
     yields (database URL, base URL, the Redis server, the worker) and tears all down."""
     redis_server = RedisServer()
     redis_server.start()
-    url = create_database(admin_url)
+    url = create_database(admin_url, "hotline_fault")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = settings_env(url, redis_server.url, base)
@@ -145,7 +127,16 @@ def web_stack(admin_url: str, logs: Path) -> Iterator[tuple[str, str, RedisServe
         web.stop()
         work.stop()
         redis_server.stop()
-        drop_database(admin_url, url)
+        drop_database(url, admin_url)
+
+
+def assert_each_processed_once(url: str, work: Any, sent: int) -> None:  # noqa: ANN401
+    """Every one of `sent` distinct messages stored once, triaged, and one report each."""
+    left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url, 240)
+    assert left == 0, work.output()[-3000:]
+    result = counts(url)
+    assert result["messages"] == result["distinct_sids"] == sent
+    assert result["reports"] == sent and result["double_reports"] == 0
 
 
 def sender(base: str, answers: list[int]) -> Any:  # noqa: ANN401
@@ -165,12 +156,7 @@ def test_redis_killed_and_restarted_during_a_burst(logs):
             redis_server.start()  # and comes back, empty
             list(pool.map(send, burst[60:]))
         assert answers == [200] * 90  # the webhook never failed while Redis was away
-        left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
-                          240)
-        assert left == 0, work.output()[-3000:]
-        result = counts(url)
-        assert result["messages"] == result["distinct_sids"] == 90
-        assert result["reports"] == 90 and result["double_reports"] == 0
+        assert_each_processed_once(url, work, 90)
 
         # replayed (Twilio's retry of an accepted request) and forged webhooks, same servers
         form, headers = burst[0]
@@ -214,12 +200,7 @@ def _burst_through_a_restart(postgres: PostgresServer, url: str, base: str, work
     restarter.join()
     assert restarted.is_set()
     assert answers.count(200) >= 90
-    left = wait_until("SELECT count(*) FROM messages WHERE processed_at IS NULL", 0, url,
-                      240)
-    assert left == 0, work.output()[-3000:]
-    result = counts(url)
-    assert result["messages"] == result["distinct_sids"] == 90
-    assert result["reports"] == 90 and result["double_reports"] == 0
+    assert_each_processed_once(url, work, 90)
 
 
 def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
@@ -227,7 +208,7 @@ def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
 
     redis_server = RedisServer()
     redis_server.start()
-    url = create_database(PG_ADMIN)
+    url = create_database(PG_ADMIN, "hotline_fault")
     public = f"http://127.0.0.1:{free_port()}"
     extra = {"TWILIO_API_BASE_URL": standin.url, "TWILIO_FROM_NUMBER": "+15555550100",
              "HOTLINE_TWILIO_TIMEOUT": "30"}
@@ -275,7 +256,7 @@ def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
             second.stop()
         db.state(app).engine.dispose()
         redis_server.stop()
-        drop_database(PG_ADMIN, url)
+        drop_database(url)
 
 
 def test_twilio_429_500_and_timeout_through_a_real_worker(logs, standin):
@@ -283,7 +264,7 @@ def test_twilio_429_500_and_timeout_through_a_real_worker(logs, standin):
 
     redis_server = RedisServer()
     redis_server.start()
-    url = create_database(PG_ADMIN)
+    url = create_database(PG_ADMIN, "hotline_fault")
     extra = {"TWILIO_API_BASE_URL": standin.url, "TWILIO_FROM_NUMBER": "+15555550100",
              "HOTLINE_TWILIO_TIMEOUT": "2"}
     env = settings_env(url, redis_server.url, "http://127.0.0.1:9", **extra)
@@ -306,4 +287,4 @@ def test_twilio_429_500_and_timeout_through_a_real_worker(logs, standin):
         work.stop()
         db.state(app).engine.dispose()
         redis_server.stop()
-        drop_database(PG_ADMIN, url)
+        drop_database(url)
