@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,20 +38,28 @@ def looks_like_denunciation(text: str) -> bool:
     return bool(_PERSON.search(folded) or _HOUSE_NUMBER.search(folded))
 
 
-def rate_window(at: datetime, policy: Policy | None = None) -> tuple[int, datetime]:
-    """The fixed rate-limit window `at` falls in: its number and its start."""
-    seconds = (policy or Policy()).rate_limit_minutes * 60
+class RateWindow(NamedTuple):
+    """One fixed rate-limit window: its number (for the Redis key), where it starts and ends."""
+
+    number: int
+    start: datetime
+    end: datetime
+
+
+def rate_window(at: datetime) -> RateWindow:
+    """The fixed rate-limit window `at` falls in."""
+    seconds = Policy().rate_limit_minutes * 60
     number = int(at.timestamp() // seconds)
-    return number, datetime.fromtimestamp(number * seconds, UTC)
+    start = datetime.fromtimestamp(number * seconds, UTC)
+    return RateWindow(number, start, start + timedelta(seconds=seconds))
 
 
 def rate_counter(phone_hmac: str, at: datetime) -> jobs.Counter:
     """The Redis counter of this sender's messages in the window of `at` (keyed by the HMAC,
-    never the number)."""
-    policy = Policy()
-    number, _ = rate_window(at, policy)
-    return jobs.Counter(f"hotline:rate:{phone_hmac[:32]}:{number}",
-                        ttl=policy.rate_limit_minutes * 120)
+    never the number); it expires a window after its own has ended."""
+    window = rate_window(at)
+    return jobs.Counter(f"hotline:rate:{phone_hmac[:32]}:{window.number}",
+                        ttl=int((window.end - window.start).total_seconds()) * 2)
 
 
 def counted_in_window(session: Session, phone_hmac: str, at: datetime,
@@ -58,12 +67,11 @@ def counted_in_window(session: Session, phone_hmac: str, at: datetime,
     """Messages that count against the limit, from this sender in the window of `at`, up to and
     including message `up_to_message`: inbound SMS/MMS that are not keywords (the same ones the
     webhook counts in Redis)."""
-    _, start = rate_window(at)
-    end = start + timedelta(minutes=Policy().rate_limit_minutes)
+    window = rate_window(at)
     return session.scalar(select(func.count(Message.id)).where(
         Message.counterpart_hmac == phone_hmac, Message.direction == "inbound",
-        Message.channel.in_(("sms", "mms")), Message.received_at >= start,
-        Message.received_at < end, Message.id <= up_to_message,
+        Message.channel.in_(("sms", "mms")), Message.received_at >= window.start,
+        Message.received_at < window.end, Message.id <= up_to_message,
         Message.flags["keyword"].as_string().is_(None))) or 0
 
 

@@ -63,14 +63,23 @@ class Inbound:
     language: str
     keyword: str | None
     opted_out: bool
+    phone_hmac: str
+    received_at: datetime
     blocked: bool = False
     command: bool = False
-    rate_limited: bool = False
-    # for `hand_over`, after the commit:
-    deferred: jobs.Deferred | None = None  # the triage job to enqueue
-    counted: jobs.Counter | None = None  # the sender's rate-limit window, when this one counts
-    phone_hmac: str = ""
-    received_at: datetime | None = None
+    rate_limited: bool = False  # set by `hand_over`
+    deferred: jobs.Deferred | None = None  # the triage job `hand_over` enqueues
+
+    @property
+    def counts(self) -> bool:
+        """Whether this message counts against its sender's rate limit: a new one, no keyword."""
+        return self.created and self.keyword is None
+
+
+# keywords that change the reporter, and how (on the webhook, before the reply)
+_REPORTER_KEYWORDS: dict[str, dict[str, bool]] = {
+    "stop": {"opted_out": True}, "start": {"opted_out": False},
+    "consent": {"consent_contact": True}}
 
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -221,7 +230,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "defer": keyword not in ("stop", "start", "consent", "help"),
     }
     if session.get_bind().dialect.name == "postgresql":
-        if keyword not in ("stop", "start", "consent") and not session.in_transaction():
+        if keyword not in _REPORTER_KEYWORDS and not session.in_transaction():
             # One statement stores everything, atomically: run it in autocommit, which saves
             # the BEGIN and COMMIT round trips (and the ORM's bookkeeping). STOP, START and
             # CONSENT also update the reporter, so they keep a transaction around both.
@@ -236,10 +245,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     language = detected if confidence >= 0.75 else (remembered or detected or "en")
     created = message_id is not None
     if created:
-        if keyword in ("stop", "start", "consent"):
-            values: dict[str, Any] = {"stop": {"opted_out": True},
-                                      "start": {"opted_out": False},
-                                      "consent": {"consent_contact": True}}[keyword]
+        values = _REPORTER_KEYWORDS.get(keyword or "")
+        if values:
             session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
                             .values(**values))
             opted_out = values.get("opted_out", opted_out)
@@ -248,12 +255,10 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
     return Inbound(
-        message_id, created, reporter_id, language, keyword, opted_out, blocked=blocked,
-        command=command is not None,
+        message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
+        blocked=blocked, command=command is not None,
         deferred=jobs.Deferred(outbox_id, "triage_message", [message_id], now)
-        if outbox_id is not None else None,
-        counted=abuse.rate_counter(phone_hmac, now) if created and keyword is None else None,
-        phone_hmac=phone_hmac, received_at=now)
+        if outbox_id is not None else None)
 
 
 def hand_over(session: Session, inbound: Inbound) -> Inbound:
@@ -264,12 +269,13 @@ def hand_over(session: Session, inbound: Inbound) -> Inbound:
     the commit has just made include this message; the job is then left to the outbox runner or
     the sweeper.
     """
-    backend = jobs.backend_of(current_app)
     pending = [(d.id, d.job, d.args, d.run_at) for d in [inbound.deferred] if d is not None]
-    if not pending and inbound.counted is None:
+    counter = abuse.rate_counter(inbound.phone_hmac, inbound.received_at) \
+        if inbound.counts else None
+    if not pending and counter is None:
         return inbound
-    count = backend.dispatch(pending, inbound.counted)
-    if inbound.counted is None or inbound.message_id is None or inbound.received_at is None:
+    count = jobs.backend_of(current_app).dispatch(pending, counter)
+    if counter is None or inbound.message_id is None:
         return inbound
     if count is None:
         count = abuse.counted_in_window(session, inbound.phone_hmac, inbound.received_at,
@@ -442,12 +448,7 @@ def complete_follow_up(session: Session, report: Report, message: Message, body:
         if incident.jurisdiction_id != report.jurisdiction_id and \
                 incident.status in ("new", "verifying"):
             incident.jurisdiction_id = report.jurisdiction_id
-        clustering.refresh_location(session, incident)
-        incident.salute = report.salute
-        incidents.record_event(session, incident, "location_added", report_id=report.id)
-        from hotline import credibility
-
-        credibility.score_incident(session, incident)
+        _report_retriaged(session, incident, report, "location_added")
     else:
         _cluster(session, report)
     return report
@@ -543,10 +544,18 @@ def relay_from_reporter(session: Session, reporter: Reporter, body: str,
     return True
 
 
-def refresh_report_text(session: Session, report: Report, text: str) -> None:
-    """Re-triage a report whose text arrived late (a voice transcript)."""
+def _report_retriaged(session: Session, incident: Incident, report: Report, event: str) -> None:
+    """The incident after one of its reports was triaged again: place, SALUTE, timeline, score."""
     from hotline import credibility
 
+    clustering.refresh_location(session, incident)
+    incident.salute = report.salute
+    incidents.record_event(session, incident, event, report_id=report.id)
+    credibility.score_incident(session, incident)
+
+
+def refresh_report_text(session: Session, report: Report, text: str) -> None:
+    """Re-triage a report whose text arrived late (a voice transcript)."""
     result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
                      if report.reporter_id else None)
     _apply_triage(session, report, result, text)
@@ -556,7 +565,4 @@ def refresh_report_text(session: Session, report: Report, text: str) -> None:
         if incident.jurisdiction_id is None and report.jurisdiction_id is not None and \
                 incident.status in ("new", "verifying"):
             incident.jurisdiction_id = report.jurisdiction_id
-        clustering.refresh_location(session, incident)
-        incident.salute = report.salute
-        incidents.record_event(session, incident, "transcript_added", report_id=report.id)
-        credibility.score_incident(session, incident)
+        _report_retriaged(session, incident, report, "transcript_added")

@@ -21,7 +21,6 @@ from hotline import create_app
 from hotline.config_loader import load_config
 from hotline.database import upgrade
 from hotline.extensions import db
-from hotline.policy import Policy
 from hotline.settings import new_pii_key
 from hotline.simulate import sign, sms_form
 
@@ -265,8 +264,7 @@ def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> datetime:
     from hotline.abuse import rate_window
 
     now = datetime.now(UTC)
-    _, start = rate_window(now)
-    at = min(now, start + timedelta(minutes=Policy().rate_limit_minutes, seconds=-60))
+    at = min(now, rate_window(now).end - timedelta(seconds=60))
     monkeypatch.setattr(intake, "utcnow", lambda: at)
     return at
 

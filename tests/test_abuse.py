@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from hotline.abuse import looks_like_denunciation
 from hotline.extensions import db
 from hotline.models import Alert, Incident, Message, Reporter, utcnow
-from hotline.policy import Policy
 from tests.conftest import drain
 
 PHONE = "+13125550161"
@@ -107,9 +106,9 @@ def test_rate_window_ends_where_the_next_begins(app, twilio, monkeypatch):
 
     from hotline import abuse, intake
 
-    _, start = abuse.rate_window(utcnow())
-    later = start + timedelta(minutes=Policy().rate_limit_minutes, seconds=30)
-    earlier = start + timedelta(seconds=30)
+    window = abuse.rate_window(utcnow())
+    later = window.end + timedelta(seconds=30)
+    earlier = window.start + timedelta(seconds=30)
     client = app.test_client()
     monkeypatch.setattr(intake, "utcnow", lambda: later)
     for i in range(9):
