@@ -27,18 +27,18 @@ def init_app(app: Flask) -> None:
     always = [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
               ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
               ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-              ("Cross-Origin-Opener-Policy", "same-origin")]
-    if https:
-        always.append(hsts)
+              ("Cross-Origin-Opener-Policy", "same-origin"), hsts]
+    # (name, lower-case name, value); HSTS last, and only over HTTPS
+    secure = [(key, key.lower(), value) for key, value in always]
+    plain = secure if https else secure[:-1]
 
     @app.after_request
     def _headers(response: Response) -> Response:
         # what a view set itself wins; one pass over the headers instead of a lookup for each
         headers = response.headers
         present = {key.lower() for key in headers.keys()}
-        wanted = always if https or not request.is_secure else [*always, hsts]
-        for key, value in wanted:
-            if key.lower() not in present:
+        for key, lower, value in secure if request.is_secure else plain:
+            if lower not in present:
                 headers.add(key, value)
         if request.endpoint and not request.endpoint.endswith("static"):
             # pages and API answers may carry PII: never stored by a browser or a proxy
