@@ -54,11 +54,6 @@ class Vault:
             derived = _derive(old, b"hotline pii aead v1")
             self._keys.setdefault(_key_id(derived), _Key(_key_id(derived), AESGCM(derived)))
 
-    @property
-    def current_key_id(self) -> str:
-        """Fingerprint of the key new ciphertext is written with."""
-        return self._current.key_id
-
     def encrypt(self, plaintext: str | None, context: str = "") -> str | None:
         """Authenticated encryption of text; `context` binds it to its column."""
         if plaintext is None:

@@ -178,11 +178,6 @@ def set_active(user: User, active: bool) -> None:
         end_sessions(user)
 
 
-def needs_second_factor(user: User, required: bool) -> bool:
-    """True when this user must pass TOTP: enrolled, or obliged by role and configuration."""
-    return user.totp_secret_enc is not None or (required and user.role in SECOND_FACTOR_ROLES)
-
-
 def new_totp_secret() -> str:
     """A fresh base32 TOTP secret."""
     return pyotp.random_base32()

@@ -178,11 +178,6 @@ class Places:
             return None
         return Place(row[0], row[1], row[2], row[3], row[4], code)
 
-    def zip_timezone(self, code: str) -> str | None:
-        """IANA timezone of a ZIP code."""
-        row = self._zips.get(code)
-        return row[5] if row else None
-
     def city(self, name: str, state: str) -> Place | None:
         """A city by name and state (name folded)."""
         row = self._cities.get(f"{fold(name)}|{state}")
@@ -198,10 +193,6 @@ class Places:
     def cities_named(self, name: str) -> list[str]:
         """States that have a city called `name`."""
         return [k.split("|", 1)[1] for k in self._city_names.get(fold(name), [])]
-
-    def is_city_name(self, name: str) -> bool:
-        """True when some US city has this (folded) name."""
-        return fold(name) in self._city_names
 
     def alternate(self, name: str, state: str) -> Place | None:
         """A neighbourhood or alternate place name from the ZIP data, in one state."""
