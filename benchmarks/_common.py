@@ -157,7 +157,7 @@ def hotline_env(dbname: str, redis_url: str, workdir: Path, public_port: int,
                 auth_token: str, account_sid: str, **extra: str) -> dict[str, str]:
     """`base_env` plus what a Hotline process needs: database `dbname`, `redis_url`, fresh
     secrets, the demo config, an instance folder in `workdir`; then `extra`."""
-    from hotline.settings import new_pii_key
+    from hotline.core.settings import new_pii_key
 
     env = base_env(auth_token, account_sid)
     env.update(

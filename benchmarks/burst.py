@@ -97,8 +97,8 @@ def write_burst(path: Path, settings, url: str, auth_token: str, count: int,  # 
 def preflight(env: dict[str, str]) -> list[str]:
     """Triage every body as the worker will: each must name a place of a demo jurisdiction."""
     from hotline import create_app
-    from hotline.extensions import db
-    from hotline.geography import current_gazetteer
+    from hotline.core.extensions import db
+    from hotline.incidents.geography import current_gazetteer
     from hotline.triage import triage_text
 
     app = create_app({**env, "DOTENV_PATH": None})
@@ -233,8 +233,8 @@ def main() -> int:
     args = parser.parse_args()
 
     require_wrk()
+    from hotline.core.settings import load_settings
     from hotline.devtools.twilio_standin import TwilioStandIn
-    from hotline.settings import load_settings
 
     redis_url, rclient, redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()

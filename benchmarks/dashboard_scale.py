@@ -29,12 +29,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hotline import create_app, tokens  # noqa: E402
+from hotline import create_app  # noqa: E402
+from hotline.accounts import tokens  # noqa: E402
+from hotline.accounts.users import create_user  # noqa: E402
 from hotline.config_loader import load_config  # noqa: E402
-from hotline.database import upgrade  # noqa: E402
-from hotline.extensions import db  # noqa: E402
-from hotline.settings import new_pii_key  # noqa: E402
-from hotline.users import create_user  # noqa: E402
+from hotline.core.database import upgrade  # noqa: E402
+from hotline.core.extensions import db  # noqa: E402
+from hotline.core.settings import new_pii_key  # noqa: E402
 
 TARGET_MS = 150.0
 PASSWORD = "benchmark password 123"

@@ -11,15 +11,15 @@ processes (the Procfile's `worker` line).
     per incident, triaged from a real message of a demo jurisdiction and placed a few kilometres
     from every other (so each opens its own incident, in one of the twelve demo jurisdictions),
     put through clustering. Then, one incident at a time, the dispatcher's verify action
-    (`hotline.actions.apply_action(..., {"action": "verify"})` + commit, as the dashboard and the
-    API do: verified -> routed, the policy snapshotted, the on-call lawyer paged through the
-    outbox and RQ) is timed, and the latency is the time from just before apply_action to the
-    stand-in's arrival stamp of the first create whose Body is that incident's page
-    ("HOTLINE <code>: ..."). The next incident is verified once the page arrived. The first
-    few are a warm-up and not counted. Target: p95 < 1 s.
+    (`hotline.incidents.actions.apply_action(..., {"action": "verify"})` + commit, as the
+    dashboard and the API do: verified -> routed, the policy snapshotted, the on-call lawyer
+    paged through the outbox and RQ) is timed, and the latency is the time from just before
+    apply_action to the stand-in's arrival stamp of the first create whose Body is that
+    incident's page ("HOTLINE <code>: ..."). The next incident is verified once the page
+    arrived. The first few are a warm-up and not counted. Target: p95 < 1 s.
 
-(b) Fan-out: 300 SMS queued with `hotline.outbound.queue_sms` in ONE transaction (300 outbox jobs,
-    handed to RQ on commit), sent by two workers through a pool of 10 senders
+(b) Fan-out: 300 SMS queued with `hotline.messaging.outbound.queue_sms` in ONE transaction
+    (300 outbox jobs, handed to RQ on commit), sent by two workers through a pool of 10 senders
     (TWILIO_FROM_NUMBER, 10 numbers) at HOTLINE_SENDER_RATE=1 message/s each (the Redis limiter
     shared by the workers). Measured: the time from the commit to the last create at the stand-in
     (ideal: (300 / 10 - 1) / 1 = 29 s), and per sender, from the stand-in's stamps: the gaps
@@ -84,9 +84,9 @@ def make_incidents(app, count: int) -> list[int]:  # noqa: ANN001
     """`count` incidents, status new, each with one triaged report far from all the others."""
     from sqlalchemy import select
 
-    from hotline import clustering
-    from hotline.extensions import db
-    from hotline.geography import current_gazetteer
+    from hotline.core.extensions import db
+    from hotline.incidents import clustering
+    from hotline.incidents.geography import current_gazetteer
     from hotline.models import Jurisdiction, Report, utcnow
     from hotline.triage import triage_text
 
@@ -129,8 +129,8 @@ def make_incidents(app, count: int) -> list[int]:  # noqa: ANN001
 def page_latency(app, standin, incident_ids: list[int], warmup: int,  # noqa: ANN001
                  wait: float) -> tuple[list[dict], int]:
     """Verify each incident in turn; time until its first page reaches the stand-in."""
-    from hotline.actions import apply_action
-    from hotline.extensions import db
+    from hotline.core.extensions import db
+    from hotline.incidents.actions import apply_action
     from hotline.models import Incident
 
     rows: list[dict] = []
@@ -168,8 +168,8 @@ def page_latency(app, standin, incident_ids: list[int], warmup: int,  # noqa: AN
 
 def fan_out(app, count: int, tag: str) -> tuple[list[int], float, float, dict[int, str]]:  # noqa: ANN001
     """Queue `count` SMS in one transaction; (message ids, before commit, after commit, bodies)."""
-    from hotline.extensions import db
-    from hotline.outbound import queue_sms
+    from hotline.core.extensions import db
+    from hotline.messaging.outbound import queue_sms
 
     vault = app.extensions["hotline_vault"]
     recipients = [SENDERS[(k * 37) % len(SENDERS)] for k in range(count)]
@@ -217,8 +217,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from hotline import create_app
+    from hotline.core.extensions import db
     from hotline.devtools.twilio_standin import TwilioStandIn
-    from hotline.extensions import db
 
     redis_url, rclient, redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()

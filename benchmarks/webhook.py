@@ -383,7 +383,7 @@ def main() -> int:
     args = parser.parse_args()
 
     require_wrk()
-    from hotline.settings import load_settings
+    from hotline.core.settings import load_settings
 
     redis_url, rclient, args.redis_version = empty_redis_db(args.redis_db)
     started = datetime.now(UTC).astimezone()

@@ -12,16 +12,17 @@ if TYPE_CHECKING:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment (and `.env`), with `config` overriding both.
 
-    Raises `hotline.settings.SettingsError`, naming the setting, when one is missing or wrong.
+    Raises `hotline.core.settings.SettingsError`, naming the setting, when one is missing or wrong.
     """
     from flask import Flask
     from twilio.request_validator import RequestValidator
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from hotline import jobs, logs
-    from hotline.extensions import db
-    from hotline.privacy import Vault
-    from hotline.settings import load_settings
+    from hotline.core import logs
+    from hotline.core.extensions import db
+    from hotline.core.settings import load_settings
+    from hotline.jobs import outbox
+    from hotline.privacy.vault import Vault
 
     config = dict(config or {})
     dotenv = config.pop("DOTENV_PATH", ".env")
@@ -48,16 +49,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.configure(settings.log_level)
 
     db.init_app(app)
-    jobs.init_app(app)
+    outbox.init_app(app)
     app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
-    from hotline import api, dashboard, health, metrics, security, webhooks
-
+    from hotline import api, dashboard, health, webhooks
+    from hotline.core import headers, metrics
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     metrics.init_app(app)
-    security.init_app(app)
+    headers.init_app(app)
     return app

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hotline.settings import SettingsError
+from hotline.core.settings import SettingsError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -43,7 +43,7 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from hotline.database import upgrade
+    from hotline.core.database import upgrade
 
     upgrade(_app(), revision)
     click.echo(f"database at {revision}")
@@ -61,7 +61,7 @@ def config() -> None:
 def config_load(path: Path | None) -> None:
     """Load jurisdictions, networks and responders from PATH (default: HOTLINE_CONFIG_DIR)."""
     from hotline.config_loader import ConfigError, load_config
-    from hotline.extensions import db as database
+    from hotline.core.extensions import db as database
 
     app = _app()
     directory = path or app.config["SETTINGS"].config_dir
@@ -101,8 +101,8 @@ def users_create(email: str, role: str, password: str | None,
                  jurisdictions: tuple[str, ...], network_slug: str | None,
                  responder_key: str | None) -> None:
     """Create a dashboard user."""
-    from hotline import users as accounts
-    from hotline.extensions import db as database
+    from hotline.accounts import users as accounts
+    from hotline.core.extensions import db as database
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -129,8 +129,8 @@ def tokens() -> None:
               type=click.Choice(["admin", "dispatcher", "lawyer", "viewer"]))
 def tokens_create(name: str, role: str) -> None:
     """Create an API token and print it (this is the only time it is shown)."""
-    from hotline import tokens as api_tokens
-    from hotline.extensions import db as database
+    from hotline.accounts import tokens as api_tokens
+    from hotline.core.extensions import db as database
 
     app = _app()
     with app.app_context():
@@ -148,7 +148,7 @@ def tokens_create(name: str, role: str) -> None:
 @click.argument("text")
 def triage(from_number: str | None, language_hint: str | None, text: str) -> None:
     """Print the triage of one message as JSON; touches nothing."""
-    from hotline.settings import _config_dir
+    from hotline.core.settings import _config_dir
     from hotline.triage import gazetteer_from_config, triage_text
 
     try:
@@ -190,8 +190,8 @@ def run(host: str, port: int) -> None:
 @main.command()
 def purge() -> None:
     """Delete raw PII older than the retention period (HOTLINE_RETENTION_DAYS)."""
-    from hotline.extensions import db as database
-    from hotline.retention import purge_expired
+    from hotline.core.extensions import db as database
+    from hotline.privacy.retention import purge_expired
 
     app = _app()
     with app.app_context():
@@ -209,7 +209,7 @@ def keys() -> None:
 @keys.command("new")
 def keys_new() -> None:
     """Print a new random HOTLINE_PII_KEY."""
-    from hotline.settings import new_pii_key
+    from hotline.core.settings import new_pii_key
 
     click.echo(new_pii_key())
 
@@ -218,8 +218,8 @@ def keys_new() -> None:
 def keys_rotate() -> None:
     """Re-encrypt everything with HOTLINE_PII_KEY (old keys in HOTLINE_PII_OLD_KEYS) and
     recompute phone HMACs; safe to run while Hotline serves, and to run again."""
-    from hotline.extensions import db as database
-    from hotline.keys import rotate
+    from hotline.core.extensions import db as database
+    from hotline.privacy.keys import rotate
 
     app = _app()
     with app.app_context():

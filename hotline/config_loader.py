@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.config_files import (  # noqa: F401 - re-exported for callers
+from hotline.core.config_files import (  # noqa: F401 - re-exported for callers
     ConfigError,
     parse_jurisdictions,
     parse_networks,
@@ -23,7 +23,7 @@ from hotline.models import (
     OnCallRotation,
     Responder,
 )
-from hotline.privacy import Vault
+from hotline.privacy.vault import Vault
 
 
 @dataclass

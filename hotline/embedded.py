@@ -11,12 +11,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from hotline import jobs
+from hotline.accounts.users import create_user
 from hotline.config_loader import load_config
-from hotline.database import upgrade
-from hotline.extensions import db
+from hotline.core.database import upgrade
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from hotline.models import Jurisdiction, User
-from hotline.users import create_user
 
 logger = logging.getLogger(__name__)
 DEMO_USER = "dispatcher@hotline.local"
@@ -51,15 +51,15 @@ def prepare(app: Flask) -> str | None:
 def serve(app: Flask, host: str, port: int) -> None:
     """Prepare, start the in-process job runner, and serve until interrupted."""
     password = prepare(app)
-    backend = jobs.backend_of(app)
-    if isinstance(backend, jobs.InlineBackend):
+    backend = outbox.backend_of(app)
+    if isinstance(backend, outbox.InlineBackend):
         backend.start()
     server = make_server(host, port, app, threaded=True)
     url = f"http://{host}:{server.port}/"
     click.echo(f"Hotline is running at {url}")
     click.echo(f"  log in as {DEMO_USER} with password "
                f"{password or '(set earlier; see hotline users create)'}")
-    inline = isinstance(backend, jobs.InlineBackend)
+    inline = isinstance(backend, outbox.InlineBackend)
     click.echo("  jobs: " + ("in-process worker thread" if inline
                              else "RQ (run `hotline worker` too)"))
     click.echo(f'  try:  hotline simulate-sms --url http://{host}:{server.port} '
@@ -69,5 +69,5 @@ def serve(app: Flask, host: str, port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if isinstance(backend, jobs.InlineBackend):
+        if isinstance(backend, outbox.InlineBackend):
             backend.stop()

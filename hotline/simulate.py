@@ -11,9 +11,9 @@ import requests
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.core.settings import Settings
 from hotline.models import Incident, Jurisdiction, Message, Report
-from hotline.settings import Settings
 
 
 def sms_form(settings: Settings, from_number: str, to_number: str, body: str,

@@ -1,11 +1,11 @@
-"""Alembic environment: the models' metadata, the URL from `hotline.database.alembic_config`."""
+"""Alembic environment: the models' metadata, the URL from `hotline.core.database`."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import pool
 
-from hotline.extensions import make_engine
+from hotline.core.extensions import make_engine
 from hotline.models import Base
 
 config = context.config

@@ -19,9 +19,9 @@ from sqlalchemy import text
 
 from hotline import create_app
 from hotline.config_loader import load_config
-from hotline.database import upgrade
-from hotline.extensions import db
-from hotline.settings import new_pii_key
+from hotline.core.database import upgrade
+from hotline.core.extensions import db
+from hotline.core.settings import new_pii_key
 from hotline.simulate import sign, sms_form
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,22 +260,22 @@ def sms_app(make_app: Any, standin: Any) -> Flask:
 def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Every message the webhook stores in this test is received at one instant safely inside a
     rate-limit window, so a count of 10 never straddles two windows."""
-    from hotline import intake
-    from hotline.abuse import rate_window
+    from hotline.incidents.abuse import rate_window
+    from hotline.intake import store
 
     now = datetime.now(UTC)
     at = min(now, rate_window(now).end - timedelta(seconds=60))
-    monkeypatch.setattr(intake, "utcnow", lambda: at)
+    monkeypatch.setattr(store, "utcnow", lambda: at)
     return at
 
 
 def drain(app: Flask, rounds: int = 50) -> int:
     """Run every due job (and the jobs they create) in this thread; returns how many ran."""
-    from hotline import jobs
+    from hotline.jobs import outbox
 
-    backend = jobs.backend_of(app)
+    backend = outbox.backend_of(app)
     total = 0
-    if isinstance(backend, jobs.RQBackend):
+    if isinstance(backend, outbox.RQBackend):
         from workers.start import run_worker
 
         run_worker(app, burst=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hotline.abuse import looks_like_denunciation
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.incidents.abuse import looks_like_denunciation
 from hotline.models import Alert, Incident, Message, Reporter, utcnow
 from tests.conftest import drain
 
@@ -34,7 +34,7 @@ def test_blocked_reporter_is_kept_but_not_answered_or_triaged(sms_app, twilio):
     twilio.post_sms(client, "ICE at 60608", from_number=PHONE)
     drain(sms_app)
     with sms_app.app_context():
-        from hotline import actions
+        from hotline.incidents import actions
 
         incident = db.session.scalar(select(Incident))
         report_id = incident.reports[0].id
@@ -89,7 +89,7 @@ def test_denunciations_are_never_routed_automatically(sms_app, twilio, standin):
         assert incident.flags.get("denunciation")
         assert incident.status == "new"
         assert db.session.scalar(select(func.count(Alert.id))) == 0
-        from hotline import actions
+        from hotline.incidents import actions
 
         # even a dispatcher's verify does not page anyone while it is flagged
         actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
@@ -104,16 +104,16 @@ def test_rate_window_ends_where_the_next_begins(app, twilio, monkeypatch):
     an earlier one."""
     from datetime import timedelta
 
-    from hotline import abuse, intake
-
+    from hotline.incidents import abuse
+    from hotline.intake import store
     window = abuse.rate_window(utcnow())
     later = window.end + timedelta(seconds=30)
     earlier = window.start + timedelta(seconds=30)
     client = app.test_client()
-    monkeypatch.setattr(intake, "utcnow", lambda: later)
+    monkeypatch.setattr(store, "utcnow", lambda: later)
     for i in range(9):
         twilio.post_sms(client, f"ICE at 60608 message {i}", from_number=PHONE)
-    monkeypatch.setattr(intake, "utcnow", lambda: earlier)
+    monkeypatch.setattr(store, "utcnow", lambda: earlier)
     twilio.post_sms(client, "ICE at 60608 from the slow clock", from_number=PHONE)
     with app.app_context():
         last = db.session.scalar(select(Message).order_by(Message.id.desc()).limit(1))

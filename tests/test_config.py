@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from hotline.config_loader import ConfigError, load_config
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Jurisdiction, LegalNetwork, Responder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import credibility
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.incidents import credibility
 from hotline.models import Incident, Reporter
 from tests.conftest import drain
 

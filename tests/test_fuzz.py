@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 from sqlalchemy import delete, select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import (
     Alert,
     Incident,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hotline import jobs
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report
 
 
 def _run_all(app):
-    backend = jobs.backend_of(app)
+    backend = outbox.backend_of(app)
     total = 0
     while ran := backend.run_pending():
         total += ran
@@ -51,7 +51,7 @@ def test_zip_and_city_state_resolve_offline(app, client, twilio):
 
 def test_deferred_job_is_forgotten_on_rollback(app):
     with app.app_context():
-        jobs.defer(db.session, "triage_message", 12345)
+        outbox.defer(db.session, "triage_message", 12345)
         db.session.rollback()
         assert db.session.scalar(select(func.count(OutboxJob.id))) == 0
 
@@ -74,7 +74,7 @@ def test_a_job_runs_once_even_if_delivered_twice(app, client, twilio):
 
 def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeypatch):
     twilio.post_sms(client, "ICE at 60608")
-    from hotline import intake
+    from hotline.intake import store
 
     calls = []
 
@@ -82,8 +82,8 @@ def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeyp
         calls.append(message_id)
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(intake, "process_inbound_message", broken)
-    backend = jobs.backend_of(app)
+    monkeypatch.setattr(store, "process_inbound_message", broken)
+    backend = outbox.backend_of(app)
     assert backend.run_pending() == 1
     with app.app_context():
         row = db.session.scalar(select(OutboxJob))
@@ -104,7 +104,7 @@ def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeyp
 def test_inline_runner_thread_processes_webhooks(app, client, twilio):
     import time
 
-    backend = jobs.backend_of(app)
+    backend = outbox.backend_of(app)
     backend.start()
     twilio.post_sms(client, "ICE in Little Village right now", from_number="+13125550123")
     deadline = time.monotonic() + 10

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from hotline.extensions import db
-from hotline.keys import rotate
+from hotline.core.extensions import db
+from hotline.core.settings import new_pii_key
 from hotline.models import IncidentEvent, Message, Report, Reporter, Responder, utcnow
-from hotline.privacy import Vault
-from hotline.retention import purge_expired
-from hotline.settings import new_pii_key
+from hotline.privacy.keys import rotate
+from hotline.privacy.retention import purge_expired
+from hotline.privacy.vault import Vault
 from tests.conftest import TEST_PII_KEY, drain
 
 PHONE = "+13125550180"
@@ -23,7 +23,7 @@ def test_rotation_rewrites_ciphertext_and_hmacs_while_serving(make_app, twilio):
     twilio.post_sms(client, "ICE at 18th and Ashland, Pilsen", from_number=PHONE)
     drain(old)
     with old.app_context():
-        from hotline import actions
+        from hotline.incidents import actions
         from hotline.models import Incident
 
         incident = db.session.scalar(select(Incident))
@@ -95,9 +95,9 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
 
 
 def test_daily_purge_is_scheduled_once_a_day(app):
-    from hotline import jobs
+    from hotline.jobs import outbox
 
     with app.app_context():
-        assert jobs.schedule_daily(db.session) is True
-        assert jobs.schedule_daily(db.session) is False
+        assert outbox.schedule_daily(db.session) is True
+        assert outbox.schedule_daily(db.session) is False
         db.session.commit()

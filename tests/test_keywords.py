@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.keywords import keyword_language, keyword_of
+from hotline.intake.keywords import keyword_language, keyword_of
 
 
 @pytest.mark.parametrize(("body", "keyword"), [
@@ -34,11 +34,11 @@ def test_keyword_language():
 
 def test_a_verifier_confirms_an_incident_whose_code_is_all_digits(sms_app, twilio, standin,
                                                                     monkeypatch):
-    from hotline import incidents
+    from hotline.incidents import lifecycle
     from tests.conftest import drain
     from tests.routing.helpers import incident_status, phone, report_pilsen
 
-    monkeypatch.setattr(incidents, "new_code", lambda length=4: "2345")
+    monkeypatch.setattr(lifecycle, "new_code", lambda length=4: "2345")
     client = sms_app.test_client()
     code = report_pilsen(client, twilio, sms_app)
     assert code == "2345"

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from hotline.database import alembic_config
-from hotline.extensions import make_engine
+from hotline.core.database import alembic_config
+from hotline.core.extensions import make_engine
 from hotline.models import Base
 
 

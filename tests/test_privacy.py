@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.logs import RedactPhones
-from hotline.privacy import DecryptionError, Vault, mask_phone, normalize_phone
+from hotline.core.logs import RedactPhones
+from hotline.privacy.vault import DecryptionError, Vault, mask_phone, normalize_phone
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hotline import create_app
-from hotline.settings import SettingsError, load_settings, new_pii_key
+from hotline.core.settings import SettingsError, load_settings, new_pii_key
 
 GOOD = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/hotline",
@@ -117,7 +117,7 @@ def test_dashboard_settings_from_the_environment(tmp_path):
 def test_every_setting_is_in_the_readme():
     from pathlib import Path
 
-    from hotline.settings import DOCUMENTED
+    from hotline.core.settings import DOCUMENTED
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = [name for name in DOCUMENTED if f"| `{name}` |" not in readme]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotline import outbound
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.messaging import outbound
 from workers.base import job
 
 

@@ -11,8 +11,8 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, has_app_context
 from sqlalchemy import select, text
 
-from hotline.extensions import db
-from hotline.jobs import LEASE_NAMESPACE, record_failure
+from hotline.core.extensions import db
+from hotline.jobs.outbox import LEASE_NAMESPACE, record_failure
 from hotline.models import OutboxJob, utcnow
 
 logger = logging.getLogger(__name__)

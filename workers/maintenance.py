@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from hotline import retention
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.privacy import retention
 from workers.base import job
 
 

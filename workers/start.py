@@ -11,8 +11,8 @@ from flask import Flask
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 
-from hotline import jobs
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from workers.base import use_app
 
 logger = logging.getLogger(__name__)
@@ -21,15 +21,15 @@ SWEEP_EVERY = 10.0
 
 def sweep_once(app: Flask) -> int:
     """One sweep of the outbox, guarded so only one worker sweeps at a time."""
-    backend = jobs.backend_of(app)
-    assert isinstance(backend, jobs.RQBackend)
+    backend = outbox.backend_of(app)
+    assert isinstance(backend, outbox.RQBackend)
     if not backend.redis.set("hotline:sweeper", "1", nx=True, ex=int(SWEEP_EVERY) - 1):
         return 0
     with app.app_context():
         with db.new_session() as session:
-            jobs.schedule_daily(session)
+            outbox.schedule_daily(session)
             session.commit()
-            handed = jobs.sweep_outbox(session, backend)
+            handed = outbox.sweep_outbox(session, backend)
             session.commit()
             return handed
 
@@ -46,8 +46,8 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
 
 def warm_up(app: Flask) -> None:
     """Load the place data, the gazetteer and the templates before the first job needs them."""
-    from hotline.geography import current_gazetteer
-    from hotline.replies import load_templates
+    from hotline.incidents.geography import current_gazetteer
+    from hotline.messaging.templates import load_templates
 
     with app.app_context():
         with db.new_session() as session:
@@ -80,8 +80,8 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
     """Work the queues until stopped (or empty, with `burst`; or, with `max_jobs`, until this
     process has run that many jobs, so that its supervisor starts a fresh one)."""
     use_app(app)
-    backend = jobs.backend_of(app)
-    assert isinstance(backend, jobs.RQBackend)
+    backend = outbox.backend_of(app)
+    assert isinstance(backend, outbox.RQBackend)
     warm_up(app)
     stop = threading.Event()
     if not burst:
@@ -96,7 +96,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             # connection and cold caches, ~0.3 s a job). A killed worker kills its job with it;
             # the sweeper notices the free lease and runs the job again.
             worker = _Worker([Queue(name, connection=backend.redis) for name in
-                              (queues or jobs.QUEUES)], connection=backend.redis)
+                              (queues or outbox.QUEUES)], connection=backend.redis)
             try:
                 result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO",
                                      max_jobs=max_jobs - done if max_jobs else None)
@@ -121,7 +121,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
         stop.set()
 
 
-def _wait_for_redis(backend: jobs.RQBackend) -> bool:
+def _wait_for_redis(backend: outbox.RQBackend) -> bool:
     """Wait until Redis answers (True) or a SIGTERM/SIGINT asks us to stop (False).
 
     RQ's own handlers belong to the worker that gave up; between workers these are ours.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hotline import escalation, verification
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.incidents import verification
+from hotline.routing import escalation
 from workers.base import job
 
 

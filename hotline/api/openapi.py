@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.actions import ACTIONS
 from hotline.api.payloads import MAX_ID, MAX_SPLIT
+from hotline.incidents.actions import ACTIONS
 from hotline.models import INCIDENT_STATUSES
 
 MAX_LIMIT = 500

@@ -1,11 +1,11 @@
-"""Checks on an action's payload before it reaches `hotline.actions` (shared with the dashboard):
-ids must be whole numbers a database column can hold."""
+"""Checks on an action's payload before it reaches `hotline.incidents.actions` (shared with
+the dashboard): ids must be whole numbers a database column can hold."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hotline.actions import ActionError
+from hotline.incidents.actions import ActionError
 
 MAX_ID = 2**31 - 1
 MAX_SPLIT = 500

@@ -11,11 +11,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from hotline import actions, tokens
+from hotline.accounts import tokens
+from hotline.accounts.audit import audit
 from hotline.api.openapi import MAX_LIMIT, openapi_document
 from hotline.api.payloads import check_action_payload
-from hotline.audit import audit
-from hotline.extensions import db
+from hotline.api.serializers import alert_detail, event_detail, incident_summary, report_detail
+from hotline.core.extensions import db
+from hotline.incidents import actions
 from hotline.models import (
     INCIDENT_STATUSES,
     OPEN_STATUSES,
@@ -26,8 +28,7 @@ from hotline.models import (
     Responder,
     User,
 )
-from hotline.privacy import DecryptionError
-from hotline.serializers import alert_detail, event_detail, incident_summary, report_detail
+from hotline.privacy.vault import DecryptionError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])

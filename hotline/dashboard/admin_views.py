@@ -18,13 +18,13 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hotline import tokens, users
-from hotline.audit import audit
+from hotline.accounts import tokens, users
+from hotline.accounts.audit import audit
+from hotline.core.extensions import db
 from hotline.dashboard import csvexport, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import current_scope
 from hotline.dashboard.security import client_ip, login_required
-from hotline.extensions import db
 from hotline.models import (
     ROLES,
     ApiToken,

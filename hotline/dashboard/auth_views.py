@@ -7,8 +7,9 @@ from typing import Any
 import segno
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
 
-from hotline import users
-from hotline.audit import audit
+from hotline.accounts import users
+from hotline.accounts.audit import audit
+from hotline.core.extensions import db
 from hotline.dashboard import settings
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import (
@@ -20,7 +21,6 @@ from hotline.dashboard.security import (
     start_session,
     vault,
 )
-from hotline.extensions import db
 from hotline.models import User
 
 View = Response | str | tuple[str, int]

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hotline.api.serializers import iso
 from hotline.dashboard import queries
 from hotline.dashboard.scope import Scope
 from hotline.models import Incident
-from hotline.serializers import iso
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PHONE_LIKE = re.compile(r"\+?\(?\d[\d\s().-]{8,}\d")

@@ -9,17 +9,18 @@ from typing import Any
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from hotline import actions, escalation, incidents
+from hotline.accounts.audit import audit
 from hotline.api.payloads import check_action_payload
-from hotline.audit import audit
+from hotline.api.serializers import event_data
+from hotline.core.extensions import db
 from hotline.dashboard import queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
 from hotline.dashboard.scope import visible
 from hotline.dashboard.security import client_ip, login_required, vault
-from hotline.extensions import db
+from hotline.incidents import actions, lifecycle
 from hotline.models import Incident, Responder
-from hotline.serializers import event_data
+from hotline.routing import escalation
 
 ACCEPT_OUTCOMES = {
     "accepted": "You accepted {code}. The rest of the network and the reporters are told.",
@@ -31,7 +32,7 @@ ACCEPT_OUTCOMES = {
 
 
 def _incident_or_404(code: str) -> Incident:
-    found = incidents.get_by_code(db.session, code[:16])
+    found = lifecycle.get_by_code(db.session, code[:16])
     if found is None or not visible(db.session, current_scope(), found):
         abort(404)
     return found
@@ -99,7 +100,7 @@ def incident_action(code: str) -> Response:
     try:
         payload = check_action_payload(form_payload(request.form))
         if payload.get("action") == "merge" and isinstance(payload.get("into"), str):
-            target = incidents.get_by_code(db.session, payload["into"])
+            target = lifecycle.get_by_code(db.session, payload["into"])
             if target is None or not visible(db.session, current_scope(), target):
                 raise actions.ActionError(f"into: no incident {payload['into']!r}", 404)
         result = actions.apply_action(db.session, found, payload, f"user:{g.user.id}",

@@ -27,7 +27,7 @@ from hotline.models import (
     User,
     utcnow,
 )
-from hotline.privacy import DecryptionError, Vault, reference
+from hotline.privacy.vault import DecryptionError, Vault, reference
 
 UNVERIFIED = ("new", "verifying")
 # What the board and the list show of an incident: plain columns, no JSON to decode.

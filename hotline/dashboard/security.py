@@ -1,4 +1,4 @@
-"""Sessions, CSRF and roles of the dashboard (response headers: `hotline.security`).
+"""Sessions, CSRF and roles of the dashboard (response headers: `hotline.core.headers`).
 
 The session is Flask's signed cookie. It carries the user id, the account's session version
 (bumped when the user is disabled, reset or loses a factor, which ends every session at once),
@@ -27,10 +27,10 @@ from flask import (
     url_for,
 )
 
-from hotline import users
+from hotline.accounts import users
+from hotline.core.extensions import db
 from hotline.dashboard import settings
 from hotline.dashboard.blueprint import bp
-from hotline.extensions import db
 from hotline.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,9 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import jobs
-from hotline.extensions import db
-from hotline.metrics import REGISTRY
+from hotline.core.extensions import db
+from hotline.core.metrics import REGISTRY
+from hotline.jobs import outbox
 
 bp = Blueprint("health", __name__)
 
@@ -29,8 +29,8 @@ def readyz() -> tuple[Response, int]:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {type(exc).__name__}"
-    backend = jobs.backend_of(current_app)
-    name = "redis" if isinstance(backend, jobs.RQBackend) else "jobs"
+    backend = outbox.backend_of(current_app)
+    name = "redis" if isinstance(backend, outbox.RQBackend) else "jobs"
     checks[name] = "ok" if backend.ping() else "unreachable"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), (

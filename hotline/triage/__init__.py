@@ -73,7 +73,7 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
 
 def gazetteer_from_config(config_dir: Path) -> Gazetteer:
     """A gazetteer straight from `jurisdictions.yaml` (for the CLI: no database needed)."""
-    from hotline.config_files import parse_jurisdictions
+    from hotline.core.config_files import parse_jurisdictions
 
     records = parse_jurisdictions(config_dir / "jurisdictions.yaml")
     return Gazetteer(JurisdictionRules.from_record(r["slug"], r["name"], r["state"],

@@ -1,12 +1,12 @@
-"""Webhook views: thin; the work is in `hotline.intake`."""
+"""Webhook views: thin; the work is in `hotline.intake.store`."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from hotline import intake
-from hotline.extensions import db
-from hotline.replies import EMPTY_TWIML, load_templates
+from hotline.core.extensions import db
+from hotline.intake import store
+from hotline.messaging.templates import EMPTY_TWIML, load_templates
 from hotline.webhooks.signing import twilio_signed
 
 bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
@@ -23,15 +23,15 @@ def inbound_sms() -> Response:
     """Store the message (committed before we answer), then reply in the sender's language."""
     settings = current_app.config["SETTINGS"]
     try:
-        inbound = intake.record_inbound_sms(db.session, current_app.extensions["hotline_vault"],
+        inbound = store.record_inbound_sms(db.session, current_app.extensions["hotline_vault"],
                                             request.form, settings.default_region)
-    except intake.BadWebhook as exc:
+    except store.BadWebhook as exc:
         db.session.rollback()
         return Response(f"bad request: {exc}\n", status=400, mimetype="text/plain")
     session = db.session
     if session.in_transaction():
         session.commit()  # durable before anything else happens (PostgreSQL: already is)
-    inbound = intake.hand_over(session, inbound)
+    inbound = store.hand_over(session, inbound)
     templates = load_templates(settings.config_dir / "templates.yaml")
     if inbound.keyword == "stop":
         # Twilio's own opt-out handling answers STOP; a second reply would be blocked anyway.
@@ -53,7 +53,7 @@ def inbound_sms() -> Response:
 @twilio_signed
 def message_status() -> Response:
     """Delivery status callbacks for outbound messages."""
-    from hotline import outbound
+    from hotline.messaging import outbound
 
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from hotline import voice
-from hotline.extensions import db
-from hotline.intake import BadWebhook
-from hotline.replies import load_templates
+from hotline.core.extensions import db
+from hotline.intake import voice
+from hotline.intake.store import BadWebhook
+from hotline.messaging.templates import load_templates
 from hotline.webhooks.signing import twilio_signed
 from hotline.webhooks.views import bp, twiml
 

@@ -7,8 +7,9 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from hotline import jobs, tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from hotline.models import ApiToken, AuditLog
 
 PHONE = "+13125550123"
@@ -32,7 +33,7 @@ def seeded(app, client, twilio):
     twilio.post_sms(client, "ICE at the Home Depot on Western and 47th", from_number=PHONE)
     twilio.post_sms(client, "migra en la 24 y mission sf", from_number="+14155550123")
     twilio.post_sms(client, "ICE in Phoenix AZ", from_number="+16025550123")
-    while jobs.backend_of(app).run_pending():
+    while outbox.backend_of(app).run_pending():
         pass
 
 

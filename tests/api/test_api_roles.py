@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline import tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
 from tests.dashboard.conftest import CHICAGO_SMS, run_jobs
 
 

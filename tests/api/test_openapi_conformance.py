@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
-from hotline import tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
 from tests.dashboard.conftest import CHICAGO_SMS, OUTSIDE_SMS, SF_SMS, run_jobs
 
 # per operation and mode: bounded time, still hundreds of requests (raise it to fuzz harder)

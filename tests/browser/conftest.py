@@ -14,8 +14,9 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from hotline import jobs, tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from tests.conftest import ROOT, SignedTwilio
 from tests.dashboard.conftest import PASSWORD, make_user
 
@@ -70,7 +71,7 @@ def serve(make_app, twilio) -> Iterator[Any]:
         with app.app_context():
             _row, token = tokens.create_token(db.session, "browser-tests")
             db.session.commit()
-        jobs.backend_of(app).start()
+        outbox.backend_of(app).start()
         server, thread, url = start_server(app)
         running.append((server, thread))
         return LiveServer(app, url, token, twilio)

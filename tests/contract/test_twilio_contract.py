@@ -17,12 +17,13 @@ from flask import Flask
 from twilio.base import values
 from twilio.base.exceptions import TwilioException
 
-from hotline import jobs, outbound
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.core.twilio_client import make_client
+from hotline.jobs import outbox
+from hotline.messaging import outbound
 from hotline.models import Message
 from hotline.models import utcnow as now
-from hotline.retention import delete_recordings
-from hotline.twilio_client import make_client
+from hotline.privacy.retention import delete_recordings
 from tests.conftest import PUBLIC_URL
 
 pytestmark = pytest.mark.contract
@@ -55,7 +56,7 @@ def queue(app: Flask, body: str = BODY) -> int:
 
 
 def run_jobs(app: Flask) -> None:
-    assert jobs.backend_of(app).run_pending() >= 1
+    assert outbox.backend_of(app).run_pending() >= 1
 
 
 def outcome(app: Flask, message_id: int) -> tuple[str, str]:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from hotline import jobs, users
-from hotline.extensions import db
+from hotline.accounts import users
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from hotline.models import User
 
 PASSWORD = "correct horse battery staple"
@@ -45,7 +46,7 @@ def make_user(app: Any, email: str, role: str, **kwargs: Any) -> int:
 
 
 def run_jobs(app: Any) -> None:
-    while jobs.backend_of(app).run_pending():
+    while outbox.backend_of(app).run_pending():
         pass
 
 

@@ -9,8 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from hotline import users
-from hotline.extensions import db
+from hotline.accounts import users
+from hotline.core.extensions import db
 from hotline.models import AuditLog, User, utcnow
 from tests.dashboard.conftest import PASSWORD, csrf_of, get_user, login, make_user, post_form
 

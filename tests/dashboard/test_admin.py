@@ -8,8 +8,8 @@ import io
 import pytest
 from sqlalchemy import select
 
+from hotline.core.extensions import db
 from hotline.dashboard.csvexport import cell, mask_numbers, neutralise
-from hotline.extensions import db
 from hotline.models import ApiToken, AuditLog, Incident, User
 from tests.dashboard.conftest import csrf_of, login, post_form
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from hotline.core.extensions import db
 from hotline.dashboard import queries
 from hotline.dashboard.scope import scope_of
-from hotline.extensions import db
 from hotline.models import Incident, User, utcnow
 from tests.dashboard.conftest import login, make_user, post_form
 
@@ -159,7 +159,7 @@ def test_map_with_tiles_loads_the_vendored_leaflet(make_app):
 def test_a_non_http_tile_url_is_refused_at_start(make_app):
     import pytest
 
-    from hotline.settings import SettingsError
+    from hotline.core.settings import SettingsError
 
     with pytest.raises(SettingsError, match="^HOTLINE_TILE_URL:"):
         make_app(HOTLINE_TILE_URL="javascript:alert(1)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import AuditLog, Incident, Report, Reporter
 from tests.dashboard.conftest import (
     CHICAGO_SMS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Alert, AuditLog, Incident, Responder
 from tests.dashboard.conftest import login, make_user, post_form
 

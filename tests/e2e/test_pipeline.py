@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hotline import tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
 from tests.conftest import ROOT, process_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.e2e]
@@ -147,8 +147,8 @@ def test_worker_recycles_after_max_jobs(pg_app, pg_client, pg_url, redis_url, tw
     # the rest waits for the next process
     from rq import Queue
 
-    from hotline import jobs
+    from hotline.jobs import outbox
 
-    left = sum(Queue(name, connection=jobs.backend_of(pg_app).redis).count
-               for name in jobs.QUEUES)
+    left = sum(Queue(name, connection=outbox.backend_of(pg_app).redis).count
+               for name in outbox.QUEUES)
     assert left >= 1

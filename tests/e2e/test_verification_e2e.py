@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline import tokens
-from hotline.extensions import db
+from hotline.accounts import tokens
+from hotline.core.extensions import db
 from tests.e2e.test_pipeline import run_burst_worker
 from tests.routing.helpers import phone
 

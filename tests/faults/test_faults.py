@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from hotline import create_app
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.simulate import sign, sms_form
 from tests.conftest import (
     AUTH_TOKEN,
@@ -204,7 +204,7 @@ def _burst_through_a_restart(postgres: PostgresServer, url: str, base: str, work
 
 
 def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
-    from hotline import outbound
+    from hotline.messaging import outbound
 
     redis_server = RedisServer()
     redis_server.start()
@@ -260,7 +260,7 @@ def test_worker_killed_mid_send_runs_again_without_a_second_sms(logs, standin):
 
 
 def test_twilio_429_500_and_timeout_through_a_real_worker(logs, standin):
-    from hotline import outbound
+    from hotline.messaging import outbound
 
     redis_server = RedisServer()
     redis_server.start()

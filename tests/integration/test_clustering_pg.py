@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from hotline import intake
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.intake import store
 from hotline.models import Incident, Message
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -23,7 +23,7 @@ def test_concurrent_triage_makes_one_incident(pg_app, pg_client, twilio):
     errors: list[BaseException] = []
 
     # slow each clustering down between its read and its write, so they truly overlap
-    from hotline import clustering
+    from hotline.incidents import clustering
 
     original = clustering.find_match
 
@@ -40,7 +40,7 @@ def test_concurrent_triage_makes_one_incident(pg_app, pg_client, twilio):
         try:
             with pg_app.app_context():
                 barrier.wait()
-                intake.process_inbound_message(db.session, message_id)
+                store.process_inbound_message(db.session, message_id)
                 db.session.commit()
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -60,7 +60,7 @@ def test_concurrent_triage_makes_one_incident(pg_app, pg_client, twilio):
 
 def test_without_the_lock_the_race_is_real(pg_app, pg_client, twilio, monkeypatch):
     """The same race with the lock disabled makes two incidents: the test above can fail."""
-    from hotline import clustering
+    from hotline.incidents import clustering
 
     monkeypatch.setattr(clustering, "lock_jurisdiction", lambda session, jid: None)
     original = clustering.find_match
@@ -82,7 +82,7 @@ def test_without_the_lock_the_race_is_real(pg_app, pg_client, twilio, monkeypatc
     def work(message_id: int) -> None:
         with pg_app.app_context():
             barrier.wait()
-            intake.process_inbound_message(db.session, message_id)
+            store.process_inbound_message(db.session, message_id)
             db.session.commit()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in ids]

@@ -9,8 +9,8 @@ import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
-from hotline import jobs
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.jobs import outbox
 from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report, Reporter
 from tests.servers import RedisServer
 
@@ -38,13 +38,13 @@ def test_twenty_concurrent_deliveries_leave_one_row(pg_app, twilio):
         assert db.session.scalar(select(func.count(Message.id))) == 1
         assert db.session.scalar(select(func.count(Reporter.id))) == 1
         assert db.session.scalar(select(func.count(OutboxJob.id))) == 1
-    backend = jobs.backend_of(pg_app)
+    backend = outbox.backend_of(pg_app)
     assert Queue("triage", connection=backend.redis).count == 1
 
 
 def test_enqueued_on_rq_after_commit(pg_app, pg_client, twilio):
     twilio.post_sms(pg_client, "ICE at 60608")
-    backend = jobs.backend_of(pg_app)
+    backend = outbox.backend_of(pg_app)
     queue = Queue("triage", connection=backend.redis)
     assert queue.count == 1
     job = queue.jobs[0]
@@ -90,7 +90,7 @@ def test_redis_down_webhook_still_stores_and_answers_then_sweeper_recovers(
     # the sweeper waits a grace period before touching recent rows; age them
     with app.app_context():
         for row in db.session.scalars(select(OutboxJob)):
-            row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+            row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
         db.session.commit()
     assert sweep_once(app) == 2
     run_worker(app, burst=True)
@@ -109,10 +109,10 @@ def test_sweeper_leaves_queued_jobs_alone(pg_app, pg_client, twilio):
     twilio.post_sms(pg_client, "ICE at 60608")
     with pg_app.app_context():
         row = db.session.scalar(select(OutboxJob))
-        row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+        row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
         db.session.commit()
     assert sweep_once(pg_app) == 0
-    assert Queue("triage", connection=jobs.backend_of(pg_app).redis).count == 1
+    assert Queue("triage", connection=outbox.backend_of(pg_app).redis).count == 1
 
 
 def test_postgres_single_round_trip_path_handles_every_case(pg_app, pg_client, twilio):
@@ -151,7 +151,7 @@ def test_rate_limit_counts_in_the_enqueue_round_trip_and_the_job_agrees(pg_app, 
     from workers.start import run_worker
 
     number = "+17735550191"
-    redis = jobs.backend_of(pg_app).redis
+    redis = outbox.backend_of(pg_app).redis
     before = {c: _command_calls(redis, c) for c in ("multi", "exec", "incrby")}
     first = twilio.post_sms(pg_client, "ICE at 60608 message 0", from_number=number)
     after = {c: _command_calls(redis, c) for c in ("multi", "exec", "incrby")}

@@ -6,8 +6,9 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from hotline import actions, jobs
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.incidents import actions
+from hotline.jobs import outbox
 from hotline.models import Incident, OutboxJob
 from tests.conftest import sending_settings
 from workers.start import run_worker
@@ -27,7 +28,7 @@ def test_lost_escalation_timer_is_rearmed(make_pg_app, redis_url, standin, twili
         timer = db.session.scalar(select(OutboxJob).where(
             OutboxJob.job == "escalation_timer"))
         assert timer is not None and timer.done_at is None
-    backend = jobs.backend_of(app)
+    backend = outbox.backend_of(app)
     scheduled = ScheduledJobRegistry("timers", connection=backend.redis)
     assert f"outbox-{timer.id}" in scheduled.get_job_ids()
 
@@ -35,9 +36,9 @@ def test_lost_escalation_timer_is_rearmed(make_pg_app, redis_url, standin, twili
     assert scheduled.get_job_ids() == []
     with app.app_context():
         row = db.session.get(OutboxJob, timer.id)
-        row.created_at = row.created_at - jobs.SWEEP_GRACE * 2
+        row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
         db.session.commit()
-        handed = jobs.sweep_outbox(db.session, backend)
+        handed = outbox.sweep_outbox(db.session, backend)
         db.session.commit()
     assert handed >= 1
     assert f"outbox-{timer.id}" in scheduled.get_job_ids()  # armed again, same due time

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Alert, Incident, Responder
 from tests.conftest import SignedTwilio, drain
 
@@ -73,7 +73,7 @@ def report_pilsen(client: FlaskClient, twilio: SignedTwilio, app: Flask,
 
 def act_by_api(app: Flask, code: str, action: str) -> None:
     """Apply a dashboard action ("verify", "resolve") to an incident, as a dispatcher would."""
-    from hotline import actions
+    from hotline.incidents import actions
 
     with app.app_context():
         incident = db.session.scalar(select(Incident).where(Incident.code == code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.commands import Command, parse_command
+from hotline.intake.commands import Command, parse_command
 
 
 @pytest.mark.parametrize(("body", "expected"), [

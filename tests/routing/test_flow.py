@@ -9,7 +9,7 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Alert, Incident, IncidentEvent, Reporter, Responder
 from tests.conftest import SignedTwilio, drain, run_due_timers, sending_settings
 from tests.routing.helpers import (
@@ -131,7 +131,7 @@ def test_accept_from_someone_not_alerted_or_after_resolution(sms_app, twilio, st
 
 
 def test_stale_timer_is_ignored(sms_app, routed):
-    from hotline import escalation
+    from hotline.routing import escalation
 
     with sms_app.app_context():
         incident = db.session.scalar(select(Incident).where(Incident.code == routed.code))
@@ -255,7 +255,7 @@ def test_eta_extends_the_deadline(sms_app, twilio, standin):
         # a new deadline 10 + 5 minutes out supersedes the first round's
         assert [d.args[1] for d in deadlines] == [0, 1]
         assert deadlines[1].run_at > deadlines[0].run_at
-        from hotline import verification
+        from hotline.incidents import verification
 
         incident_id = db.session.scalar(select(Incident.id).where(Incident.code == code))
         verification.on_timeout(db.session, incident_id, 0)  # the superseded deadline fires

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import outbound
-from hotline.extensions import db
+from hotline.core.extensions import db
+from hotline.messaging import outbound
+from hotline.messaging.pacing import LocalSenderLimiter, RedisSenderLimiter
 from hotline.models import Message, OutboxJob, Reporter
-from hotline.ratelimit import LocalSenderLimiter, RedisSenderLimiter
 from tests.conftest import drain, run_due_timers
 
 TO = "+13125550177"
@@ -45,7 +45,7 @@ def test_sends_share_one_client_per_thread(sms_app, standin, monkeypatch):
     server closes every connection, so the reuse itself is not visible there.)"""
     import threading
 
-    from hotline import twilio_client
+    from hotline.core import twilio_client
 
     built: list[object] = []
     real = twilio_client.Client
@@ -67,7 +67,7 @@ def test_sends_share_one_client_per_thread(sms_app, standin, monkeypatch):
 
 
 def test_the_pooled_client_keeps_no_copy_of_the_last_message(sms_app, standin):
-    from hotline.twilio_client import make_client
+    from hotline.core.twilio_client import make_client
 
     queue_one(sms_app, "Hotline: a body to forget")
     drain(sms_app)

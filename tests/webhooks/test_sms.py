@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import func, select, text
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Message, OutboxJob, Reporter
 
 PHONE = "+13125550123"

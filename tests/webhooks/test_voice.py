@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from hotline.extensions import db
+from hotline.core.extensions import db
 from hotline.models import Incident, Jurisdiction, Message, Report
 from tests.conftest import drain, run_due_timers
 

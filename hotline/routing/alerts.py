@@ -35,6 +35,6 @@ def on_message_status(session: Session, message: Message) -> None:
         alert.delivered_at = now
     elif status == "failed":
         logger.warning("alert %s failed (code %s)", alert.id, message.error_code)
-        from hotline import escalation
+        from hotline.routing import escalation
 
         escalation.on_alert_failed(session, alert)

@@ -9,8 +9,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline import credibility, escalation, incidents, jobs, notify
-from hotline.geo import distance_m
+from hotline.core.distances import distance_m
+from hotline.core.policy import Policy
+from hotline.incidents import credibility, lifecycle
+from hotline.jobs import outbox
+from hotline.messaging import notify
 from hotline.models import (
     Alert,
     Incident,
@@ -21,7 +24,7 @@ from hotline.models import (
     responder_jurisdictions,
     utcnow,
 )
-from hotline.policy import Policy
+from hotline.routing import escalation
 
 logger = logging.getLogger(__name__)
 HOLD_FLAGS = ("denunciation", "flood")  # a dispatcher decides; never automatic
@@ -87,7 +90,7 @@ def after_report(session: Session, incident: Incident, created: bool, report: Re
         return
     if created:
         policy = policy_of(session, incident)
-        jobs.defer(session, "expire_incident", incident.id,
+        outbox.defer(session, "expire_incident", incident.id,
                    run_at=utcnow() + timedelta(minutes=policy.unconfirmed_after_min),
                    dedupe_key=f"expire:{incident.id}")
         start_verification(session, incident)
@@ -120,7 +123,7 @@ def start_verification(session: Session, incident: Incident) -> list[Alert]:
     if incident.status in ("new", "unconfirmed"):
         if not candidate_verifiers(session, incident):
             return request_verifiers(session, incident)  # records that nobody is available
-        incidents.transition(session, incident, "verifying", "system")
+        lifecycle.transition(session, incident, "verifying", "system")
     if incident.status != "verifying":
         return []
     return request_verifiers(session, incident)
@@ -139,7 +142,7 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
         if not flags.get("no_verifier"):
             flags["no_verifier"] = True
             incident.flags = flags
-            incidents.record_event(session, incident, "no_verifier_available")
+            lifecycle.record_event(session, incident, "no_verifier_available")
         return []
     flags["verify_round"] = round_
     incident.flags = flags
@@ -154,9 +157,9 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
                             summary=notify.summary(incident, language, policy_timezone(
                                 session, incident)))
         alerts.append(alert)
-    incidents.record_event(session, incident, "verifiers_asked", round=round_,
+    lifecycle.record_event(session, incident, "verifiers_asked", round=round_,
                            verifiers=[v.name for v in chosen])
-    jobs.defer(session, "verification_timeout", incident.id, round_,
+    outbox.defer(session, "verification_timeout", incident.id, round_,
                run_at=utcnow() + timedelta(minutes=policy.verify_deadline_min),
                dedupe_key=f"verify:{incident.id}:{round_}")
     return alerts
@@ -187,7 +190,7 @@ def on_verifier_failed(session: Session, alert: Alert) -> None:
 
 def confirm(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
     """Verified: update reputations and route to the legal network."""
-    incidents.transition(session, incident, "verified", actor, reason=reason)
+    lifecycle.transition(session, incident, "verified", actor, reason=reason)
     credibility.record_outcome(session, incident, confirmed=True)
     credibility.score_incident(session, incident)
     if not held(incident):
@@ -196,14 +199,14 @@ def confirm(session: Session, incident: Incident, actor: str, reason: str | None
 
 def dismiss(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
     """False alarm: reputations fall, and anyone already told gets a retraction."""
-    incidents.transition(session, incident, "false_alarm", actor, reason=reason)
+    lifecycle.transition(session, incident, "false_alarm", actor, reason=reason)
     credibility.record_outcome(session, incident, confirmed=False)
     _tell_alerted(session, incident, "retraction")
 
 
 def resolve(session: Session, incident: Incident, actor: str, note: str | None = None) -> None:
     """Resolved: everyone who was alerted gets an all-clear."""
-    incidents.transition(session, incident, "resolved", actor, note=note)
+    lifecycle.transition(session, incident, "resolved", actor, note=note)
     _tell_alerted(session, incident, "all_clear")
 
 
@@ -226,7 +229,7 @@ def _tell_alerted(session: Session, incident: Incident, template: str) -> int:
         notify.to_responder(session, responder, template, alert, code=incident.code,
                             place=incident.location_text or "-")
     if responders:
-        incidents.record_event(session, incident, template, told=len(responders))
+        lifecycle.record_event(session, incident, template, told=len(responders))
     return len(responders)
 
 
@@ -246,12 +249,12 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
     actor = f"responder:{responder.key}"
     if verb == "eta":
         minutes = max(1, min(int(argument.split()[0]), 120))
-        incidents.record_event(session, incident, "verifier_eta", actor=actor, minutes=minutes)
+        lifecycle.record_event(session, incident, "verifier_eta", actor=actor, minutes=minutes)
         flags = dict(incident.flags or {})
         round_ = flags.get("verify_round", 0)
         flags["verify_round"] = round_ + 1  # supersede the old deadline
         incident.flags = flags
-        jobs.defer(session, "verification_timeout", incident.id, round_ + 1,
+        outbox.defer(session, "verification_timeout", incident.id, round_ + 1,
                    run_at=now + timedelta(minutes=minutes + 5),
                    dedupe_key=f"verify:{incident.id}:{round_ + 1}")
         return "eta_thanks", {**values, "minutes": minutes}
@@ -266,7 +269,7 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
         dismiss(session, incident, actor, reason="verifier found nothing")
         outcome = "falsa alarma" if language == "es" else "a false alarm"
     else:
-        incidents.record_event(session, incident, "verifier_unable", actor=actor)
+        lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
         request_verifiers(session, incident)
         outcome = "sin verificar" if language == "es" else "unable to verify"
     return "verify_thanks", {**values, "outcome": outcome}
@@ -277,5 +280,5 @@ def expire(session: Session, incident_id: int) -> None:
     incident = escalation.lock_incident(session, incident_id)
     if incident is None or incident.status not in ("new", "verifying"):
         return
-    incidents.transition(session, incident, "unconfirmed", "system",
+    lifecycle.transition(session, incident, "unconfirmed", "system",
                          reason="not verified within the window")

@@ -7,10 +7,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from hotline import outbound
+from hotline.messaging import outbound
+from hotline.messaging.templates import Templates, load_templates
 from hotline.models import Alert, Incident, Message, Reporter, Responder
-from hotline.privacy import Vault
-from hotline.replies import Templates, load_templates
+from hotline.privacy.vault import Vault
 
 
 def templates() -> Templates:

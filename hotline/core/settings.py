@@ -201,7 +201,7 @@ def _config_dir(raw: str | None) -> Path:
             raise SettingsError(f"HOTLINE_CONFIG_DIR: {path} is not a folder")
         return path
     here = Path("config").resolve()
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "config"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "config"
 
 
 def _embedded_secrets(instance: Path) -> dict[str, str]:

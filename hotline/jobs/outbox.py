@@ -342,7 +342,7 @@ class InlineBackend:
 
     def run_pending(self, limit: int = 50) -> int:
         """Run due jobs now, in this thread; returns how many ran."""
-        from hotline.extensions import db
+        from hotline.core.extensions import db
 
         with self.app.app_context():
             with db.new_session() as session:
@@ -367,7 +367,7 @@ class InlineBackend:
         return ran
 
     def _loop(self) -> None:
-        from hotline.extensions import db
+        from hotline.core.extensions import db
 
         last_daily = 0.0
         while not self._stop.is_set():
@@ -396,7 +396,7 @@ def schedule_daily(session: Session) -> bool:
 
 
 def _reschedule(outbox_id: int) -> None:
-    from hotline.extensions import db
+    from hotline.core.extensions import db
 
     with db.new_session() as session:
         row = session.get(OutboxJob, outbox_id)
@@ -412,7 +412,7 @@ def _reschedule(outbox_id: int) -> None:
 
 def run_outbox_job(outbox_id: int) -> Any:
     """Run the job of one outbox row in this process (inside an app context)."""
-    from hotline.extensions import db
+    from hotline.core.extensions import db
 
     with db.new_session() as session:
         row = session.get(OutboxJob, outbox_id)
@@ -426,7 +426,7 @@ def run_outbox_job(outbox_id: int) -> Any:
 
 def record_failure(outbox_id: int, exc: BaseException) -> None:
     """Count a failed attempt on the row (in its own transaction; the job's was rolled back)."""
-    from hotline.extensions import db
+    from hotline.core.extensions import db
 
     with db.new_session() as session:
         session.execute(

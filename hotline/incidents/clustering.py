@@ -14,10 +14,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from hotline import incidents
-from hotline.geo import distance_m
+from hotline.core.distances import distance_m
+from hotline.core.policy import Policy
+from hotline.incidents import lifecycle
 from hotline.models import OPEN_STATUSES, Incident, Jurisdiction, Report
-from hotline.policy import Policy
 from hotline.triage.places import fold
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     incident = find_match(session, report, policy)
     location_text = (report.location or {}).get("text")
     if incident is None:
-        incident = incidents.create_incident(session, report, location_text)
+        incident = lifecycle.create_incident(session, report, location_text)
         report.incident_id = incident.id
         session.flush()
         refresh_location(session, incident)
@@ -116,7 +116,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
     session.flush()
     add_to_location(incident, report)
-    incidents.record_event(session, incident, "report_added", report_id=report.id)
+    lifecycle.record_event(session, incident, "report_added", report_id=report.id)
     logger.info("report %s joined incident %s", report.id, incident.code)
     return incident, False
 
@@ -183,13 +183,13 @@ def split_reports(session: Session, incident: Incident, report_ids: list[int],
     reports = session.scalars(select(Report).where(Report.incident_id == incident.id,
                                                    Report.id.in_(report_ids))).all()
     if not reports or len(reports) != len(set(report_ids)):
-        raise incidents.TransitionError("reports: give ids of reports of this incident")
+        raise lifecycle.TransitionError("reports: give ids of reports of this incident")
     total = session.scalar(select(func.count(Report.id)).where(
         Report.incident_id == incident.id))
     if len(reports) >= total:
-        raise incidents.TransitionError("reports: leave at least one report in the incident")
+        raise lifecycle.TransitionError("reports: leave at least one report in the incident")
     first = min(reports, key=lambda r: r.created_at)
-    new = incidents.create_incident(session, first, (first.location or {}).get("text"))
+    new = lifecycle.create_incident(session, first, (first.location or {}).get("text"))
     for report in reports:
         report.incident_id = new.id
     new.first_seen_at = min(r.created_at for r in reports)
@@ -197,8 +197,8 @@ def split_reports(session: Session, incident: Incident, report_ids: list[int],
     session.flush()
     refresh_location(session, new)
     refresh_location(session, incident)
-    incidents.record_event(session, incident, "split", actor=actor, into=new.code,
+    lifecycle.record_event(session, incident, "split", actor=actor, into=new.code,
                            reports=sorted(report_ids))
-    incidents.record_event(session, new, "split_from", actor=actor, source=incident.code,
+    lifecycle.record_event(session, new, "split_from", actor=actor, source=incident.code,
                            reports=sorted(report_ids))
     return new

@@ -13,9 +13,9 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline import jobs
+from hotline.core.policy import Policy
+from hotline.jobs import outbox
 from hotline.models import Message, Report, Reporter, utcnow
-from hotline.policy import Policy
 from hotline.triage.places import fold
 
 _UNDOCUMENTED = re.compile(
@@ -54,11 +54,11 @@ def rate_window(at: datetime) -> RateWindow:
     return RateWindow(number, start, start + timedelta(seconds=seconds))
 
 
-def rate_counter(phone_hmac: str, at: datetime) -> jobs.Counter:
+def rate_counter(phone_hmac: str, at: datetime) -> outbox.Counter:
     """The Redis counter of this sender's messages in the window of `at` (keyed by the HMAC,
     never the number); it expires a window after its own has ended."""
     window = rate_window(at)
-    return jobs.Counter(f"hotline:rate:{phone_hmac[:32]}:{window.number}",
+    return outbox.Counter(f"hotline:rate:{phone_hmac[:32]}:{window.number}",
                         ttl=int((window.end - window.start).total_seconds()) * 2)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hotline.api.serializers import EVENT_TEXT_CONTEXT
 from hotline.models import (
     IncidentEvent,
     Message,
@@ -23,8 +24,7 @@ from hotline.models import (
     Responder,
     User,
 )
-from hotline.privacy import Vault
-from hotline.serializers import EVENT_TEXT_CONTEXT
+from hotline.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
 BATCH = 500

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from hotline.models import Alert, Incident, IncidentEvent, Report, Responder
-from hotline.privacy import Vault
+from hotline.privacy.vault import Vault
 
 
 def iso(value: datetime | None) -> str | None:

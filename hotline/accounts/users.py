@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.models import ROLES, AuditLog, Jurisdiction, LegalNetwork, Responder, User, utcnow
-from hotline.privacy import Vault
+from hotline.privacy.vault import Vault
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 LOCK_AFTER = 5

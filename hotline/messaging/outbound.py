@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from hotline import jobs
+from hotline.core.settings import Settings
+from hotline.core.twilio_client import can_send, make_client
+from hotline.jobs import outbox
+from hotline.messaging.pacing import LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
 from hotline.models import Message, Reporter, Responder, utcnow
-from hotline.privacy import Vault, reference
-from hotline.ratelimit import LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
-from hotline.settings import Settings
-from hotline.twilio_client import can_send, make_client
+from hotline.privacy.vault import Vault, reference
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
     )
     session.add(message)
     session.flush()
-    jobs.defer(session, "send_sms", message.id)
+    outbox.defer(session, "send_sms", message.id)
     return message
 
 
@@ -74,8 +74,8 @@ def sender_limiter() -> SenderLimiter:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     limiter = _limiters.get(id(app))
     if limiter is None:
-        backend = jobs.backend_of(app)
-        limiter = (RedisSenderLimiter(backend.redis) if isinstance(backend, jobs.RQBackend)
+        backend = outbox.backend_of(app)
+        limiter = (RedisSenderLimiter(backend.redis) if isinstance(backend, outbox.RQBackend)
                    else LocalSenderLimiter())
         _limiters[id(app)] = limiter
     return limiter
@@ -151,7 +151,7 @@ def send_message(session: Session, message_id: int) -> str:
         message = session.get(Message, message_id)
         message.status = "queued"  # give the claim back; run again when the slot comes
         message.flags = {**flags, "attempts": flags["attempts"] - 1}
-        jobs.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=wait))
+        outbox.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=wait))
         session.commit()
         return "queued"
     deadline = time.monotonic() + wait
@@ -217,7 +217,7 @@ def _retry_later(session: Session, message_id: int, why: str) -> str:
     delay = min(300.0, 2.0 ** attempts) * (0.5 + random.random())  # backoff with full jitter
     message.status = "queued"
     message.flags = {**(message.flags or {}), "last_error": why}
-    jobs.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=delay))
+    outbox.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=delay))
     session.commit()
     logger.warning("outbound message %s not accepted (%s); retry in %.1fs", message_id, why,
                    delay)
@@ -271,6 +271,6 @@ def _after_status(session: Session, message: Message) -> None:
                 logger.info("reporter %s opted out at the carrier",
                             reference(reporter.phone_hmac))
     if message.alert_id:
-        from hotline import alerts
+        from hotline.routing import alerts
 
         alerts.on_message_status(session, message)

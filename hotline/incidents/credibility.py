@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
-from hotline.clustering import PRECISION_RANK
+from hotline.incidents.clustering import PRECISION_RANK
 from hotline.models import Incident, Report, Reporter, utcnow
 
 _SPECIFICITY = {0: 0.15, 1: 0.15, 2: 0.12, 3: 0.08, 4: 0.06}

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import incidents, jobs, notify
+from hotline.incidents import lifecycle
+from hotline.jobs import outbox
+from hotline.messaging import notify
 from hotline.models import (
     Alert,
     EscalationPolicy,
@@ -27,7 +29,7 @@ from hotline.models import (
     Responder,
     utcnow,
 )
-from hotline.oncall import paging_order, snapshot_rotations
+from hotline.routing.oncall import paging_order, snapshot_rotations
 
 logger = logging.getLogger(__name__)
 ANSWERED = ("acked", "declined", "expired")
@@ -68,11 +70,11 @@ def route(session: Session, incident: Incident, actor: str = "system") -> bool:
         flags = dict(incident.flags or {})
         flags["no_network"] = True
         incident.flags = flags
-        incidents.record_event(session, incident, "routing_skipped", actor=actor,
+        lifecycle.record_event(session, incident, "routing_skipped", actor=actor,
                                reason="no legal network serves this place")
         return False
     incident.policy_snapshot = snapshot(session, network)
-    incidents.transition(session, incident, "routed", actor, network=network.name)
+    lifecycle.transition(session, incident, "routed", actor, network=network.name)
     run_step(session, incident, 0, 0)
     return True
 
@@ -124,11 +126,11 @@ def run_step(session: Session, incident: Incident, step_index: int, round_: int)
         notify.to_responder(session, responder, template, alert, code=incident.code,
                             summary=notify.summary(incident, language, plan.get("timezone")))
         created.append(alert)
-    incidents.record_event(session, incident, "escalation_step", step=step_index, round=round_,
+    lifecycle.record_event(session, incident, "escalation_step", step=step_index, round=round_,
                            target=step["target"], paged=[r.name for r in recipients])
     logger.info("incident %s step %s round %s paged %d", incident.code, step_index, round_,
                 len(recipients))
-    jobs.defer(session, "escalation_timer", incident.id, step_index, round_,
+    outbox.defer(session, "escalation_timer", incident.id, step_index, round_,
                run_at=utcnow() + timedelta(minutes=step["wait_minutes"]),
                dedupe_key=f"escalate:{incident.id}:{step_index}:{round_}")
     if not recipients:
@@ -155,7 +157,7 @@ def advance(session: Session, incident: Incident, step_index: int, round_: int) 
         flags = dict(incident.flags or {})
         flags["escalation_exhausted"] = True
         incident.flags = flags
-        incidents.record_event(session, incident, "escalation_exhausted")
+        lifecycle.record_event(session, incident, "escalation_exhausted")
         logger.warning("incident %s: escalation exhausted, nobody accepted", incident.code)
 
 
@@ -179,7 +181,7 @@ def on_timer(session: Session, incident_id: int, step_index: int, round_: int) -
 def on_alert_failed(session: Session, alert: Alert) -> None:
     """An undelivered page: when everyone paged at this step failed or declined, go on now."""
     if alert.kind == "verify":
-        from hotline import verification
+        from hotline.incidents import verification
 
         verification.on_verifier_failed(session, alert)
         return
@@ -230,7 +232,7 @@ def accept(session: Session, responder: Responder, incident: Incident) -> str:
     plan = dict(incident.policy_snapshot or {})
     plan["active"] = None
     incident.policy_snapshot = plan
-    incidents.transition(session, incident, "acknowledged", f"responder:{responder.key}",
+    lifecycle.transition(session, incident, "acknowledged", f"responder:{responder.key}",
                          name=responder.name)
     _tell_others(session, incident, responder)
     _tell_reporters(session, incident)
@@ -277,7 +279,7 @@ def decline(session: Session, responder: Responder, incident: Incident) -> str:
     for alert in alerts:
         alert.status = "declined"
         alert.answered_at = utcnow()
-    incidents.record_event(session, incident, "declined", actor=f"responder:{responder.key}")
+    lifecycle.record_event(session, incident, "declined", actor=f"responder:{responder.key}")
     active = (incident.policy_snapshot or {}).get("active")
     if active:
         _advance_if_nobody_left(session, incident, active[0], active[1])

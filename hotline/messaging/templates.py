@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from hotline.config_files import ConfigError, read_yaml
+from hotline.core.config_files import ConfigError, read_yaml
 
 LANGUAGES = ("en", "es")
 

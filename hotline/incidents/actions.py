@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clustering, incidents, verification
+from hotline.incidents import clustering, lifecycle, verification
 from hotline.models import Incident, Report, Reporter, User
 
 
@@ -51,10 +51,10 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             target_code = payload.get("into")
             if not isinstance(target_code, str) or not target_code.strip():
                 raise ActionError("into: the code of the incident to merge into is required")
-            target = incidents.get_by_code(session, target_code)
+            target = lifecycle.get_by_code(session, target_code)
             if target is None:
                 raise ActionError(f"into: no incident {target_code!r}", 404)
-            incidents.merge(session, incident, target, actor)
+            lifecycle.merge(session, incident, target, actor)
             result["into"] = target.code
         elif action == "split":
             raw = payload.get("reports")
@@ -70,13 +70,13 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             if user is None:
                 raise ActionError("assign: only a dashboard user can take an incident")
             incident.assigned_user_id = user.id
-            incidents.record_event(session, incident, "assigned", actor=actor, user=user.email)
+            lifecycle.record_event(session, incident, "assigned", actor=actor, user=user.email)
         elif action == "block":
             report_id = payload.get("report")
             reporter = _reporter_of(session, incident, report_id)
             reporter.blocked = True
             reporter.blocked_reason = (note or "blocked by a dispatcher")[:200]
-            incidents.record_event(session, incident, "reporter_blocked", actor=actor,
+            lifecycle.record_event(session, incident, "reporter_blocked", actor=actor,
                                    report_id=report_id)
         else:
             if note is None:
@@ -84,9 +84,9 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             from flask import current_app
 
             vault = current_app.extensions["hotline_vault"]
-            incidents.record_event(session, incident, "note", actor=actor,
+            lifecycle.record_event(session, incident, "note", actor=actor,
                                    text_enc=vault.encrypt(note, "event.note"))
-    except incidents.TransitionError as exc:
+    except lifecycle.TransitionError as exc:
         raise ActionError(str(exc), 409) from None
     session.flush()
     return {"code": incident.code, "status": incident.status, **result}

@@ -21,11 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hotline import abuse, clustering, escalation, incidents, jobs, notify, verification
-from hotline.commands import Command, parse_command
-from hotline.extensions import db
-from hotline.geography import current_gazetteer
-from hotline.keywords import keyword_language, keyword_of
+from hotline.core.extensions import db
+from hotline.core.policy import Policy
+from hotline.incidents import abuse, clustering, lifecycle, verification
+from hotline.incidents.geography import current_gazetteer
+from hotline.intake.commands import Command, parse_command
+from hotline.intake.keywords import keyword_language, keyword_of
+from hotline.jobs import outbox
+from hotline.messaging import notify
 from hotline.models import (
     Alert,
     Incident,
@@ -37,8 +40,8 @@ from hotline.models import (
     Responder,
     utcnow,
 )
-from hotline.policy import Policy
-from hotline.privacy import Vault, normalize_phone, reference
+from hotline.privacy.vault import Vault, normalize_phone, reference
+from hotline.routing import escalation
 from hotline.triage import Triage, triage_text
 from hotline.triage.language import detect_language
 
@@ -68,7 +71,7 @@ class Inbound:
     blocked: bool = False
     command: bool = False
     rate_limited: bool = False  # set by `hand_over`
-    deferred: jobs.Deferred | None = None  # the triage job `hand_over` enqueues
+    deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
 
     @property
     def counts(self) -> bool:
@@ -257,7 +260,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     return Inbound(
         message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
         blocked=blocked, command=command is not None,
-        deferred=jobs.Deferred(outbox_id, "triage_message", [message_id], now)
+        deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)
 
 
@@ -274,7 +277,7 @@ def hand_over(session: Session, inbound: Inbound) -> Inbound:
         if inbound.counts else None
     if not pending and counter is None:
         return inbound
-    count = jobs.backend_of(current_app).dispatch(pending, counter)
+    count = outbox.backend_of(current_app).dispatch(pending, counter)
     if counter is None or inbound.message_id is None:
         return inbound
     if count is None:
@@ -305,7 +308,7 @@ def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]
         "now": params["now"]}).scalar_one_or_none()
     outbox_id = None
     if message_id is not None and params["defer"] and not reporter.blocked:
-        deferred = jobs.defer(session, "triage_message", message_id, track=False)
+        deferred = outbox.defer(session, "triage_message", message_id, track=False)
         outbox_id = deferred.id if deferred else None
     return (reporter.id, reporter.language, reporter.opted_out, reporter.blocked, message_id,
             outbox_id)
@@ -422,7 +425,7 @@ def _cluster(session: Session, report: Report) -> Incident:
         flags["flood"] = True
     if flags != (incident.flags or {}):
         incident.flags = flags
-        incidents.record_event(session, incident, "flagged",
+        lifecycle.record_event(session, incident, "flagged",
                                flags=sorted(k for k in flags if k in verification.HOLD_FLAGS
                                             or k == "rate_limited"))
     verification.after_report(session, incident, created, report)
@@ -465,7 +468,7 @@ def handle_command(session: Session, responder: Responder, command: Command,
         code = incident.code if incident else "?"
     else:
         code = command.code
-        incident = incidents.get_by_code(session, code)
+        incident = lifecycle.get_by_code(session, code)
     values: dict[str, Any] = {"code": code}
     if incident is None:
         template = "unknown_code"
@@ -513,7 +516,7 @@ def relay_to_reporters(session: Session, responder: Responder, incident: Inciden
     flags["relay"] = {"responder_id": responder.id, "at": utcnow().isoformat()}
     incident.flags = flags
     vault: Vault = current_app.extensions["hotline_vault"]
-    incidents.record_event(session, incident, "relay_to_reporter",
+    lifecycle.record_event(session, incident, "relay_to_reporter",
                            actor=f"responder:{responder.key}",
                            text_enc=vault.encrypt(text, "event.relay"), reporters=len(reporters))
     return None
@@ -546,11 +549,11 @@ def relay_from_reporter(session: Session, reporter: Reporter, body: str,
 
 def _report_retriaged(session: Session, incident: Incident, report: Report, event: str) -> None:
     """The incident after one of its reports was triaged again: place, SALUTE, timeline, score."""
-    from hotline import credibility
+    from hotline.incidents import credibility
 
     clustering.refresh_location(session, incident)
     incident.salute = report.salute
-    incidents.record_event(session, incident, event, report_id=report.id)
+    lifecycle.record_event(session, incident, event, report_id=report.id)
     credibility.score_incident(session, incident)
 
 

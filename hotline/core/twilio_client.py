@@ -10,7 +10,7 @@ from typing import Any
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.settings import Settings
+from hotline.core.settings import Settings
 
 _TWILIO_HOST = re.compile(r"^https://[a-z0-9.-]*twilio\.com")
 

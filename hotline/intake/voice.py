@@ -13,9 +13,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import intake, jobs
+from hotline.intake import store
+from hotline.jobs import outbox
 from hotline.models import Message, Report, utcnow
-from hotline.privacy import Vault, normalize_phone, reference
+from hotline.privacy.vault import Vault, normalize_phone, reference
 
 logger = logging.getLogger(__name__)
 MAX_SECONDS = 120
@@ -35,11 +36,11 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
         duration = 0
     if not recording_sid or not url or duration < 1:
         return None
-    if not intake.SID.match(recording_sid):
-        raise intake.BadWebhook("RecordingSid malformed")
+    if not store.SID.match(recording_sid):
+        raise store.BadWebhook("RecordingSid malformed")
     sender = (form.get("From") or form.get("Caller") or "").strip()
     if not sender:
-        raise intake.BadWebhook("From missing")
+        raise store.BadWebhook("From missing")
     try:
         e164 = normalize_phone(sender, region)
     except ValueError:
@@ -47,7 +48,7 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
     existing = session.scalar(select(Message).where(Message.twilio_sid == recording_sid))
     if existing is not None:
         return existing
-    reporter = intake.upsert_reporter(session, vault, e164, language)
+    reporter = store.upsert_reporter(session, vault, e164, language)
     message = Message(
         twilio_sid=recording_sid, direction="inbound", channel="voice", reporter_id=reporter.id,
         counterpart_hmac=reporter.phone_hmac,
@@ -59,7 +60,7 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
     session.add(message)
     session.flush()
     # if no transcript arrives in time, triage the recording anyway
-    jobs.defer(session, "triage_message", message.id, run_at=utcnow() + TRANSCRIPT_GRACE,
+    outbox.defer(session, "triage_message", message.id, run_at=utcnow() + TRANSCRIPT_GRACE,
                dedupe_key=f"voice:{message.id}")
     logger.info("voice recording %s stored as message %s reporter %s (%ss)", recording_sid,
                 message.id, reference(reporter.phone_hmac), duration)
@@ -83,12 +84,12 @@ def apply_transcript(session: Session, vault: Vault, form: Mapping[str, str]) ->
         return message  # the grace timer triages the recording without text
     message.body_enc = vault.encrypt(text, "message.body")
     if message.processed_at is None:
-        jobs.defer(session, "triage_message", message.id)
+        outbox.defer(session, "triage_message", message.id)
     elif message.report_id:
         # the grace timer already made a report without text: give it the transcript now
         report = session.get(Report, message.report_id)
         if report is not None:
-            from hotline.intake import refresh_report_text
+            from hotline.intake.store import refresh_report_text
 
             refresh_report_text(session, report, text)
     return message

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 
+from hotline.core.settings import Settings
+from hotline.core.twilio_client import can_send, make_client
 from hotline.models import Message, Report, Reporter, utcnow
-from hotline.settings import Settings
-from hotline.twilio_client import can_send, make_client
 
 logger = logging.getLogger(__name__)
 
