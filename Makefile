@@ -25,7 +25,9 @@ $(CONTRACT): tests/contract/package-lock.json
 test: $(STAMP) $(CONTRACT)
 	scripts/services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports

@@ -49,36 +49,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (  # noqa: E402
     HOTLINE_NUMBER,
-    LUA_COUNT,
     PG,
     REPORT_BODIES,
     ROOT,
     SENDERS,
-    Server,
-    Worker,
     add_run_args,
-    add_server_args,
     check_lines,
     clean_up,
     command_line,
-    cpu_groups,
-    cpu_ticks_total,
     create_database,
     empty_redis_db,
     free_port,
-    gunicorn_settings,
     hotline_env,
     machine_line,
     pg_scalar,
     publish,
-    require_wrk,
-    run_wrk_count,
+    twilio_credentials,
+    write_webhooks,
+)
+from benchmarks._processes import (  # noqa: E402
+    Server,
+    Worker,
+    add_server_args,
+    cpu_groups,
+    cpu_ticks_total,
+    gunicorn_settings,
     start_server,
     stop_server,
-    twilio_credentials,
     wait_for_quiet,
     wait_for_workers,
-    write_webhooks,
+)
+from benchmarks._wrk import (  # noqa: E402
+    LUA_COUNT,
+    require_wrk,
+    run_wrk_count,
 )
 
 RESULTS = ROOT / "benchmarks" / "results" / "burst.txt"

@@ -56,7 +56,6 @@ from benchmarks._common import (  # noqa: E402
     REPORT_BODIES,
     ROOT,
     SENDERS,
-    Worker,
     add_run_args,
     check_lines,
     clean_up,
@@ -68,6 +67,9 @@ from benchmarks._common import (  # noqa: E402
     percentile,
     publish,
     twilio_credentials,
+)
+from benchmarks._processes import (  # noqa: E402
+    Worker,
     wait_for_quiet,
     wait_for_workers,
 )

@@ -57,36 +57,40 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (  # noqa: E402
-    LUA_REQUESTS,
     PG,
     ROOT,
     SENDERS,
-    Server,
-    WrkRun,
     add_run_args,
-    add_server_args,
     base_env,
     check_lines,
-    child_cpu_seconds,
     clean_up,
     command_line,
-    cpu_ticks_total,
     empty_redis_db,
     free_port,
-    gunicorn_settings,
     hotline_env,
     machine_line,
     migrate,
     pg_admin,
     pg_scalar,
-    proc_ticks,
     publish,
-    require_wrk,
+    twilio_credentials,
+    write_webhooks,
+)
+from benchmarks._processes import (  # noqa: E402
+    Server,
+    add_server_args,
+    child_cpu_seconds,
+    cpu_ticks_total,
+    gunicorn_settings,
+    proc_ticks,
     start_server,
     stop_server,
-    twilio_credentials,
     wait_for_quiet,
-    write_webhooks,
+)
+from benchmarks._wrk import (  # noqa: E402
+    LUA_REQUESTS,
+    WrkRun,
+    require_wrk,
     wrk_result,
 )
 

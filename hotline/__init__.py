@@ -21,7 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hotline.core import logs
     from hotline.core.extensions import db
     from hotline.core.settings import load_settings
-    from hotline.jobs import outbox
+    from hotline.jobs import backends
     from hotline.privacy.vault import Vault
 
     config = dict(config or {})
@@ -49,12 +49,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.configure(settings.log_level)
 
     db.init_app(app)
-    outbox.init_app(app)
+    backends.init_app(app)
     app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
     from hotline import api, dashboard, health, webhooks
     from hotline.core import headers, metrics
+    from hotline.routing import receivers
+
+    receivers.connect()  # routing hears verified incidents and delivery outcomes
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)

@@ -15,7 +15,7 @@ from hotline.accounts.users import create_user
 from hotline.config_loader import load_config
 from hotline.core.database import upgrade
 from hotline.core.extensions import db
-from hotline.jobs import outbox
+from hotline.jobs import inline, outbox
 from hotline.models import Jurisdiction, User
 
 logger = logging.getLogger(__name__)
@@ -52,15 +52,15 @@ def serve(app: Flask, host: str, port: int) -> None:
     """Prepare, start the in-process job runner, and serve until interrupted."""
     password = prepare(app)
     backend = outbox.backend_of(app)
-    if isinstance(backend, outbox.InlineBackend):
+    in_process = isinstance(backend, inline.InlineBackend)
+    if in_process:
         backend.start()
     server = make_server(host, port, app, threaded=True)
     url = f"http://{host}:{server.port}/"
     click.echo(f"Hotline is running at {url}")
     click.echo(f"  log in as {DEMO_USER} with password "
                f"{password or '(set earlier; see hotline users create)'}")
-    inline = isinstance(backend, outbox.InlineBackend)
-    click.echo("  jobs: " + ("in-process worker thread" if inline
+    click.echo("  jobs: " + ("in-process worker thread" if in_process
                              else "RQ (run `hotline worker` too)"))
     click.echo(f'  try:  hotline simulate-sms --url http://{host}:{server.port} '
                '--from +13125550123 "ICE at the Home Depot on Western and 47th"')
@@ -69,5 +69,5 @@ def serve(app: Flask, host: str, port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if isinstance(backend, outbox.InlineBackend):
+        if isinstance(backend, inline.InlineBackend):
             backend.stop()

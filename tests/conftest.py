@@ -271,11 +271,11 @@ def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> datetime:
 
 def drain(app: Flask, rounds: int = 50) -> int:
     """Run every due job (and the jobs they create) in this thread; returns how many ran."""
-    from hotline.jobs import outbox
+    from hotline.jobs import outbox, rq_backend
 
     backend = outbox.backend_of(app)
     total = 0
-    if isinstance(backend, outbox.RQBackend):
+    if isinstance(backend, rq_backend.RQBackend):
         from workers.start import run_worker
 
         run_worker(app, burst=True)

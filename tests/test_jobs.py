@@ -74,7 +74,7 @@ def test_a_job_runs_once_even_if_delivered_twice(app, client, twilio):
 
 def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeypatch):
     twilio.post_sms(client, "ICE at 60608")
-    from hotline.intake import store
+    from hotline.intake import dispatch
 
     calls = []
 
@@ -82,7 +82,7 @@ def test_a_failing_job_is_retried_later_and_counted(app, client, twilio, monkeyp
         calls.append(message_id)
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(store, "process_inbound_message", broken)
+    monkeypatch.setattr(dispatch, "process_inbound_message", broken)
     backend = outbox.backend_of(app)
     assert backend.run_pending() == 1
     with app.app_context():

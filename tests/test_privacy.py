@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.core.logs import RedactPhones
-from hotline.privacy.vault import DecryptionError, Vault, mask_phone, normalize_phone
+from hotline.core.phones import mask_phone, normalize_phone
+from hotline.privacy.vault import DecryptionError, Vault
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from hotline.core.extensions import db
-from hotline.jobs.outbox import LEASE_NAMESPACE, record_failure
+from hotline.jobs.leases import lease
+from hotline.jobs.outbox import record_failure
 from hotline.models import OutboxJob, utcnow
 
 logger = logging.getLogger(__name__)
@@ -36,29 +37,6 @@ def use_app(app: Flask) -> None:
     """Make jobs in this process run against `app` (the worker command and tests)."""
     global _app
     _app = app
-
-
-@contextmanager
-def lease(outbox_id: int | None) -> Iterator[bool]:
-    """Hold a PostgreSQL advisory lock on the outbox row for as long as its job runs.
-
-    The lock lives on a connection of its own, so it outlasts the job's commits, and dies with
-    the process: the sweeper can tell a job that is running from one whose worker was killed.
-    """
-    engine = db.engine
-    if outbox_id is None or engine.dialect.name != "postgresql":
-        yield True
-        return
-    with engine.connect() as connection:
-        held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
-                                      {"ns": LEASE_NAMESPACE, "id": outbox_id}))
-        try:
-            yield held
-        finally:
-            if held:
-                connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
-                                   {"ns": LEASE_NAMESPACE, "id": outbox_id})
-            connection.commit()
 
 
 def job(func: Callable[P, R]) -> Callable[..., R | None]:

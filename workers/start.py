@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 
 from hotline.core.extensions import db
-from hotline.jobs import outbox
+from hotline.jobs import outbox, rq_backend, sweeper
 from workers.base import use_app
 
 logger = logging.getLogger(__name__)
@@ -22,14 +22,14 @@ SWEEP_EVERY = 10.0
 def sweep_once(app: Flask) -> int:
     """One sweep of the outbox, guarded so only one worker sweeps at a time."""
     backend = outbox.backend_of(app)
-    assert isinstance(backend, outbox.RQBackend)
+    assert isinstance(backend, rq_backend.RQBackend)
     if not backend.redis.set("hotline:sweeper", "1", nx=True, ex=int(SWEEP_EVERY) - 1):
         return 0
     with app.app_context():
         with db.new_session() as session:
             outbox.schedule_daily(session)
             session.commit()
-            handed = outbox.sweep_outbox(session, backend)
+            handed = sweeper.sweep_outbox(session, backend)
             session.commit()
             return handed
 
@@ -81,7 +81,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
     process has run that many jobs, so that its supervisor starts a fresh one)."""
     use_app(app)
     backend = outbox.backend_of(app)
-    assert isinstance(backend, outbox.RQBackend)
+    assert isinstance(backend, rq_backend.RQBackend)
     warm_up(app)
     stop = threading.Event()
     if not burst:
@@ -121,7 +121,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
         stop.set()
 
 
-def _wait_for_redis(backend: outbox.RQBackend) -> bool:
+def _wait_for_redis(backend: rq_backend.RQBackend) -> bool:
     """Wait until Redis answers (True) or a SIGTERM/SIGINT asks us to stop (False).
 
     RQ's own handlers belong to the worker that gave up; between workers these are ours.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hotline.models import Alert, Incident, IncidentEvent, Report, Responder
+from hotline.models import EVENT_TEXT_CONTEXT, Alert, Incident, IncidentEvent, Report, Responder
 from hotline.privacy.vault import Vault
 
 
@@ -47,10 +47,6 @@ def report_detail(report: Report, vault: Vault) -> dict[str, Any]:
         "flags": report.flags,
         "created_at": iso(report.created_at),
     }
-
-
-EVENT_TEXT_CONTEXT = {"note": "event.note", "relay_to_reporter": "event.relay",
-                      "relay_to_lawyer": "event.relay"}
 
 
 def event_data(event: IncidentEvent, vault: Vault | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from hotline.privacy.vault import normalize_phone
+from hotline.core.phones import normalize_phone
 
 # libyaml's safe loader when the wheel has it: ten times faster, same safety
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

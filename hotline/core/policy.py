@@ -6,9 +6,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
-from hotline.models import Jurisdiction
+
+class HasPolicy(Protocol):
+    """What a policy is read from: a jurisdiction (its `policy:` mapping from the config)."""
+
+    policy: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Policy:
     follow_up_window_min: int = 30
 
     @classmethod
-    def of(cls, jurisdiction: Jurisdiction | None) -> Policy:
+    def of(cls, jurisdiction: HasPolicy | None) -> Policy:
         """Defaults overlaid with the jurisdiction's configured policy."""
         configured: dict[str, Any] = dict(jurisdiction.policy or {}) if jurisdiction else {}
         known = {f.name for f in fields(cls)}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.core.extensions import db
 from hotline.core.metrics import REGISTRY
-from hotline.jobs import outbox
+from hotline.jobs import outbox, rq_backend
 
 bp = Blueprint("health", __name__)
 
@@ -30,7 +30,7 @@ def readyz() -> tuple[Response, int]:
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     backend = outbox.backend_of(current_app)
-    name = "redis" if isinstance(backend, outbox.RQBackend) else "jobs"
+    name = "redis" if isinstance(backend, rq_backend.RQBackend) else "jobs"
     checks[name] = "ok" if backend.ping() else "unreachable"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), (

@@ -32,11 +32,13 @@ def _note(payload: dict[str, Any]) -> str | None:
 
 def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
                  actor: str, user: User | None = None) -> dict[str, Any]:
-    """Apply one action; flushes, never commits. Returns the incident's code and status."""
+    """Apply one action under the incident's lock; flushes, never commits. Returns the
+    incident's code and status."""
     action = payload.get("action")
     if action not in ACTIONS:
         raise ActionError(f"action: must be one of {', '.join(ACTIONS)}")
     note = _note(payload)
+    incident = lifecycle.lock(session, incident.id)
     result: dict[str, Any] = {}
     try:
         if action == "verify":

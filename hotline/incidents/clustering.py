@@ -81,7 +81,7 @@ def find_match(session: Session, report: Report, policy: Policy) -> Incident | N
     text = fold(str((report.location or {}).get("text") or "")).strip()
     fine = _fine_coordinates(report)
     for incident in candidates:
-        places = (incident.flags or {}).get("places") or {}
+        places = incident.places or {}
         if key and key in (places.get("streets") or []):
             distance = 0.0  # the same street corner, however it was written
         elif fine and places.get("fine") and incident.lat is not None:
@@ -124,8 +124,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
 def add_to_location(incident: Incident, report: Report) -> None:
     """Fold one more report into the incident's place, without reading its other reports
     (a raid can bring hundreds of reports to one incident)."""
-    flags = dict(incident.flags or {})
-    places = dict(flags.get("places") or {"streets": [], "texts": [], "fine": False})
+    places = dict(incident.places or {"streets": [], "texts": [], "fine": False})
     key = street_key(report.location or {})
     if key and key not in places["streets"]:
         places["streets"] = sorted([*places["streets"], key])
@@ -146,30 +145,27 @@ def add_to_location(incident: Incident, report: Report) -> None:
             incident.lat = (incident.lat * count + report.lat) / (count + 1)
             incident.lon = (incident.lon * count + report.lon) / (count + 1)
             places["count"] = count + 1
-    flags["places"] = places
-    incident.flags = flags
+    incident.places = places
 
 
 def refresh_location(session: Session, incident: Incident) -> None:
     """The incident's place: the centroid of its most specific reports' coordinates, plus the
     street corners and place names its reports give (what later reports are matched on)."""
     reports = session.scalars(select(Report).where(Report.incident_id == incident.id)).all()
-    flags = dict(incident.flags or {})
-    flags["places"] = {
+    places = {
         "streets": sorted({k for r in reports if (k := street_key(r.location or {}))}),
         "texts": sorted({fold(str(t)).strip() for r in reports
                          if (t := (r.location or {}).get("text"))}),
         "fine": any(_fine_coordinates(r) for r in reports),
         "best": min((_precision(r) for r in reports), default=99),
     }
-    incident.flags = flags
     located = [r for r in reports if r.lat is not None]
     if not located:
+        incident.places = places
         return
     best_rank = min(_precision(r) for r in located)
     best = [r for r in located if _precision(r) == best_rank]
-    flags["places"].update(rank=best_rank, count=len(best))
-    incident.flags = flags
+    incident.places = {**places, "rank": best_rank, "count": len(best)}
     incident.lat = sum(r.lat for r in best) / len(best)
     incident.lon = sum(r.lon for r in best) / len(best)
     texts = [(r.location or {}).get("text") for r in best if (r.location or {}).get("text")]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
+from hotline.incidents import lifecycle
 from hotline.incidents.clustering import PRECISION_RANK
 from hotline.models import Incident, Report, Reporter, utcnow
 
@@ -41,7 +42,7 @@ def score_incident(session: Session, incident: Incident) -> tuple[float, list[di
                         "detail": f"reporters' past reports: {confirmed} confirmed, "
                                   f"{false} false alarms"})
 
-    best = ((incident.flags or {}).get("places") or {}).get("best")
+    best = (incident.places or {}).get("best")
     if best is None:
         ranks = session.scalars(select(Report.flags).where(Report.incident_id == incident.id))
         best = min((PRECISION_RANK.get((f or {}).get("precision") or "", 8) for f in ranks),
@@ -57,11 +58,10 @@ def score_incident(session: Session, incident: Incident) -> tuple[float, list[di
     reasons.append({"factor": "recency", "weight": recency,
                     "detail": f"last report {int(age.total_seconds() // 60)} min ago"})
 
-    flags = incident.flags or {}
     for flag, penalty, detail in (("flood", -0.2, "many new numbers at once in this area"),
                                   ("rate_limited", -0.05, "a reporter over the rate limit"),
                                   ("denunciation", -0.3, "names a person or a private home")):
-        if flags.get(flag):
+        if lifecycle.marked(incident, flag):
             reasons.append({"factor": flag, "weight": penalty, "detail": detail})
 
     score = max(0.0, min(1.0, round(0.1 + sum(r["weight"] for r in reasons), 3)))
@@ -72,10 +72,9 @@ def score_incident(session: Session, incident: Incident) -> tuple[float, list[di
 
 def record_outcome(session: Session, incident: Incident, confirmed: bool) -> None:
     """Update the reporters' reputations from a verification outcome (once per incident)."""
-    flags = dict(incident.flags or {})
-    if flags.get("reputation_applied") == confirmed:
+    previous = incident.reputation_applied
+    if previous == confirmed:
         return
-    previous = flags.get("reputation_applied")
     reporter_ids = set(session.scalars(select(Report.reporter_id).where(
         Report.incident_id == incident.id, Report.reporter_id.is_not(None))))
     for reporter in session.scalars(select(Reporter).where(Reporter.id.in_(reporter_ids))):
@@ -88,5 +87,4 @@ def record_outcome(session: Session, incident: Incident, confirmed: bool) -> Non
         else:
             reporter.false_alarm_count += 1
         reporter.trust_score = reporter_trust(reporter)
-    flags["reputation_applied"] = confirmed
-    incident.flags = flags
+    incident.reputation_applied = confirmed

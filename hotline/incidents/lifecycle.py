@@ -1,4 +1,9 @@
-"""Incidents: short codes, status transitions and the append-only timeline."""
+"""Incidents: short codes, the locked accessor, status transitions, markers and the
+append-only timeline. Every change of an incident starts from `lock`.
+
+`incident_verified` is sent when an incident is confirmed and nothing holds it; routing
+subscribes to it where the app is created (see `hotline.routing.receivers`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 import secrets
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,8 +37,53 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+# what a marker in `Incident.flags` tells a dispatcher, and who sets it
+MARKERS = {
+    "denunciation": "a report names a person or a private home (incidents.reports; held)",
+    "flood": "many first-time numbers at once in the jurisdiction (incidents.reports; held)",
+    "rate_limited": "a reporter over the rate limit (incidents.reports)",
+    "no_verifier": "no verifier was available nearby (incidents.verification)",
+    "no_network": "no legal network serves the place (routing.escalation)",
+    "escalation_exhausted": "every step was paged and nobody accepted (routing.escalation)",
+}
+HOLD_MARKERS = ("denunciation", "flood")  # a dispatcher decides; never automatic
+
+signals = Namespace()
+incident_verified = signals.signal("incident-verified")
+
+
 class TransitionError(ValueError):
     """A status change the incident's lifecycle does not allow."""
+
+
+def lock(session: Session, incident_id: int) -> Incident | None:
+    """The incident, locked for this transaction (a row lock on PostgreSQL) and read afresh:
+    an incident already loaded in the session is refreshed, never served stale."""
+    return session.scalars(select(Incident).where(Incident.id == incident_id)
+                           .with_for_update()
+                           .execution_options(populate_existing=True)).one_or_none()
+
+
+def mark(incident: Incident, *names: str) -> list[str]:
+    """Set markers on the incident; returns those that were not set before."""
+    unknown = set(names) - MARKERS.keys()
+    if unknown:
+        raise ValueError(f"unknown incident markers: {sorted(unknown)}")
+    flags = dict(incident.flags or {})
+    new = [name for name in names if not flags.get(name)]
+    if new:
+        incident.flags = {**flags, **dict.fromkeys(new, True)}
+    return new
+
+
+def marked(incident: Incident, name: str) -> bool:
+    """Whether the incident carries this marker."""
+    return bool((incident.flags or {}).get(name))
+
+
+def held(incident: Incident) -> bool:
+    """True when a marker keeps the incident from any automatic step."""
+    return any(marked(incident, name) for name in HOLD_MARKERS)
 
 
 def new_code(length: int = CODE_LENGTH) -> str:

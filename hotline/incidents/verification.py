@@ -24,10 +24,8 @@ from hotline.models import (
     responder_jurisdictions,
     utcnow,
 )
-from hotline.routing import escalation
 
 logger = logging.getLogger(__name__)
-HOLD_FLAGS = ("denunciation", "flood")  # a dispatcher decides; never automatic
 
 
 def policy_of(session: Session, incident: Incident) -> Policy:
@@ -42,11 +40,6 @@ def policy_timezone(session: Session, incident: Incident) -> str | None:
     jurisdiction = session.get(Jurisdiction, incident.jurisdiction_id) \
         if incident.jurisdiction_id else None
     return jurisdiction.timezone if jurisdiction else None
-
-
-def held(incident: Incident) -> bool:
-    """True when a flag keeps the incident from any automatic step."""
-    return any((incident.flags or {}).get(flag) for flag in HOLD_FLAGS)
 
 
 def _languages(session: Session, incident: Incident) -> set[str]:
@@ -83,7 +76,7 @@ def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]
 def after_report(session: Session, incident: Incident, created: bool, report: Report) -> None:
     """What a new report sets off: scoring, auto-verification, or a request to verifiers."""
     credibility.score_incident(session, incident)
-    if held(incident):
+    if lifecycle.held(incident):
         return
     if incident.status in ("new", "verifying", "unconfirmed") and auto_verify_reason(
             session, incident, report):
@@ -136,16 +129,12 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
         Alert.incident_id == incident.id, Alert.kind == "verify")) or 0
     room = max(0, policy.max_verifiers - asked)
     chosen = candidate_verifiers(session, incident)[:min(policy.verifiers_per_round, room)]
-    flags = dict(incident.flags or {})
-    round_ = flags.get("verify_round", -1) + 1
+    round_ = (incident.verify_round if incident.verify_round is not None else -1) + 1
     if not chosen:
-        if not flags.get("no_verifier"):
-            flags["no_verifier"] = True
-            incident.flags = flags
+        if lifecycle.mark(incident, "no_verifier"):
             lifecycle.record_event(session, incident, "no_verifier_available")
         return []
-    flags["verify_round"] = round_
-    incident.flags = flags
+    incident.verify_round = round_
     alerts = []
     for verifier in chosen:
         alert = Alert(incident_id=incident.id, responder_id=verifier.id, kind="verify",
@@ -167,10 +156,10 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
 
 def on_timeout(session: Session, incident_id: int, round_: int) -> None:
     """A verification round's deadline: nobody answered, so ask the next verifier."""
-    incident = escalation.lock_incident(session, incident_id)
+    incident = lifecycle.lock(session, incident_id)
     if incident is None or incident.status != "verifying":
         return
-    if (incident.flags or {}).get("verify_round") != round_:
+    if incident.verify_round != round_:
         return  # stale: a later round (or an ETA) superseded it
     for alert in session.scalars(select(Alert).where(
             Alert.incident_id == incident.id, Alert.kind == "verify", Alert.step == round_,
@@ -181,20 +170,21 @@ def on_timeout(session: Session, incident_id: int, round_: int) -> None:
 
 def on_verifier_failed(session: Session, alert: Alert) -> None:
     """The verify SMS could not be delivered: ask the next verifier at once."""
-    incident = escalation.lock_incident(session, alert.incident_id)
+    incident = lifecycle.lock(session, alert.incident_id)
     if incident is None or incident.status != "verifying":
         return
-    if (incident.flags or {}).get("verify_round") == alert.step:
+    if incident.verify_round == alert.step:
         request_verifiers(session, incident)
 
 
 def confirm(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
-    """Verified: update reputations and route to the legal network."""
+    """Verified: update reputations, and (unless held) hand it to whoever routes verified
+    incidents (`lifecycle.incident_verified`; routing subscribes)."""
     lifecycle.transition(session, incident, "verified", actor, reason=reason)
     credibility.record_outcome(session, incident, confirmed=True)
     credibility.score_incident(session, incident)
-    if not held(incident):
-        escalation.route(session, incident, actor)
+    if not lifecycle.held(incident):
+        lifecycle.incident_verified.send(incident, session=session, actor=actor)
 
 
 def dismiss(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
@@ -236,7 +226,7 @@ def _tell_alerted(session: Session, incident: Incident, template: str) -> int:
 def answer(session: Session, responder: Responder, incident: Incident, verb: str,
            argument: str) -> tuple[str, dict]:
     """A verifier's YES / NO / UNABLE / ETA. Returns (template, values) for the reply."""
-    incident = escalation.lock_incident(session, incident.id)
+    incident = lifecycle.lock(session, incident.id)
     alerts = session.scalars(select(Alert).where(
         Alert.incident_id == incident.id, Alert.responder_id == responder.id,
         Alert.kind == "verify")).all()
@@ -250,10 +240,8 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
     if verb == "eta":
         minutes = max(1, min(int(argument.split()[0]), 120))
         lifecycle.record_event(session, incident, "verifier_eta", actor=actor, minutes=minutes)
-        flags = dict(incident.flags or {})
-        round_ = flags.get("verify_round", 0)
-        flags["verify_round"] = round_ + 1  # supersede the old deadline
-        incident.flags = flags
+        round_ = incident.verify_round or 0
+        incident.verify_round = round_ + 1  # supersede the old deadline
         outbox.defer(session, "verification_timeout", incident.id, round_ + 1,
                    run_at=now + timedelta(minutes=minutes + 5),
                    dedupe_key=f"verify:{incident.id}:{round_ + 1}")
@@ -277,7 +265,7 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
 
 def expire(session: Session, incident_id: int) -> None:
     """Nobody verified it in time: unconfirmed (it stays visible; a dispatcher may still act)."""
-    incident = escalation.lock_incident(session, incident_id)
+    incident = lifecycle.lock(session, incident_id)
     if incident is None or incident.status not in ("new", "verifying"):
         return
     lifecycle.transition(session, incident, "unconfirmed", "system",

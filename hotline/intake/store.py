@@ -1,8 +1,8 @@
-"""Inbound messages: stored durably and idempotently on the webhook, processed by a job.
+"""The webhook's side of an inbound message: stored durably and idempotently, then handed to
+the triage job (`hotline.intake.dispatch`).
 
 The webhook does only what its reply needs (who sent it, which language, a keyword, a rate-limit
-count). The job does the rest: responder commands, relayed conversations, follow-up answers,
-triage, clustering and verification.
+count). The job does the rest.
 """
 
 from __future__ import annotations
@@ -12,44 +12,29 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline.core.extensions import db
-from hotline.core.policy import Policy
-from hotline.incidents import abuse, clustering, lifecycle, verification
-from hotline.incidents.geography import current_gazetteer
-from hotline.intake.commands import Command, parse_command
+from hotline.core.phones import normalize_phone
+from hotline.incidents import abuse
+from hotline.intake.commands import parse_command
 from hotline.intake.keywords import keyword_language, keyword_of
 from hotline.jobs import outbox
-from hotline.messaging import notify
-from hotline.models import (
-    Alert,
-    Incident,
-    IncidentEvent,
-    Jurisdiction,
-    Message,
-    Report,
-    Reporter,
-    Responder,
-    utcnow,
-)
-from hotline.privacy.vault import Vault, normalize_phone, reference
-from hotline.routing import escalation
-from hotline.triage import Triage, triage_text
+from hotline.models import Message, Reporter, utcnow
+from hotline.privacy.vault import Vault, reference
 from hotline.triage.language import detect_language
 
 logger = logging.getLogger(__name__)
 
 SID = re.compile(r"^(SM|MM|SMS|CA|RE)[0-9a-fA-F]{32}$")
 MAX_MEDIA = 10
-RELAY_WINDOW = timedelta(hours=3)
 
 
 class BadWebhook(ValueError):
@@ -312,260 +297,3 @@ def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]
         outbox_id = deferred.id if deferred else None
     return (reporter.id, reporter.language, reporter.opted_out, reporter.blocked, message_id,
             outbox_id)
-
-
-# -- the job side ---------------------------------------------------------------------------
-
-def process_inbound_message(session: Session, message_id: int) -> Report | None:
-    """Everything after the webhook, for one stored message (idempotent)."""
-    vault: Vault = current_app.extensions["hotline_vault"]
-    message = session.scalars(select(Message).where(Message.id == message_id)
-                              .with_for_update()).one_or_none()
-    if message is None or message.processed_at is not None:
-        return None
-    message.processed_at = utcnow()
-    body = vault.decrypt(message.body_enc, "message.body") or ""
-    sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
-    reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
-
-    if (message.flags or {}).get("command"):
-        responder = session.scalar(select(Responder).where(
-            Responder.phone_hmac == message.counterpart_hmac))
-        command = parse_command(body)
-        if responder is not None and command is not None:
-            handle_command(session, responder, command, message)
-            return None
-        if reporter is not None:  # not a responder after all: an ordinary report
-            notify.to_reporter(session, reporter, "ack")
-
-    if reporter is not None and relay_from_reporter(session, reporter, body, message):
-        return None
-
-    policy_window = timedelta(minutes=Policy().follow_up_window_min)
-    pending = None
-    if reporter is not None:
-        pending = session.scalar(select(Report).where(
-            Report.reporter_id == reporter.id, Report.state == "awaiting_location",
-            Report.updated_at >= utcnow() - policy_window).order_by(Report.id.desc()).limit(1))
-    if pending is not None:
-        return complete_follow_up(session, pending, message, body, sender, reporter)
-    return create_report(session, message, body, sender, reporter)
-
-
-def _triage(session: Session, body: str, sender: str | None,
-            reporter: Reporter | None) -> Triage:
-    result = triage_text(body, current_gazetteer(session), from_number=sender,
-                         language_hint=reporter.language if reporter else None)
-    if reporter is not None and body.strip():
-        reporter.language = result.language
-    return result
-
-
-def _jurisdiction_id(session: Session, slug: str | None) -> int | None:
-    if not slug:
-        return None
-    return session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
-
-
-def _apply_triage(session: Session, report: Report, result: Triage, text: str) -> None:
-    vault: Vault = current_app.extensions["hotline_vault"]
-    location = result.location
-    report.text_enc = vault.encrypt(text, "report.text")
-    report.language = result.language
-    report.salute = result.salute
-    report.location = location.public()
-    report.lat, report.lon = location.lat, location.lon
-    report.jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
-    report.needs_location = result.needs_location
-    report.confidence = result.confidence
-    report.flags = {**(report.flags or {}), "precision": location.precision}
-
-
-def create_report(session: Session, message: Message, body: str, sender: str | None,
-                  reporter: Reporter | None) -> Report:
-    """Triage a message into a new report, cluster it, and set verification going."""
-    result = _triage(session, body, sender, reporter)
-    flags: dict[str, Any] = {}
-    if abuse.message_over_rate_limit(session, message):
-        flags["rate_limited"] = True
-        message.flags = {**(message.flags or {}), "rate_limited": True}
-    if abuse.looks_like_denunciation(body):
-        flags["denunciation"] = True
-    report = Report(reporter_id=message.reporter_id, channel=message.channel,
-                    media=list(message.media or []), state="complete", flags=flags,
-                    created_at=message.received_at)
-    _apply_triage(session, report, result, body)
-    asked_before = reporter is not None and session.scalar(select(Report.id).where(
-        Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
-        .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
-    if result.needs_location and reporter is not None and not asked_before and \
-            message.channel != "voice" and not reporter.opted_out and not reporter.blocked:
-        report.state = "awaiting_location"
-        report.flags = {**report.flags, "asked_location": True}
-    session.add(report)
-    session.flush()
-    message.report_id = report.id
-    if report.state == "awaiting_location":
-        notify.to_reporter(session, reporter, "ask_location")
-    _cluster(session, report)
-    logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
-                result.jurisdiction or "none")
-    return report
-
-
-def _cluster(session: Session, report: Report) -> Incident:
-    incident, created = clustering.attach_report(session, report)
-    flags = dict(incident.flags or {})
-    for flag in ("denunciation", "rate_limited"):
-        if (report.flags or {}).get(flag):
-            flags[flag] = True
-    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
-        if report.jurisdiction_id else None
-    if created and abuse.is_flood(session, report.jurisdiction_id, Policy.of(jurisdiction)):
-        flags["flood"] = True
-    if flags != (incident.flags or {}):
-        incident.flags = flags
-        lifecycle.record_event(session, incident, "flagged",
-                               flags=sorted(k for k in flags if k in verification.HOLD_FLAGS
-                                            or k == "rate_limited"))
-    verification.after_report(session, incident, created, report)
-    return incident
-
-
-def complete_follow_up(session: Session, report: Report, message: Message, body: str,
-                       sender: str | None, reporter: Reporter) -> Report:
-    """The answer to "where?": it completes the same report instead of starting another."""
-    vault: Vault = current_app.extensions["hotline_vault"]
-    previous = vault.decrypt(report.text_enc, "report.text") or ""
-    combined = f"{previous}\n{body}".strip()
-    result = _triage(session, combined, sender, reporter)
-    before = report.incident_id
-    _apply_triage(session, report, result, combined)
-    report.state = "complete"  # answered or not, we do not ask twice
-    message.report_id = report.id
-    session.flush()
-    if not result.needs_location:
-        notify.to_reporter(session, reporter, "location_thanks")
-    incident = session.get(Incident, before) if before else None
-    if incident is not None:
-        if incident.jurisdiction_id != report.jurisdiction_id and \
-                incident.status in ("new", "verifying"):
-            incident.jurisdiction_id = report.jurisdiction_id
-        _report_retriaged(session, incident, report, "location_added")
-    else:
-        _cluster(session, report)
-    return report
-
-
-# -- responders -----------------------------------------------------------------------------
-
-def handle_command(session: Session, responder: Responder, command: Command,
-                   message: Message) -> str:
-    """Carry out a responder's reply and answer them by SMS; returns the template used."""
-    if command.code is None:
-        alert = escalation.latest_page(session, responder)
-        incident = session.get(Incident, alert.incident_id) if alert else None
-        code = incident.code if incident else "?"
-    else:
-        code = command.code
-        incident = lifecycle.get_by_code(session, code)
-    values: dict[str, Any] = {"code": code}
-    if incident is None:
-        template = "unknown_code"
-    elif command.verb in ("yes", "no", "eta", "unable"):
-        template, values = verification.answer(session, responder, incident, command.verb,
-                                               command.argument)
-    elif command.verb == "accept":
-        template = escalation.accept(session, responder, incident)
-    elif command.verb == "decline":
-        template = escalation.decline(session, responder, incident)
-    else:
-        template = relay_to_reporters(session, responder, incident, command.argument)
-    if incident is not None:
-        values.setdefault("status", incident.status)
-        values.setdefault("name", _acknowledger_name(session, incident))
-        message.alert_id = session.scalar(select(Alert.id).where(
-            Alert.incident_id == incident.id, Alert.responder_id == responder.id)
-            .order_by(Alert.id.desc()).limit(1))
-    if template:
-        notify.to_responder(session, responder, template, **values)
-    logger.info("command %s from responder %s: %s", command.verb, responder.key, template)
-    return template
-
-
-def _acknowledger_name(session: Session, incident: Incident) -> str:
-    if incident.acknowledged_by_id is None:
-        return "-"
-    responder = session.get(Responder, incident.acknowledged_by_id)
-    return responder.name if responder else "-"
-
-
-def relay_to_reporters(session: Session, responder: Responder, incident: Incident,
-                       text: str) -> str | None:
-    """MSG: the lawyer who accepted texts the reporters who consented, through the hotline."""
-    if incident.acknowledged_by_id != responder.id or incident.status != "acknowledged":
-        return "not_alerted" if incident.acknowledged_by_id != responder.id else "already_closed"
-    reporters = escalation.consenting_reporters(session, incident)
-    if not reporters:
-        return "no_consent"
-    for reporter in reporters:
-        body = notify.templates().text("relay_to_reporter", reporter.language,
-                                       code=incident.code, text=text)
-        notify.to_reporter(session, reporter, text=body)
-    flags = dict(incident.flags or {})
-    flags["relay"] = {"responder_id": responder.id, "at": utcnow().isoformat()}
-    incident.flags = flags
-    vault: Vault = current_app.extensions["hotline_vault"]
-    lifecycle.record_event(session, incident, "relay_to_reporter",
-                           actor=f"responder:{responder.key}",
-                           text_enc=vault.encrypt(text, "event.relay"), reporters=len(reporters))
-    return None
-
-
-def relay_from_reporter(session: Session, reporter: Reporter, body: str,
-                        message: Message) -> bool:
-    """A reporter's reply in an open relay goes back to the lawyer (never as a new report)."""
-    row = session.execute(
-        select(Incident).join(Report, Report.incident_id == Incident.id)
-        .where(Report.reporter_id == reporter.id, Incident.status == "acknowledged")
-        .order_by(Incident.last_seen_at.desc()).limit(1)).scalar_one_or_none()
-    relay = (row.flags or {}).get("relay") if row is not None else None
-    if not relay:
-        return False
-    from datetime import datetime
-
-    if utcnow() - datetime.fromisoformat(relay["at"]) > RELAY_WINDOW:
-        return False
-    responder = session.get(Responder, relay["responder_id"])
-    if responder is None:
-        return False
-    notify.to_responder(session, responder, "relay_to_lawyer", code=row.code, text=body)
-    vault: Vault = current_app.extensions["hotline_vault"]
-    session.add(IncidentEvent(incident_id=row.id, kind="relay_to_lawyer", actor="reporter",
-                              data={"text_enc": vault.encrypt(body, "event.relay")},
-                              at=utcnow()))
-    return True
-
-
-def _report_retriaged(session: Session, incident: Incident, report: Report, event: str) -> None:
-    """The incident after one of its reports was triaged again: place, SALUTE, timeline, score."""
-    from hotline.incidents import credibility
-
-    clustering.refresh_location(session, incident)
-    incident.salute = report.salute
-    lifecycle.record_event(session, incident, event, report_id=report.id)
-    credibility.score_incident(session, incident)
-
-
-def refresh_report_text(session: Session, report: Report, text: str) -> None:
-    """Re-triage a report whose text arrived late (a voice transcript)."""
-    result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
-                     if report.reporter_id else None)
-    _apply_triage(session, report, result, text)
-    session.flush()
-    incident = session.get(Incident, report.incident_id) if report.incident_id else None
-    if incident is not None:
-        if incident.jurisdiction_id is None and report.jurisdiction_id is not None and \
-                incident.status in ("new", "verifying"):
-            incident.jurisdiction_id = report.jurisdiction_id
-        _report_retriaged(session, incident, report, "transcript_added")

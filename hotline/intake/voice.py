@@ -13,10 +13,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.phones import normalize_phone
+from hotline.incidents import reports
 from hotline.intake import store
 from hotline.jobs import outbox
 from hotline.models import Message, Report, utcnow
-from hotline.privacy.vault import Vault, normalize_phone, reference
+from hotline.privacy.vault import Vault, reference
 
 logger = logging.getLogger(__name__)
 MAX_SECONDS = 120
@@ -89,7 +91,5 @@ def apply_transcript(session: Session, vault: Vault, form: Mapping[str, str]) ->
         # the grace timer already made a report without text: give it the transcript now
         report = session.get(Report, message.report_id)
         if report is not None:
-            from hotline.intake.store import refresh_report_text
-
-            refresh_report_text(session, report, text)
+            reports.refresh_report_text(session, report, text)
     return message

@@ -1,33 +1,27 @@
-"""Durable background work: the outbox table, and the backends that run it.
+"""The outbox: durable background work recorded in the caller's transaction.
 
 `defer()` records a job as an `OutboxJob` row in the caller's transaction. When that transaction
 commits, the job is handed to the backend: RQ on Redis in production, a worker thread in the
 embedded default. If Redis is unreachable the row simply stays pending and the sweeper hands it
 over later, so a commit never loses work and nothing is enqueued for a rolled-back transaction.
-Jobs mark their own row done in the same transaction as their work.
+Jobs mark their own row done in the same transaction as their work. The backends live beside
+this module: `rq_backend` (Redis), `inline` (a thread of this process), chosen by `backends`;
+`sweeper` hands RQ what it missed; `leases` tell a running job from an abandoned one.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, current_app, has_app_context
-from redis import Redis
-from redis.client import Pipeline
-from redis.exceptions import RedisError, ResponseError
-from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
+from hotline.core.extensions import db
 from hotline.models import OutboxJob, utcnow
 
 logger = logging.getLogger(__name__)
@@ -52,10 +46,6 @@ JOBS: dict[str, JobSpec] = {
 }
 QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
 MAX_ATTEMPTS = 8
-LEASE_NAMESPACE = 0x4A62  # advisory-lock namespace of running jobs ("Jb")
-ABANDONED_AFTER = timedelta(seconds=15)
-SWEEP_GRACE = timedelta(seconds=20)
-RETRY = Retry(max=3, interval=[5, 30, 120])  # RQ reads it when enqueueing, never changes it
 
 
 @dataclass(frozen=True)
@@ -167,237 +157,14 @@ class Backend(Protocol):
         """True when the backend can accept work."""
 
 
-class RQBackend:
-    """Enqueues outbox jobs on RQ queues; tolerates Redis being down."""
-
-    def __init__(self, redis_url: str) -> None:
-        self.redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=2,
-                                    health_check_interval=30)
-        self._down_until = 0.0
-        self._queues: dict[str, Queue] = {}
-
-    def queue(self, name: str) -> Queue:
-        """The RQ queue called `name` (built once: this is on the webhook's path)."""
-        queue = self._queues.get(name)
-        if queue is None:
-            queue = self._queues[name] = Queue(name, connection=self.redis)
-        return queue
-
-    def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
-        """Enqueue the jobs (deterministic ids) and bump `counter`, all in one MULTI/EXEC round
-        trip; on Redis trouble leave the jobs to the sweeper and return None."""
-        if time.monotonic() < self._down_until:
-            logger.warning("redis marked down; %d job(s) left for the sweeper", len(jobs))
-            return None
-        try:
-            pipe = self.redis.pipeline()
-            pipe.multi()  # explicit MULTI first: RQ asks for it when it enqueues on a pipeline
-            if counter is not None:
-                pipe.incr(counter.key)
-                pipe.expire(counter.key, counter.ttl)
-            for outbox_id, name, args, run_at in jobs:
-                self.enqueue(outbox_id, name, args, run_at, pipeline=pipe)
-            results = pipe.execute()
-        except ResponseError:
-            # Redis answered, but refused a command (EXEC has applied the rest): not an outage,
-            # so no pause; the sweeper re-enqueues whatever did not land
-            logger.exception("redis refused a command of a dispatch")
-            return None
-        except RedisError as exc:
-            # Stop trying for a few seconds so webhooks stay fast while Redis is away.
-            self._down_until = time.monotonic() + 5
-            logger.warning("redis unavailable (%s); jobs left for the sweeper",
-                           type(exc).__name__)
-            return None
-        return int(results[0]) if counter is not None else None
-
-    def enqueue(self, outbox_id: int, name: str, args: list[Any], run_at: datetime,
-                pipeline: Pipeline | None = None) -> Job:
-        """Put one outbox job on its queue (or the scheduler when it is due later); with
-        `pipeline`, the commands are queued on it and run when the caller executes it."""
-        spec = JOBS[name]
-        queue = self.queue(spec.queue)
-        options: dict[str, Any] = {
-            "args": tuple(args),
-            "kwargs": {"outbox_id": outbox_id},
-            "job_id": f"outbox-{outbox_id}",
-            "retry": RETRY,
-            "job_timeout": spec.timeout,
-            "result_ttl": 3600,
-            "failure_ttl": 7 * 24 * 3600,
-            "description": f"{name} (outbox {outbox_id})",
-            "pipeline": pipeline,
-        }
-        if run_at > datetime.now(UTC) + timedelta(seconds=1):
-            return queue.enqueue_at(run_at, spec.func, **options)
-        return queue.enqueue(spec.func, **options)
-
-    def ping(self) -> bool:
-        """True when Redis answers."""
-        try:
-            return bool(self.redis.ping())
-        except RedisError:
-            return False
-
-
-def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = None) -> int:
-    """Hand RQ every pending job it does not hold; returns how many were (re-)enqueued."""
-    now = now or utcnow()
-    rows = session.scalars(
-        select(OutboxJob)
-        .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
-               OutboxJob.created_at < now - SWEEP_GRACE)
-        .order_by(OutboxJob.run_at)
-        .limit(500)
-    ).all()
-    handed = 0
-    for row in rows:
-        try:
-            job = Job.fetch(f"outbox-{row.id}", connection=backend.redis)
-            status = job.get_status()
-        except NoSuchJobError:
-            job, status = None, None
-        if status == JobStatus.STARTED and job is not None and _abandoned(session, job, now):
-            # its worker died mid-job (SIGKILL, OOM, lost machine): run it again
-            StartedJobRegistry(job.origin, connection=backend.redis).remove_executions(job)
-            logger.warning("outbox job %s (%s) was abandoned by its worker; re-enqueued",
-                           row.id, row.job)
-            status = JobStatus.FAILED
-        if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
-                      JobStatus.DEFERRED):
-            continue
-        if status == JobStatus.FINISHED:
-            continue  # its own commit marks the row; a finished job with a pending row re-runs
-        if row.attempts >= MAX_ATTEMPTS:
-            row.failed_at = now
-            logger.error("outbox job %s (%s) gave up after %d attempts", row.id, row.job,
-                         row.attempts)
-            continue
-        if status is not None:
-            row.attempts += 1  # it failed in RQ (retries exhausted or the worker died)
-        backend.enqueue(row.id, row.job, list(row.args), row.run_at)
-        handed += 1
-    session.flush()
-    if handed:
-        logger.info("sweeper handed %d pending job(s) to RQ", handed)
-    return handed
-
-
-def _abandoned(session: Session, job: Job, now: datetime) -> bool:
-    """A started job whose lease nobody holds: its worker is gone."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    started = job.started_at
-    if started is None or now - started.replace(tzinfo=UTC) < ABANDONED_AFTER:
-        return False
-    outbox_id = int(job.id.removeprefix("outbox-"))
-    with session.get_bind().connect() as connection:
-        free = connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
-                                 {"ns": LEASE_NAMESPACE, "id": outbox_id})
-        if free:
-            connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
-                               {"ns": LEASE_NAMESPACE, "id": outbox_id})
-        connection.commit()
-    return bool(free)
-
-
-class InlineBackend:
-    """Runs outbox jobs in a worker thread of this process (the embedded default)."""
-
-    def __init__(self, app: Flask, autostart: bool = True) -> None:
-        self.app = app
-        self.autostart = autostart
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def dispatch(self, jobs: list[Pending], counter: Counter | None = None) -> int | None:
-        """Wake the runner (starting it on first use); the rows themselves are the queue.
-
-        Keeps no counters: the caller counts in the database.
-        """
-        if self.autostart and not self.ping():
-            self.start()
-        self._wake.set()
-        return None
-
-    def ping(self) -> bool:
-        """The in-process runner is up when its thread is."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        """Start the runner thread (idempotent)."""
-        if self.ping():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="hotline-jobs", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        """Stop the runner thread after its current job."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def run_pending(self, limit: int = 50) -> int:
-        """Run due jobs now, in this thread; returns how many ran."""
-        from hotline.core.extensions import db
-
-        with self.app.app_context():
-            with db.new_session() as session:
-                due = session.scalars(
-                    select(OutboxJob.id)
-                    .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
-                           OutboxJob.run_at <= utcnow())
-                    .order_by(OutboxJob.run_at, OutboxJob.id)
-                    .limit(limit)
-                ).all()
-        ran = 0
-        for outbox_id in due:
-            if self._stop.is_set():
-                break
-            with self.app.app_context():
-                try:
-                    run_outbox_job(outbox_id)
-                except Exception:  # noqa: BLE001 - recorded on the row and retried with backoff
-                    logger.exception("job for outbox %s failed", outbox_id)
-                    _reschedule(outbox_id)
-            ran += 1
-        return ran
-
-    def _loop(self) -> None:
-        from hotline.core.extensions import db
-
-        last_daily = 0.0
-        while not self._stop.is_set():
-            if time.monotonic() - last_daily > 3600:
-                last_daily = time.monotonic()
-                try:
-                    with self.app.app_context(), db.new_session() as session:
-                        schedule_daily(session)
-                        session.commit()
-                except Exception:  # noqa: BLE001 - retried within the hour
-                    logger.exception("could not schedule the daily jobs")
-            try:
-                ran = self.run_pending()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the runner
-                logger.exception("job runner iteration failed")
-                ran = 0
-            if not ran:
-                self._wake.wait(0.5)
-                self._wake.clear()
-
-
 def schedule_daily(session: Session) -> bool:
     """Record today's maintenance jobs once (deduplicated by date); True if newly recorded."""
     today = utcnow().date().isoformat()
     return defer(session, "purge_expired", dedupe_key=f"purge:{today}") is not None
 
 
-def _reschedule(outbox_id: int) -> None:
-    from hotline.core.extensions import db
-
+def reschedule(outbox_id: int) -> None:
+    """Back a failed job's row off (exponentially, with jitter), or give it up."""
     with db.new_session() as session:
         row = session.get(OutboxJob, outbox_id)
         if row is None or row.done_at is not None:
@@ -412,8 +179,6 @@ def _reschedule(outbox_id: int) -> None:
 
 def run_outbox_job(outbox_id: int) -> Any:
     """Run the job of one outbox row in this process (inside an app context)."""
-    from hotline.core.extensions import db
-
     with db.new_session() as session:
         row = session.get(OutboxJob, outbox_id)
         if row is None or row.done_at is not None or row.failed_at is not None:
@@ -426,8 +191,6 @@ def run_outbox_job(outbox_id: int) -> Any:
 
 def record_failure(outbox_id: int, exc: BaseException) -> None:
     """Count a failed attempt on the row (in its own transaction; the job's was rolled back)."""
-    from hotline.core.extensions import db
-
     with db.new_session() as session:
         session.execute(
             update(OutboxJob).where(OutboxJob.id == outbox_id).values(
@@ -436,17 +199,6 @@ def record_failure(outbox_id: int, exc: BaseException) -> None:
             )
         )
         session.commit()
-
-
-def init_app(app: Flask) -> None:
-    """Bind the job backend the settings ask for."""
-    settings = app.config["SETTINGS"]
-    backend: Backend
-    if settings.queue_mode == "rq":
-        backend = RQBackend(settings.redis_url)
-    else:
-        backend = InlineBackend(app, autostart=app.config.get("JOBS_AUTOSTART", True))
-    app.extensions["hotline_jobs"] = backend
 
 
 def backend_of(app: Flask) -> Backend:

@@ -15,6 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 from requests.exceptions import RequestException
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
-from hotline.jobs import outbox
+from hotline.jobs import outbox, rq_backend
 from hotline.messaging.pacing import LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
 from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
@@ -37,6 +38,12 @@ MAX_INLINE_WAIT = 2.0  # seconds a job may sleep for its sender's slot before re
 FINAL = {"sent", "delivered", "undelivered", "failed", "suppressed", "simulated", "read"}
 _ORDER = {"queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 4, "read": 5,
           "undelivered": 5, "failed": 5}
+
+
+signals = Namespace()
+# sent (as the message, with session=) whenever a message's delivery status moves: sent,
+# delivered, failed... Routing follows its alerts through it; messaging calls nobody up.
+delivery_changed = signals.signal("delivery-changed")
 
 
 class SendFailed(RuntimeError):
@@ -75,7 +82,7 @@ def sender_limiter() -> SenderLimiter:
     limiter = _limiters.get(id(app))
     if limiter is None:
         backend = outbox.backend_of(app)
-        limiter = (RedisSenderLimiter(backend.redis) if isinstance(backend, outbox.RQBackend)
+        limiter = (RedisSenderLimiter(backend.redis) if isinstance(backend, rq_backend.RQBackend)
                    else LocalSenderLimiter())
         _limiters[id(app)] = limiter
     return limiter
@@ -256,7 +263,8 @@ def apply_status_callback(session: Session, sid: str, status: str,
 
 
 def _after_status(session: Session, message: Message) -> None:
-    """Consequences of a delivery outcome: opted-out recipients, and alerts."""
+    """Consequences of a delivery outcome: opted-out recipients here; what it means for an alert
+is for the receivers of `delivery_changed` (routing)."""
     if message.error_code == OPTED_OUT:
         if message.responder_id:
             responder = session.get(Responder, message.responder_id)
@@ -270,7 +278,4 @@ def _after_status(session: Session, message: Message) -> None:
                 reporter.opted_out = True
                 logger.info("reporter %s opted out at the carrier",
                             reference(reporter.phone_hmac))
-    if message.alert_id:
-        from hotline.routing import alerts
-
-        alerts.on_message_status(session, message)
+    delivery_changed.send(message, session=session)

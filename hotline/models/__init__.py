@@ -14,6 +14,7 @@ from hotline.models.geo import (
 )
 from hotline.models.jobs import OutboxJob
 from hotline.models.reports import (
+    EVENT_TEXT_CONTEXT,
     INCIDENT_STATUSES,
     OPEN_STATUSES,
     Alert,
@@ -25,8 +26,8 @@ from hotline.models.reports import (
 )
 
 __all__ = [
-    "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken", "AuditLog", "Base",
-    "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent", "Jurisdiction",
-    "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter", "Responder",
-    "User", "network_jurisdictions", "responder_jurisdictions", "utcnow",
+    "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
+    "AuditLog", "Base", "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent",
+    "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
+    "Responder", "User", "network_jurisdictions", "responder_jurisdictions", "utcnow",
 ]

@@ -120,8 +120,17 @@ class Incident(Base):
     score: Mapped[float] = mapped_column(default=0.0)
     score_reasons: Mapped[list[Any]] = mapped_column(default=list)
     salute: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # markers for dispatchers (flood, denunciation, no_verifier, ...): written only through
+    # `hotline.incidents.lifecycle.mark`, which also records them on the timeline
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    policy_snapshot: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # each piece of state below has one owner, the only module that writes it:
+    places: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # incidents.clustering
+    verify_round: Mapped[int | None]  # incidents.verification: the round whose deadline counts
+    reputation_applied: Mapped[bool | None]  # incidents.credibility: outcome already counted
+    relay_responder_id: Mapped[int | None] = mapped_column(  # intake.conversation
+        ForeignKey("responders.id"))
+    relay_at: Mapped[datetime | None]  # intake.conversation: when the lawyer last wrote
+    policy_snapshot: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # routing
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("responders.id"))
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -163,6 +172,11 @@ class Alert(Base):
     answered_at: Mapped[datetime | None]
 
     incident: Mapped[Incident] = relationship(back_populates="alerts")
+
+
+# timeline entries whose data carries an encrypted text (`text_enc`), and its AES-GCM context
+EVENT_TEXT_CONTEXT = {"note": "event.note", "relay_to_reporter": "event.relay",
+                      "relay_to_lawyer": "event.relay"}
 
 
 class IncidentEvent(Base):

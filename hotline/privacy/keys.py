@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hotline.api.serializers import EVENT_TEXT_CONTEXT
 from hotline.models import (
+    EVENT_TEXT_CONTEXT,
     IncidentEvent,
     Message,
     Report,

@@ -12,10 +12,8 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 from dataclasses import dataclass
 
-import phonenumbers
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -88,30 +86,6 @@ class Vault:
         """Keyed fingerprint of a normalised number, for lookups without storing it."""
         # utf-8, not ascii: a malformed sender (any text a webhook may carry) still hashes
         return hmac.new(self._hmac_key, e164.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-# +1, an area code (never 0 or 1), seven digits: phonenumbers formats these unchanged
-_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
-
-
-def normalize_phone(raw: str, region: str = "US") -> str:
-    """E.164 form of a phone number; raises ValueError when it is not one."""
-    if _NANP_E164.fullmatch(raw):
-        return raw  # what Twilio sends for US/Canada numbers is its own E.164 form already
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError("not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_phone(e164: str | None) -> str:
-    """A number as a dispatcher may see it without a PII view: +1 ••• ••• 0123."""
-    if not e164:
-        return ""
-    return f"{e164[:2]} ••• ••• {e164[-4:]}" if len(e164) > 6 else "•••"
 
 
 def reference(phone_hmac: str) -> str:

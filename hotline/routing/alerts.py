@@ -1,4 +1,7 @@
-"""Alerts: one notification of one responder about one incident, tracked to an answer."""
+"""Delivery outcomes of alerts: one notification of one responder about one incident, tracked
+from Twilio's status callbacks to an answer. `on_delivery` receives messaging's
+`delivery_changed` signal (connected in `hotline.routing.receivers`); a failed page moves the
+escalation on, a failed verifier request asks the next verifier."""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from hotline.incidents import verification
 from hotline.models import Alert, Message, utcnow
+from hotline.routing import escalation
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +19,12 @@ logger = logging.getLogger(__name__)
 _FROM_MESSAGE = {"sent": "sent", "simulated": "sent", "delivered": "delivered", "read": "delivered",
                  "failed": "failed", "undelivered": "failed", "suppressed": "failed"}
 _ANSWERED = {"acked", "declined", "expired"}
+
+
+def on_delivery(message: Message, *, session: Session) -> None:
+    """Receiver of `outbound.delivery_changed`: follow an alert's SMS through Twilio."""
+    if message.alert_id:
+        on_message_status(session, message)
 
 
 def on_message_status(session: Session, message: Message) -> None:
@@ -35,6 +46,7 @@ def on_message_status(session: Session, message: Message) -> None:
         alert.delivered_at = now
     elif status == "failed":
         logger.warning("alert %s failed (code %s)", alert.id, message.error_code)
-        from hotline.routing import escalation
-
-        escalation.on_alert_failed(session, alert)
+        if alert.kind == "verify":
+            verification.on_verifier_failed(session, alert)
+        elif alert.kind == "page":
+            escalation.on_page_failed(session, alert)

@@ -35,12 +35,6 @@ logger = logging.getLogger(__name__)
 ANSWERED = ("acked", "declined", "expired")
 
 
-def lock_incident(session: Session, incident_id: int) -> Incident | None:
-    """The incident, locked for this transaction (row lock on PostgreSQL)."""
-    return session.scalars(select(Incident).where(Incident.id == incident_id)
-                           .with_for_update()).one_or_none()
-
-
 def network_for(session: Session, incident: Incident) -> LegalNetwork | None:
     """The active legal network serving the incident's jurisdiction."""
     if incident.jurisdiction_id is None:
@@ -63,13 +57,16 @@ def snapshot(session: Session, network: LegalNetwork) -> dict[str, Any]:
             "active": None, "taken": []}
 
 
+def on_verified(incident: Incident, *, session: Session, actor: str) -> None:
+    """Receiver of `lifecycle.incident_verified`: a confirmed incident goes to its network."""
+    route(session, incident, actor)
+
+
 def route(session: Session, incident: Incident, actor: str = "system") -> bool:
     """verified -> routed: snapshot the policy and run its first step. False if no network."""
     network = network_for(session, incident)
     if network is None:
-        flags = dict(incident.flags or {})
-        flags["no_network"] = True
-        incident.flags = flags
+        lifecycle.mark(incident, "no_network")
         lifecycle.record_event(session, incident, "routing_skipped", actor=actor,
                                reason="no legal network serves this place")
         return False
@@ -154,16 +151,14 @@ def advance(session: Session, incident: Incident, step_index: int, round_: int) 
         plan = dict(plan)
         plan["active"] = None
         incident.policy_snapshot = plan
-        flags = dict(incident.flags or {})
-        flags["escalation_exhausted"] = True
-        incident.flags = flags
+        lifecycle.mark(incident, "escalation_exhausted")
         lifecycle.record_event(session, incident, "escalation_exhausted")
         logger.warning("incident %s: escalation exhausted, nobody accepted", incident.code)
 
 
 def on_timer(session: Session, incident_id: int, step_index: int, round_: int) -> None:
     """A step's wait is over: if nobody accepted and it is still that step, go on."""
-    incident = lock_incident(session, incident_id)
+    incident = lifecycle.lock(session, incident_id)
     if incident is None or incident.status != "routed":
         return
     plan = incident.policy_snapshot or {}
@@ -178,16 +173,9 @@ def on_timer(session: Session, incident_id: int, step_index: int, round_: int) -
     advance(session, incident, step_index, round_)
 
 
-def on_alert_failed(session: Session, alert: Alert) -> None:
+def on_page_failed(session: Session, alert: Alert) -> None:
     """An undelivered page: when everyone paged at this step failed or declined, go on now."""
-    if alert.kind == "verify":
-        from hotline.incidents import verification
-
-        verification.on_verifier_failed(session, alert)
-        return
-    if alert.kind != "page":
-        return
-    incident = lock_incident(session, alert.incident_id)
+    incident = lifecycle.lock(session, alert.incident_id)
     if incident is None or incident.status != "routed":
         return
     _advance_if_nobody_left(session, incident, alert.step, alert.round)
@@ -212,7 +200,7 @@ def latest_page(session: Session, responder: Responder) -> Alert | None:
 
 def accept(session: Session, responder: Responder, incident: Incident) -> str:
     """ACCEPT: the first accept claims the incident. Returns the template to answer with."""
-    incident = lock_incident(session, incident.id)
+    incident = lifecycle.lock(session, incident.id)
     alerts = session.scalars(select(Alert).where(
         Alert.incident_id == incident.id, Alert.responder_id == responder.id,
         Alert.kind == "page")).all()
@@ -266,7 +254,7 @@ def consenting_reporters(session: Session, incident: Incident) -> list[Reporter]
 
 def decline(session: Session, responder: Responder, incident: Incident) -> str:
     """DECLINE: this responder passes; when nobody at the step is left, go on now."""
-    incident = lock_incident(session, incident.id)
+    incident = lifecycle.lock(session, incident.id)
     alerts = session.scalars(select(Alert).where(
         Alert.incident_id == incident.id, Alert.responder_id == responder.id,
         Alert.kind == "page", Alert.status.not_in(ANSWERED))).all()

@@ -1,6 +1,7 @@
 """Where is it happening? Places in a message, from the finest to the coarsest, in both languages.
 
-A message is read as a list of tokens, in four passes, each taking the words it explains:
+A message is read as a list of tokens (`words.Words`), in four passes, each taking the words
+it explains:
 
 1. strong places: ZIP codes, "City, ST", configured nicknames, neighbourhoods and landmarks,
    "X County", and "LA" when it means Los Angeles (never the Spanish article "la");
@@ -16,96 +17,34 @@ it places someone in a county at best, so it never fills a city-only jurisdictio
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hotline.triage.gazetteer import DIRECTIONS, STREET_SUFFIXES, Gazetteer, Named
-from hotline.triage.language import ENGLISH, SPANISH
+from hotline.triage.gazetteer import STREET_SUFFIXES, Gazetteer, Named
+from hotline.triage.language import ENGLISH
 from hotline.triage.places import STATES, Place
+from hotline.triage.streets import find_street, name_word
+from hotline.triage.words import (
+    BRANDS,
+    CITY_STOPWORDS,
+    COMMON,
+    COURTS,
+    GENERIC_NAMES,
+    KINDS_AFTER,
+    KINDS_BEFORE,
+    ORDINAL,
+    PLACE_PREPOSITIONS,
+    SHORT_NICKNAMES,
+    STATE_NAMES,
+    TOWN_PREFIXES,
+    TOWN_SUFFIXES,
+    TRANSIT_LINES,
+    WORDLIKE_STATES,
+    Words,
+)
 
 # precisions a verifier could go to
 FINE = frozenset({"address", "intersection", "landmark", "street", "neighbourhood", "zip"})
-
-ORDINAL = re.compile(r"\d{1,3}(?:st|nd|rd|th|va|vo|ta|to|ra|ro|na|no|da|do|a|o)?")
-CONNECTORS = frozenset({"and", "&", "y", "@", "/", "n"})
-SPANISH_STREET_WORDS = frozenset({"calle", "avenida", "av"})
-# words before a place or street that say "here is where"
-PLACE_PREPOSITIONS = frozenset("""
-    at on in near by en por sobre de del la calle cerca corner esquina off along around between
-    entre frente outside afuera
-""".split())
-STREET_ARTICLES = frozenset({"la", "el", "calle", "avenida", "av", "the"})
-# common words that never name a street, a town or a place (beyond the language word lists)
-COMMON = frozenset("""
-    ice migra la el los las agents agent agentes cops police policia polis nypd lapd feds
-    federales officers people men women guys kids ninos children family familia everyone todos
-    raid redada border patrol checkpoint reten vests chalecos masks mascaras guns armas dogs
-    perros vans van cars carros trucks trocas suvs camionetas patrullas right now ahora ahorita
-    rn today hoy morning tarde noche night minutes minutos hours horas am pm help ayuda please
-    careful cuidado ppl folks someone somebody anyone nobody nadie alguien tienda escuela
-    esquina casa iglesia corte parada clinica oficina fabrica lavanderia pulga puerta puertas
-    entrada salida parte madrugada manana trabajo job work house home apartment apartments
-    building school church store shop restaurant park parque mercado market station estacion bus
-    stop corner neighborhood neighbourhood area zone zona city ciudad town pueblo downtown
-    centro county condado state estado mom dad mama papa husband wife esposo esposa neighbor
-    neighbour vecino vecina brother sister hermano hermana son daughter hijo hija hijos primo
-    tio tia wait stay safe careful alert alerta urgent urgente emergency emergencia happening
-    going coming leaving left arrived llegaron llego vienen fueron taking took detained
-    detaining arrest arresting arrested knocking tocando asking preguntando checking parked
-    waiting esperando lot lots bunch many several some few more mas muchos muchas varios varias
-    all both black white gray grey dark unmarked plain clothes tactical armed armados masked
-    enmascarados one two three four five six seven eight nine ten uno dos tres cuatro cinco seis
-    siete ocho nueve diez also too tambien just solo only still todavia again otra vez hay
-""".split()) | ENGLISH | SPANISH
-CITY_STOPWORDS = frozenset("""
-    mission commerce industry bell orange union media home depot target most deal eagle pass
-    bay lake river park center centre city town village county hills beach port north south
-    east west fair haven riverside cornelius roosevelt nice davis may june march paris london
-    florence national franklin washington lincoln jefferson madison clinton jackson marion
-    salem troy dover auburn burlington vernon manchester aurora columbia springfield
-    greenville kent vista pinole hollywood wheeling sugar land live oak buda kyle mesa como
-    luna plata rosa mora vida sun valley palm federal grand broad front main king story
-    warner harbor pico soto vermont california state central university college
-""".split())
-# nicknames that are also everyday words: they count when written as a name or after "in"
-SHORT_NICKNAMES = frozenset({"la", "sea", "den", "chi", "nh", "sj", "bk", "phila", "filly"})
-# two-letter state codes that are also words: they need capitals or a comma ("Gary IN")
-WORDLIKE_STATES = frozenset("in me or oh hi ok la de pa co al ma ga id mi mo ne wa ct".split())
-TOWN_PREFIXES = frozenset({"san", "santa", "los", "las", "el", "la", "new", "fort", "st", "mount",
-                           "east", "west", "north", "south", "port", "lake", "del"})
-TOWN_SUFFIXES = frozenset({"city", "park", "heights", "beach", "springs", "falls", "hills",
-                           "valley", "village", "gardens", "grove", "center", "town"})
-STREET_PARTICLES = frozenset({"van", "de", "del", "la", "el", "los", "las", "san", "santa",
-                              "st", "saint", "old", "new", "martin", "luther", "king", "front",
-                              "main", "grand", "broad", "mission", "park", "lake", "river"})
-STATE_NAMES = {name: code for code, name in STATES.items()}
-
-BRANDS = tuple(tuple(b.split()) for b in """
-    home depot|homedepot|lowes|walmart|wal-mart|costco|7-eleven|7-11|seven eleven|food 4 less|
-    el super|vallarta|northgate|cardenas|fiesta mart|heb|h-e-b|mcdonalds|dunkin|la michoacana|
-    king soopers|pick n save|jewel osco|jewel|walgreens|cvs|shoprite|fred meyer|safeway|
-    kroger|aldi|superior grocers|el rancho|la bonita|smart final|autozone|u-haul|greyhound
-""".replace("\n", " ").split("|"))
-# kinds of place that name one when a proper name comes before (English) or after (Spanish)
-KINDS_AFTER = frozenset("""
-    school elementary academy college university park station church hospital clinic library
-    courthouse mall plaza market jail apartments center centre stadium terminal bart
-""".split())
-KINDS_BEFORE = frozenset("""
-    escuela iglesia parque mercado clinica hospital estacion colegio secundaria primaria
-    preparatoria universidad
-""".split())
-GENERIC_NAMES = frozenset("""
-    bus train gas police fire local public charter big small new old flea swap kids my our your
-    their his her the a an this that elementary middle high grocery corner shopping community
-    medical health nearby same other apartment
-""".split())
-COURTS = (("immigration", "court"), ("federal", "building"), ("federal", "courthouse"),
-          ("courthouse",), ("corte", "de", "inmigracion"), ("la", "corte"), ("ice", "office"),
-          ("field", "office"))
-TRANSIT_LINES = frozenset("red blue green orange brown pink purple yellow silver gold expo".split())
-
 
 @dataclass
 class Location:
@@ -154,42 +93,6 @@ _PRECISION = {"zip": "zip", "landmark": "landmark", "neighbourhood": "neighbourh
               "alternate": "neighbourhood"}
 
 
-class _Message:
-    """The tokens of a message and which of them a pass has already explained."""
-
-    def __init__(self, text: str) -> None:
-        plain = "".join(c for c in unicodedata.normalize("NFKD", text)
-                        if not unicodedata.combining(c))
-        # "L.A." -> "L.A", "St." -> "St", "Walker's" -> "Walkers"
-        self.raw = re.findall(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*|[&@/,;:!?]",
-                              plain.replace("'", "").replace("\u2019", ""))
-        self.words = [t.lower() for t in self.raw]
-        self.used = [w in ",;:!?" for w in self.words]
-        letters = [c for c in plain if c.isalpha()]
-        self.all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
-        self.phrases: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def free(self, start: int, end: int) -> bool:
-        return 0 <= start and end <= len(self.words) and not any(self.used[start:end])
-
-    def take(self, start: int, end: int, record: bool = True) -> None:
-        """Mark words as explained; `record` them as place words SALUTE should not read."""
-        for i in range(start, end):
-            self.used[i] = True
-        if record:
-            self.phrases.append(" ".join(self.words[start:end]))
-
-    def word(self, i: int) -> str:
-        return self.words[i] if 0 <= i < len(self.words) else ""
-
-    def in_capitals(self, i: int) -> bool:
-        """The word is written in capitals ("LA", "SEA", "IN") in a message that is not."""
-        return not self.all_caps and self.raw[i].isupper()
-
-
 def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   language: str = "en") -> Location:
     """The best location in `text`, with its jurisdiction (None when outside all of them).
@@ -197,14 +100,14 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     `language` is accepted for callers' convenience; the rules that tell the Spanish article
     "la" from Los Angeles read the neighbouring words instead.
     """
-    msg = _Message(text)
+    msg = Words(text)
     hint = gazetteer.area_code_place(from_number)
     hint_state = hint.state if hint else None
     candidates: list[_Candidate] = []
 
     _zip_codes(msg, gazetteer, candidates)
     _named_places(msg, gazetteer, hint_state, candidates)
-    street, precision = _streets(msg, gazetteer)
+    street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
     landmark = next((c for c in candidates if c.source == "landmark"), None)
     generic = None if landmark is not None else _generic_landmark(msg)
@@ -244,7 +147,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
 
 # -- pass 1: strong places -------------------------------------------------------------------
 
-def _zip_codes(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+def _zip_codes(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
     for i, word in enumerate(msg.words):
         if not re.fullmatch(r"\d{5}(?:-\d{4})?", word):
             continue
@@ -259,7 +162,7 @@ def _zip_codes(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidate]
                                          i))
 
 
-def _state_after(msg: _Message, i: int) -> tuple[str, int] | None:
+def _state_after(msg: Words, i: int) -> tuple[str, int] | None:
     """A state written at token `i` ("CA", "california", "new york"), with its length."""
     if i < len(msg) and msg.word(i) == ",":
         i += 1
@@ -279,7 +182,7 @@ def _state_after(msg: _Message, i: int) -> tuple[str, int] | None:
     return None
 
 
-def _named_places(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
+def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                   candidates: list[_Candidate]) -> None:
     places = gazetteer.places
     longest = max(gazetteer.max_phrase_words, 4)
@@ -331,14 +234,14 @@ def _named_candidate(named: Named, gram: str, position: int) -> _Candidate:
     return _Candidate(named.place, source, label, named.slug, position)
 
 
-def _street_use(msg: _Message, i: int, n: int) -> bool:
+def _street_use(msg: Words, i: int, n: int) -> bool:
     """A place name used as a street name: "Kensington Ave", "en la Cicero", "calle Mission"."""
     if msg.word(i + n) in STREET_SUFFIXES and msg.word(i + n) not in ("ct", "pl"):
         return True
     return msg.word(i - 1) in ("la", "calle", "avenida", "av") and msg.word(i) not in ("la", "el")
 
 
-def _nickname_ok(msg: _Message, i: int) -> bool:
+def _nickname_ok(msg: Words, i: int) -> bool:
     """Short nicknames ("SEA", "den") count when written as a name, not as a word."""
     if msg.in_capitals(i) and len(msg.words[i]) > 1:
         return True
@@ -355,7 +258,7 @@ def _county(name: str, gazetteer: Gazetteer, hint_state: str | None) -> Place | 
     return gazetteer.places.county(name, state)
 
 
-def _los_angeles(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
     """"LA" / "L.A." / "in la" in English is Los Angeles; "la" in Spanish is an article."""
     for i, word in enumerate(msg.words):
         if word not in ("la", "l.a") or msg.used[i]:
@@ -378,162 +281,9 @@ def _los_angeles(msg: _Message, gazetteer: Gazetteer, candidates: list[_Candidat
                                              gazetteer.jurisdiction_for(place), i))
 
 
-# -- pass 2: streets -------------------------------------------------------------------------
-
-def _streets(msg: _Message, gazetteer: Gazetteer) -> tuple[str | None, str | None]:
-    """The finest street detail: an address, an intersection or a street (and marks them)."""
-    for finder, precision in ((_address, "address"), (_intersection, "intersection"),
-                              (_one_street, "street")):
-        found = finder(msg, gazetteer)
-        if found is not None:
-            start, end, label = found
-            msg.take(start, end)
-            return label, precision
-    return None, None
-
-
-def _address(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
-    for i, word in enumerate(msg.words):
-        if not re.fullmatch(r"\d{1,6}", word) or not msg.free(i, i + 2):
-            continue
-        j = i + 1 + (msg.word(i + 1) in DIRECTIONS and msg.word(i + 2) not in STREET_SUFFIXES)
-        for k in range(j + 1, min(j + 4, len(msg))):
-            if not msg.free(j, k + 1):
-                break
-            if msg.words[k] in STREET_SUFFIXES:
-                name = msg.words[j:k]
-                if name and all(_street_word(w) for w in name):
-                    end = k + 1 + (msg.word(k + 1) in DIRECTIONS)
-                    return i, end, " ".join(msg.words[i:end])
-                break
-    return None
-
-
-def _intersection(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
-    for c, word in enumerate(msg.words):
-        if word not in CONNECTORS or msg.used[c] or (word == "n" and not msg.word(c - 1)):
-            continue
-        left = _side(msg, gazetteer, c, -1)
-        right = _side(msg, gazetteer, c, +1)
-        if left is None or right is None:
-            continue
-        (l_start, l_end, l_kind), (r_start, r_end, r_kind) = left, right
-        loose = (l_kind == "loose") + (r_kind == "loose")
-        if loose == 2 and (word == "n" or msg.word(l_start - 1) not in PLACE_PREPOSITIONS):
-            continue
-        a = _strip_article(msg.words[l_start:l_end])
-        b = _strip_article(msg.words[r_start:r_end])
-        return l_start, r_end, f"{' '.join(a)} & {' '.join(b)}"
-    return None
-
-
-def _strip_article(words: list[str]) -> list[str]:
-    while len(words) > 1 and words[0] in STREET_ARTICLES:
-        words = words[1:]
-    return words
-
-
-def _side(msg: _Message, gazetteer: Gazetteer, c: int, step: int
-          ) -> tuple[int, int, str] | None:
-    """The street name just before (step -1) or after (+1) a connector: (start, end, kind)."""
-    best = None
-    for n in (1, 2, 3, 4):
-        start, end = (c - n, c) if step < 0 else (c + 1, c + 1 + n)
-        if not msg.free(start, end):
-            break
-        words = msg.words[start:end]
-        if step > 0 and words[0] in STREET_ARTICLES and n > 1:
-            words = words[1:]
-        if step < 0 and words[0] in STREET_ARTICLES and n > 1:
-            continue
-        kind = _street_kind(words, gazetteer)
-        if kind is not None and (best is None or kind != "loose" or best[2] == "loose"):
-            best = (start, end, kind)
-    return best
-
-
-def _street_kind(words: list[str], gazetteer: Gazetteer) -> str | None:
-    """How sure `words` name a street: known | numbered | suffixed | loose, or None."""
-    if not words:
-        return None
-    if words[-1] in DIRECTIONS and len(words) > 1:
-        words = words[:-1]
-    if words[0] in DIRECTIONS and len(words) > 1 and words[0] not in ("north", "south"):
-        words = words[1:]
-    if words[0] in SPANISH_STREET_WORDS and len(words) > 1:
-        words = words[1:]
-    base = words[:-1] if len(words) > 1 and words[-1] in STREET_SUFFIXES else words
-    name = " ".join(base)
-    if name in gazetteer.street_names and (base is not words or name not in COMMON):
-        return "known"
-    if len(base) == 1 and ORDINAL.fullmatch(base[0]):
-        number = int(re.match(r"\d+", base[0]).group())
-        return "numbered" if 1 <= number <= 250 else None
-    if base is not words and all(_name_word(w) for w in base) and len(base) <= 3:
-        return "suffixed"
-    if len(base) <= 2 and all(_name_word(w) for w in base) and len(name) >= 3:
-        return "loose"
-    return None
-
-
-def _name_word(word: str) -> bool:
-    """A word that could be part of a proper name (not a common word, not a number)."""
-    return word.replace("-", "").isalpha() and word not in COMMON and word not in CONNECTORS
-
-
-def _street_word(word: str) -> bool:
-    """A word of a street's name before its suffix: "Van Nuys", "18th", "St Nicholas"."""
-    if word in PLACE_PREPOSITIONS or not word.replace("-", "").isalnum():
-        return False
-    return bool(ORDINAL.fullmatch(word)) or word in STREET_PARTICLES or _name_word(word)
-
-
-def _one_street(msg: _Message, gazetteer: Gazetteer) -> tuple[int, int, str] | None:
-    # words ending in a street suffix: "Cermak Rd", "Rainier Ave S", "port richmond ave"
-    for k, word in enumerate(msg.words):
-        if word not in STREET_SUFFIXES or msg.used[k]:
-            continue
-        start = k
-        while start > 0 and k - start < 3 and msg.free(start - 1, start) and \
-                _street_word(msg.words[start - 1]):
-            start -= 1
-        if start < k and not _big_city(" ".join(msg.words[start:k + 1]), gazetteer, 50_000):
-            end = k + 1 + (msg.word(k + 1) in DIRECTIONS and msg.free(k + 1, k + 2))
-            return start, end, " ".join(msg.words[start:end])
-    # "calle 22", "avenida Central"
-    for i, word in enumerate(msg.words):
-        if word in ("calle", "avenida", "av") and msg.free(i, i + 2) and \
-                (ORDINAL.fullmatch(msg.word(i + 1)) or _name_word(msg.word(i + 1))):
-            return i, i + 2, f"{word} {msg.word(i + 1)}"
-    # a known street after a preposition, or any name after the Spanish "en la"
-    for i, word in enumerate(msg.words):
-        if word not in PLACE_PREPOSITIONS:
-            continue
-        for n in (3, 2, 1):
-            if not msg.free(i + 1, i + 1 + n):
-                continue
-            name = " ".join(msg.words[i + 1:i + 1 + n])
-            longer = f"{name} {msg.word(i + 1 + n)}"
-            if name in gazetteer.street_names and msg.word(i + 1 + n) not in ("of", "de") and \
-                    (word == "la" or (name not in COMMON and not _big_city(name, gazetteer)
-                                      and not _big_city(longer, gazetteer, 50_000))):
-                return i + 1, i + 1 + n, name
-        after = msg.word(i + 1)
-        if word == "la" and msg.free(i + 1, i + 2) and _name_word(after) and len(after) >= 3 \
-                and msg.word(i - 1) in ("en", "por", "sobre", "de", "a", "cerca"):
-            return i + 1, i + 2, after
-    return None
-
-
-def _big_city(name: str, gazetteer: Gazetteer, population: int = 100_000) -> bool:
-    """"en Milwaukee" is the city, though Chicago has a Milwaukee Ave; so is "Federal Way"."""
-    return any(gazetteer.places.city_population(name, state) >= population
-               for state in gazetteer.places.cities_named(name))
-
-
 # -- pass 3: city names from the data --------------------------------------------------------
 
-def _city_names(msg: _Message, gazetteer: Gazetteer, hint_state: str | None,
+def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                 candidates: list[_Candidate]) -> None:
     places = gazetteer.places
     for n in (3, 2, 1):
@@ -584,7 +334,7 @@ def _pick_state(name: str, states: list[str], hint_state: str | None,
 
 # -- pass 4: named places a verifier could find ----------------------------------------------
 
-def _generic_landmark(msg: _Message) -> str | None:
+def _generic_landmark(msg: Words) -> str | None:
     words = msg.words
     for brand in BRANDS:
         n = len(brand)
@@ -606,14 +356,14 @@ def _generic_landmark(msg: _Message) -> str | None:
                         and words[j] not in STREET_SUFFIXES):
                     break
                 name.insert(0, j)
-            if any((_name_word(words[j]) and words[j] not in GENERIC_NAMES)
+            if any((name_word(words[j]) and words[j] not in GENERIC_NAMES)
                    or ORDINAL.fullmatch(words[j]) for j in name):
                 return " ".join(msg.raw[name[0]:i + 1])
         if word in KINDS_BEFORE:
             j = i + 1
             while msg.word(j) in ("de", "del", "la", "el", "los", "san", "santa"):
                 j += 1
-            if _name_word(msg.word(j)) and msg.word(j) not in GENERIC_NAMES:
+            if name_word(msg.word(j)) and msg.word(j) not in GENERIC_NAMES:
                 return " ".join(msg.raw[i:j + 1])
     for court in COURTS:
         n = len(court)

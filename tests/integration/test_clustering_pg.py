@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.core.extensions import db
-from hotline.intake import store
+from hotline.intake import dispatch
 from hotline.models import Incident, Message
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -40,7 +40,7 @@ def test_concurrent_triage_makes_one_incident(pg_app, pg_client, twilio):
         try:
             with pg_app.app_context():
                 barrier.wait()
-                store.process_inbound_message(db.session, message_id)
+                dispatch.process_inbound_message(db.session, message_id)
                 db.session.commit()
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -82,7 +82,7 @@ def test_without_the_lock_the_race_is_real(pg_app, pg_client, twilio, monkeypatc
     def work(message_id: int) -> None:
         with pg_app.app_context():
             barrier.wait()
-            store.process_inbound_message(db.session, message_id)
+            dispatch.process_inbound_message(db.session, message_id)
             db.session.commit()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in ids]

@@ -10,7 +10,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from hotline.core.extensions import db
-from hotline.jobs import outbox
+from hotline.jobs import outbox, sweeper
 from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report, Reporter
 from tests.servers import RedisServer
 
@@ -90,7 +90,7 @@ def test_redis_down_webhook_still_stores_and_answers_then_sweeper_recovers(
     # the sweeper waits a grace period before touching recent rows; age them
     with app.app_context():
         for row in db.session.scalars(select(OutboxJob)):
-            row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
+            row.created_at = row.created_at - sweeper.SWEEP_GRACE * 2
         db.session.commit()
     assert sweep_once(app) == 2
     run_worker(app, burst=True)
@@ -109,7 +109,7 @@ def test_sweeper_leaves_queued_jobs_alone(pg_app, pg_client, twilio):
     twilio.post_sms(pg_client, "ICE at 60608")
     with pg_app.app_context():
         row = db.session.scalar(select(OutboxJob))
-        row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
+        row.created_at = row.created_at - sweeper.SWEEP_GRACE * 2
         db.session.commit()
     assert sweep_once(pg_app) == 0
     assert Queue("triage", connection=outbox.backend_of(pg_app).redis).count == 1

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hotline.core.extensions import db
 from hotline.incidents import actions
-from hotline.jobs import outbox
+from hotline.jobs import outbox, sweeper
 from hotline.models import Incident, OutboxJob
 from tests.conftest import sending_settings
 from workers.start import run_worker
@@ -36,9 +36,9 @@ def test_lost_escalation_timer_is_rearmed(make_pg_app, redis_url, standin, twili
     assert scheduled.get_job_ids() == []
     with app.app_context():
         row = db.session.get(OutboxJob, timer.id)
-        row.created_at = row.created_at - outbox.SWEEP_GRACE * 2
+        row.created_at = row.created_at - sweeper.SWEEP_GRACE * 2
         db.session.commit()
-        handed = outbox.sweep_outbox(db.session, backend)
+        handed = sweeper.sweep_outbox(db.session, backend)
         db.session.commit()
     assert handed >= 1
     assert f"outbox-{timer.id}" in scheduled.get_job_ids()  # armed again, same due time

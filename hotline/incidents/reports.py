@@ -1,0 +1,145 @@
+"""Reports from triage: a message's text becomes a report (language, place, jurisdiction,
+SALUTE), is clustered into an incident and sets verification going; the answer to "where?"
+and a late voice transcript re-triage the same report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.core.policy import Policy
+from hotline.incidents import abuse, clustering, credibility, lifecycle, verification
+from hotline.incidents.geography import current_gazetteer
+from hotline.messaging import notify
+from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, utcnow
+from hotline.privacy.vault import Vault
+from hotline.triage import Triage, triage_text
+
+logger = logging.getLogger(__name__)
+
+
+def _triage(session: Session, body: str, sender: str | None,
+            reporter: Reporter | None) -> Triage:
+    result = triage_text(body, current_gazetteer(session), from_number=sender,
+                         language_hint=reporter.language if reporter else None)
+    if reporter is not None and body.strip():
+        reporter.language = result.language
+    return result
+
+
+def _jurisdiction_id(session: Session, slug: str | None) -> int | None:
+    if not slug:
+        return None
+    return session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
+
+
+def _apply_triage(session: Session, report: Report, result: Triage, text: str) -> None:
+    vault: Vault = current_app.extensions["hotline_vault"]
+    location = result.location
+    report.text_enc = vault.encrypt(text, "report.text")
+    report.language = result.language
+    report.salute = result.salute
+    report.location = location.public()
+    report.lat, report.lon = location.lat, location.lon
+    report.jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
+    report.needs_location = result.needs_location
+    report.confidence = result.confidence
+    report.flags = {**(report.flags or {}), "precision": location.precision}
+
+
+def create_report(session: Session, message: Message, body: str, sender: str | None,
+                  reporter: Reporter | None) -> Report:
+    """Triage a message into a new report, cluster it, and set verification going."""
+    result = _triage(session, body, sender, reporter)
+    flags: dict[str, Any] = {}
+    if abuse.message_over_rate_limit(session, message):
+        flags["rate_limited"] = True
+        message.flags = {**(message.flags or {}), "rate_limited": True}
+    if abuse.looks_like_denunciation(body):
+        flags["denunciation"] = True
+    report = Report(reporter_id=message.reporter_id, channel=message.channel,
+                    media=list(message.media or []), state="complete", flags=flags,
+                    created_at=message.received_at)
+    _apply_triage(session, report, result, body)
+    asked_before = reporter is not None and session.scalar(select(Report.id).where(
+        Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
+        .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
+    if result.needs_location and reporter is not None and not asked_before and \
+            message.channel != "voice" and not reporter.opted_out and not reporter.blocked:
+        report.state = "awaiting_location"
+        report.flags = {**report.flags, "asked_location": True}
+    session.add(report)
+    session.flush()
+    message.report_id = report.id
+    if report.state == "awaiting_location":
+        notify.to_reporter(session, reporter, "ask_location")
+    _cluster(session, report)
+    logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
+                result.jurisdiction or "none")
+    return report
+
+
+def _cluster(session: Session, report: Report) -> Incident:
+    incident, created = clustering.attach_report(session, report)
+    markers = [flag for flag in ("denunciation", "rate_limited") if (report.flags or {}).get(flag)]
+    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
+        if report.jurisdiction_id else None
+    if created and abuse.is_flood(session, report.jurisdiction_id, Policy.of(jurisdiction)):
+        markers.append("flood")
+    if lifecycle.mark(incident, *markers):
+        lifecycle.record_event(session, incident, "flagged", flags=sorted(
+            k for k in ("denunciation", "flood", "rate_limited") if lifecycle.marked(incident, k)))
+    verification.after_report(session, incident, created, report)
+    return incident
+
+
+def complete_follow_up(session: Session, report: Report, message: Message, body: str,
+                       sender: str | None, reporter: Reporter) -> Report:
+    """The answer to "where?": it completes the same report instead of starting another."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    previous = vault.decrypt(report.text_enc, "report.text") or ""
+    combined = f"{previous}\n{body}".strip()
+    result = _triage(session, combined, sender, reporter)
+    before = report.incident_id
+    _apply_triage(session, report, result, combined)
+    report.state = "complete"  # answered or not, we do not ask twice
+    message.report_id = report.id
+    session.flush()
+    if not result.needs_location:
+        notify.to_reporter(session, reporter, "location_thanks")
+    incident = lifecycle.lock(session, before) if before else None
+    if incident is not None:
+        if incident.jurisdiction_id != report.jurisdiction_id and \
+                incident.status in ("new", "verifying"):
+            incident.jurisdiction_id = report.jurisdiction_id
+        _report_retriaged(session, incident, report, "location_added")
+    else:
+        _cluster(session, report)
+    return report
+
+
+def _report_retriaged(session: Session, incident: Incident, report: Report, event: str) -> None:
+    """The incident after one of its reports was triaged again: place, SALUTE, timeline, score."""
+    clustering.refresh_location(session, incident)
+    incident.salute = report.salute
+    lifecycle.record_event(session, incident, event, report_id=report.id)
+    credibility.score_incident(session, incident)
+
+
+def refresh_report_text(session: Session, report: Report, text: str) -> None:
+    """Re-triage a report whose text arrived late (a voice transcript)."""
+    result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
+                     if report.reporter_id else None)
+    _apply_triage(session, report, result, text)
+    session.flush()
+    incident = lifecycle.lock(session, report.incident_id) if report.incident_id else None
+    if incident is not None:
+        if incident.jurisdiction_id is None and report.jurisdiction_id is not None and \
+                incident.status in ("new", "verifying"):
+            incident.jurisdiction_id = report.jurisdiction_id
+        _report_retriaged(session, incident, report, "transcript_added")

@@ -1,0 +1,61 @@
+"""The relayed conversation: after MSG, the lawyer who accepted an incident and its consenting
+reporters write to each other through the hotline, never seeing each other's numbers. This
+module owns the incident's relay state (`relay_responder_id`, `relay_at`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.incidents import lifecycle
+from hotline.messaging import notify
+from hotline.models import Incident, IncidentEvent, Message, Report, Reporter, Responder, utcnow
+from hotline.privacy.vault import Vault
+from hotline.routing import escalation
+
+RELAY_WINDOW = timedelta(hours=3)
+
+
+def relay_to_reporters(session: Session, responder: Responder, incident: Incident,
+                       text: str) -> str | None:
+    """MSG: the lawyer who accepted texts the reporters who consented, through the hotline."""
+    if incident.acknowledged_by_id != responder.id or incident.status != "acknowledged":
+        return "not_alerted" if incident.acknowledged_by_id != responder.id else "already_closed"
+    reporters = escalation.consenting_reporters(session, incident)
+    if not reporters:
+        return "no_consent"
+    for reporter in reporters:
+        body = notify.templates().text("relay_to_reporter", reporter.language,
+                                       code=incident.code, text=text)
+        notify.to_reporter(session, reporter, text=body)
+    incident.relay_responder_id, incident.relay_at = responder.id, utcnow()
+    vault: Vault = current_app.extensions["hotline_vault"]
+    lifecycle.record_event(session, incident, "relay_to_reporter",
+                           actor=f"responder:{responder.key}",
+                           text_enc=vault.encrypt(text, "event.relay"), reporters=len(reporters))
+    return None
+
+
+def relay_from_reporter(session: Session, reporter: Reporter, body: str,
+                        message: Message) -> bool:
+    """A reporter's reply in an open relay goes back to the lawyer (never as a new report)."""
+    row = session.execute(
+        select(Incident).join(Report, Report.incident_id == Incident.id)
+        .where(Report.reporter_id == reporter.id, Incident.status == "acknowledged")
+        .order_by(Incident.last_seen_at.desc()).limit(1)).scalar_one_or_none()
+    if row is None or row.relay_responder_id is None or row.relay_at is None:
+        return False
+    if utcnow() - row.relay_at > RELAY_WINDOW:
+        return False
+    responder = session.get(Responder, row.relay_responder_id)
+    if responder is None:
+        return False
+    notify.to_responder(session, responder, "relay_to_lawyer", code=row.code, text=body)
+    vault: Vault = current_app.extensions["hotline_vault"]
+    session.add(IncidentEvent(incident_id=row.id, kind="relay_to_lawyer", actor="reporter",
+                              data={"text_enc": vault.encrypt(body, "event.relay")},
+                              at=utcnow()))
+    return True

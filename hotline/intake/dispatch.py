@@ -1,0 +1,58 @@
+"""The triage job's dispatch of one stored inbound message: a responder's command, a reply in
+a relayed conversation, the answer to "where?", or a new report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.core.policy import Policy
+from hotline.incidents import reports
+from hotline.intake import conversation, responders
+from hotline.intake.commands import parse_command
+from hotline.messaging import notify
+from hotline.models import Message, Report, Reporter, Responder, utcnow
+from hotline.privacy.vault import Vault
+
+logger = logging.getLogger(__name__)
+
+
+def process_inbound_message(session: Session, message_id: int) -> Report | None:
+    """Everything after the webhook, for one stored message (idempotent)."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    message = session.scalars(select(Message).where(Message.id == message_id)
+                              .with_for_update()).one_or_none()
+    if message is None or message.processed_at is not None:
+        return None
+    message.processed_at = utcnow()
+    body = vault.decrypt(message.body_enc, "message.body") or ""
+    sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
+    reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
+
+    if (message.flags or {}).get("command"):
+        responder = session.scalar(select(Responder).where(
+            Responder.phone_hmac == message.counterpart_hmac))
+        command = parse_command(body)
+        if responder is not None and command is not None:
+            responders.handle_command(session, responder, command, message)
+            return None
+        if reporter is not None:  # not a responder after all: an ordinary report
+            notify.to_reporter(session, reporter, "ack")
+
+    if reporter is not None and conversation.relay_from_reporter(session, reporter, body,
+                                                                 message):
+        return None
+
+    policy_window = timedelta(minutes=Policy().follow_up_window_min)
+    pending = None
+    if reporter is not None:
+        pending = session.scalar(select(Report).where(
+            Report.reporter_id == reporter.id, Report.state == "awaiting_location",
+            Report.updated_at >= utcnow() - policy_window).order_by(Report.id.desc()).limit(1))
+    if pending is not None:
+        return reports.complete_follow_up(session, pending, message, body, sender, reporter)
+    return reports.create_report(session, message, body, sender, reporter)

@@ -1,0 +1,76 @@
+"""The sweeper: hands RQ every committed outbox job it does not hold (Redis was away, a
+worker was killed mid-job), so a commit never loses work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.jobs import leases
+from hotline.jobs.outbox import MAX_ATTEMPTS
+from hotline.jobs.rq_backend import RQBackend
+from hotline.models import OutboxJob, utcnow
+
+logger = logging.getLogger(__name__)
+ABANDONED_AFTER = timedelta(seconds=15)
+SWEEP_GRACE = timedelta(seconds=20)
+
+
+def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = None) -> int:
+    """Hand RQ every pending job it does not hold; returns how many were (re-)enqueued."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(OutboxJob)
+        .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+               OutboxJob.created_at < now - SWEEP_GRACE)
+        .order_by(OutboxJob.run_at)
+        .limit(500)
+    ).all()
+    handed = 0
+    for row in rows:
+        try:
+            job = Job.fetch(f"outbox-{row.id}", connection=backend.redis)
+            status = job.get_status()
+        except NoSuchJobError:
+            job, status = None, None
+        if status == JobStatus.STARTED and job is not None and _abandoned(session, job, now):
+            # its worker died mid-job (SIGKILL, OOM, lost machine): run it again
+            StartedJobRegistry(job.origin, connection=backend.redis).remove_executions(job)
+            logger.warning("outbox job %s (%s) was abandoned by its worker; re-enqueued",
+                           row.id, row.job)
+            status = JobStatus.FAILED
+        if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                      JobStatus.DEFERRED):
+            continue
+        if status == JobStatus.FINISHED:
+            continue  # its own commit marks the row; a finished job with a pending row re-runs
+        if row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = now
+            logger.error("outbox job %s (%s) gave up after %d attempts", row.id, row.job,
+                         row.attempts)
+            continue
+        if status is not None:
+            row.attempts += 1  # it failed in RQ (retries exhausted or the worker died)
+        backend.enqueue(row.id, row.job, list(row.args), row.run_at)
+        handed += 1
+    session.flush()
+    if handed:
+        logger.info("sweeper handed %d pending job(s) to RQ", handed)
+    return handed
+
+
+def _abandoned(session: Session, job: Job, now: datetime) -> bool:
+    """A started job whose lease nobody holds: its worker is gone."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    started = job.started_at
+    if started is None or now - started.replace(tzinfo=UTC) < ABANDONED_AFTER:
+        return False
+    outbox_id = int(job.id.removeprefix("outbox-"))
+    return leases.is_free(session.get_bind(), outbox_id)
