@@ -226,6 +226,10 @@ def keys_rotate() -> None:
         report = rotate(database.session, app.extensions["hotline_vault"])
     click.echo(f"{report.reencrypted} re-encrypted, {report.rehashed} re-hashed, "
                f"{report.merged_reporters} reporters merged")
+    if report.unreadable:
+        raise click.ClickException(
+            f"{report.unreadable} value(s) no key opens were left as they were: is a retired "
+            "key missing from HOTLINE_PII_OLD_KEYS?")
 
 
 @main.command("twilio-standin")

@@ -22,7 +22,7 @@ MIN_PASSWORD = 12
 IP_MAX_FAILURES = 20
 IP_WINDOW = timedelta(minutes=15)
 TOTP_ISSUER = "Hotline"
-TOTP_CONTEXT = "user.totp_secret"
+TOTP_CONTEXT = User.__table__.c.totp_secret_enc.info["encryption_context"]
 SECOND_FACTOR_ROLES = ("admin", "dispatcher")
 ACTING_ROLES = ("admin", "dispatcher")
 

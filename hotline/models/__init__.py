@@ -1,7 +1,7 @@
 """All models, importable from one place."""
 
 from hotline.models.accounts import ROLES, ApiToken, AuditLog, User
-from hotline.models.base import Base, utcnow
+from hotline.models.base import Base, encrypted_columns, utcnow
 from hotline.models.geo import (
     EscalationPolicy,
     EscalationStep,
@@ -29,5 +29,6 @@ __all__ = [
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
     "AuditLog", "Base", "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
-    "Responder", "User", "network_jurisdictions", "responder_jurisdictions", "utcnow",
+    "Responder", "User", "encrypted_columns", "network_jurisdictions", "responder_jurisdictions",
+    "utcnow",
 ]

@@ -27,7 +27,8 @@ class User(Base):
     network_slug: Mapped[str | None] = mapped_column(String(64))  # lawyers
     # the Responder (config key) a lawyer answers pages as, to accept or decline on the web
     responder_key: Mapped[str | None] = mapped_column(String(64))
-    totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
+    totp_secret_enc: Mapped[str | None] = mapped_column(
+        String(255), info={"encryption_context": "user.totp_secret"})
     totp_last_step: Mapped[int | None]  # last accepted TOTP time step: no code is used twice
     must_change_password: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)

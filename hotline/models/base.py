@@ -53,3 +53,16 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[Any]: JSON(),
     }
+
+
+def encrypted_columns() -> list[tuple[type[Base], str, str]]:
+    """(model, attribute, AES-GCM context) of every column holding ciphertext: each declares its
+    context as `info={"encryption_context": ...}`, so key rotation cannot miss one."""
+    found = []
+    for mapper in sorted(Base.registry.mappers, key=lambda m: m.class_.__name__):
+        for attr in mapper.column_attrs:
+            for column in attr.columns:
+                context = column.info.get("encryption_context")
+                if context is not None:
+                    found.append((mapper.class_, attr.key, context))
+    return found

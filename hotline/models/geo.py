@@ -80,7 +80,8 @@ class Responder(Base):
     role: Mapped[str] = mapped_column(String(16))  # lawyer | verifier | dispatcher
     network_id: Mapped[int | None] = mapped_column(ForeignKey("legal_networks.id"))
     phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
-    phone_enc: Mapped[str] = mapped_column(String(255))
+    phone_enc: Mapped[str] = mapped_column(String(255),
+                                           info={"encryption_context": "responder"})
     languages: Mapped[list[Any]] = mapped_column(default=list)
     lat: Mapped[float | None]
     lon: Mapped[float | None]

@@ -24,7 +24,8 @@ class Reporter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
-    phone_enc: Mapped[str | None] = mapped_column(String(255))  # purged after retention
+    phone_enc: Mapped[str | None] = mapped_column(  # purged after retention
+        String(255), info={"encryption_context": "reporter.phone"})
     language: Mapped[str | None] = mapped_column(String(2))
     trust_score: Mapped[float] = mapped_column(default=0.5)
     confirmed_count: Mapped[int] = mapped_column(default=0)
@@ -53,8 +54,10 @@ class Message(Base):
     responder_id: Mapped[int | None] = mapped_column(ForeignKey("responders.id"))
     # keyed HMAC of the other party's number (sender inbound, recipient outbound)
     counterpart_hmac: Mapped[str] = mapped_column(String(64), index=True)
-    counterpart_enc: Mapped[str | None] = mapped_column(String(255))
-    body_enc: Mapped[str | None] = mapped_column(Text)
+    counterpart_enc: Mapped[str | None] = mapped_column(
+        String(255), info={"encryption_context": "message.counterpart"})
+    body_enc: Mapped[str | None] = mapped_column(
+        Text, info={"encryption_context": "message.body"})
     media: Mapped[list[Any]] = mapped_column(default=list)  # [{url, content_type}]
     language: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), default="received")
@@ -80,7 +83,8 @@ class Report(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
-    text_enc: Mapped[str | None] = mapped_column(Text)
+    text_enc: Mapped[str | None] = mapped_column(
+        Text, info={"encryption_context": "report.text"})
     language: Mapped[str] = mapped_column(String(2), default="en")
     salute: Mapped[dict[str, Any]] = mapped_column(default=dict)
     location: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,8 +1,11 @@
-"""Key rotation: rewrite every ciphertext with the current key and recompute phone HMACs.
+"""Key rotation: recompute phone HMACs and rewrite every ciphertext with the current key.
 
 Run with the new key in HOTLINE_PII_KEY and the old one in HOTLINE_PII_OLD_KEYS, while the app
-keeps serving (every process decrypts with both). Works in batches, each committed on its own, so
-it can be stopped and run again; rows already on the current key are skipped.
+keeps serving (every process decrypts with both). HMACs come first: until a responder's is
+recomputed, their texts are read as a stranger's. Every column the models declare as encrypted
+(`models.encrypted_columns`) is rewritten, and timeline texts. Works in batches, each committed on
+its own, so it can be stopped and run again; rows already on the current key are skipped. A value
+that no key opens is counted and left as it is, never a reason to stop half-way.
 """
 
 from __future__ import annotations
@@ -22,22 +25,13 @@ from hotline.models import (
     Report,
     Reporter,
     Responder,
-    User,
+    encrypted_columns,
 )
-from hotline.privacy.vault import Vault
+from hotline.privacy.vault import DecryptionError, Vault
 
 logger = logging.getLogger(__name__)
 BATCH = 500
 
-# (model, column attribute, encryption context)
-ENCRYPTED: list[tuple[Any, str, str]] = [
-    (Reporter, "phone_enc", "reporter.phone"),
-    (Responder, "phone_enc", "responder"),
-    (Message, "counterpart_enc", "message.counterpart"),
-    (Message, "body_enc", "message.body"),
-    (Report, "text_enc", "report.text"),
-    (User, "totp_secret_enc", "user.totp"),
-]
 
 
 @dataclass
@@ -47,6 +41,7 @@ class RotationReport:
     reencrypted: int = 0
     rehashed: int = 0
     merged_reporters: int = 0
+    unreadable: int = 0  # values no key opens (tampered, or a key that was dropped)
 
 
 def _batches(session: Session, model: Any, column: str) -> Iterator[list[Any]]:  # noqa: ANN401
@@ -62,40 +57,60 @@ def _batches(session: Session, model: Any, column: str) -> Iterator[list[Any]]: 
 
 
 def rotate(session: Session, vault: Vault) -> RotationReport:
-    """Re-encrypt with the current key and re-key the HMACs; commits per batch."""
+    """Re-key the HMACs, then re-encrypt with the current key; commits per batch."""
     report = RotationReport()
-    for model, column, context in ENCRYPTED:
-        for rows in _batches(session, model, column):
-            for row in rows:
-                token = getattr(row, column)
-                if vault.needs_rotation(token):
-                    setattr(row, column, vault.encrypt(vault.decrypt(token, context), context))
-                    report.reencrypted += 1
-            session.commit()
-    for rows in _batches(session, IncidentEvent, "data"):
-        for event in rows:
-            token = (event.data or {}).get("text_enc")
-            if token and vault.needs_rotation(token):
-                context = EVENT_TEXT_CONTEXT.get(event.kind, "event.note")
-                event.data = {**event.data,
-                              "text_enc": vault.encrypt(vault.decrypt(token, context), context)}
-                report.reencrypted += 1
-        session.commit()
     report.rehashed += _rehash_responders(session, vault)
     rehashed, merged = _rehash_reporters(session, vault)
     report.rehashed += rehashed
     report.merged_reporters += merged
     report.rehashed += _rehash_messages(session, vault)
-    logger.info("key rotation: %d re-encrypted, %d re-hashed, %d reporters merged",
-                report.reencrypted, report.rehashed, report.merged_reporters)
+    for model, column, context in encrypted_columns():
+        for rows in _batches(session, model, column):
+            for row in rows:
+                fresh = _reencrypt(vault, getattr(row, column), context, report)
+                if fresh is not None:
+                    setattr(row, column, fresh)
+            session.commit()
+    for rows in _batches(session, IncidentEvent, "data"):
+        for event in rows:
+            context = EVENT_TEXT_CONTEXT.get(event.kind, "event.note")
+            fresh = _reencrypt(vault, (event.data or {}).get("text_enc"), context, report)
+            if fresh is not None:
+                event.data = {**event.data, "text_enc": fresh}
+        session.commit()
+    log = logger.warning if report.unreadable else logger.info
+    log("key rotation: %d re-encrypted, %d re-hashed, %d reporters merged, %d unreadable",
+        report.reencrypted, report.rehashed, report.merged_reporters, report.unreadable)
     return report
+
+
+def _reencrypt(vault: Vault, token: str | None, context: str,
+               report: RotationReport) -> str | None:
+    """The token under the current key, or None when it needs nothing (or cannot be read)."""
+    if not token or not vault.needs_rotation(token):
+        return None
+    try:
+        plain = vault.decrypt(token, context)
+    except DecryptionError:
+        report.unreadable += 1
+        return None
+    report.reencrypted += 1
+    return vault.encrypt(plain, context)
+
+
+def _opened(vault: Vault, token: str | None, context: str) -> str | None:
+    try:
+        return vault.decrypt(token, context)
+    except DecryptionError:
+        return None
 
 
 def _rehash_responders(session: Session, vault: Vault) -> int:
     changed = 0
     for rows in _batches(session, Responder, "phone_enc"):
         for responder in rows:
-            wanted = vault.phone_hmac(vault.decrypt(responder.phone_enc, "responder"))
+            phone = _opened(vault, responder.phone_enc, "responder")
+            wanted = vault.phone_hmac(phone) if phone is not None else responder.phone_hmac
             if responder.phone_hmac != wanted:
                 responder.phone_hmac = wanted
                 changed += 1
@@ -109,7 +124,10 @@ def _rehash_reporters(session: Session, vault: Vault) -> tuple[int, int]:
     changed = merged = 0
     for rows in _batches(session, Reporter, "phone_enc"):
         for reporter in rows:
-            wanted = vault.phone_hmac(vault.decrypt(reporter.phone_enc, "reporter.phone"))
+            phone = _opened(vault, reporter.phone_enc, "reporter.phone")
+            if phone is None:
+                continue
+            wanted = vault.phone_hmac(phone)
             if reporter.phone_hmac == wanted:
                 continue
             twin = session.scalar(select(Reporter).where(Reporter.phone_hmac == wanted))
@@ -141,8 +159,10 @@ def _rehash_messages(session: Session, vault: Vault) -> int:
     changed = 0
     for rows in _batches(session, Message, "counterpart_enc"):
         for message in rows:
-            wanted = vault.phone_hmac(vault.decrypt(message.counterpart_enc,
-                                                    "message.counterpart"))
+            phone = _opened(vault, message.counterpart_enc, "message.counterpart")
+            if phone is None:
+                continue
+            wanted = vault.phone_hmac(phone)
             if message.counterpart_hmac != wanted:
                 message.counterpart_hmac = wanted
                 changed += 1
