@@ -24,6 +24,7 @@ class Policy:
     verifiers_per_round: int = 1
     verify_deadline_min: int = 10
     max_verifiers: int = 4
+    false_alarm_after_no: int = 2  # this many verifiers' NO make a false alarm (one: contested)
     unconfirmed_after_min: int = 90
     # auto-verification is off unless configured
     auto_verify_reporters: int = 0  # N independent reporters in the window verify it

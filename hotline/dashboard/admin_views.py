@@ -31,6 +31,7 @@ from hotline.models import (
     AuditLog,
     Jurisdiction,
     LegalNetwork,
+    Responder,
     User,
     utcnow,
 )
@@ -162,6 +163,23 @@ def admin_config() -> str:
     networks = db.session.scalars(select(LegalNetwork).order_by(LegalNetwork.name)).all()
     return render_template("dashboard/admin_config.html", jurisdictions=jurisdictions,
                            networks=networks)
+
+
+@bp.post("/admin/responders/<int:responder_id>/reachable")
+@login_required("admin")
+def admin_responder_reachable(responder_id: int) -> Response:
+    """Clear a responder's `unreachable` (set by Twilio's 21610 or their STOP), audited: for
+    when they have texted START to the number or the carrier block is known to be lifted."""
+    responder = db.session.get(Responder, responder_id)
+    if responder is None:
+        abort(404)
+    if responder.unreachable:
+        responder.unreachable = False
+        audit(db.session, "admin.responder.reachable", responder.key, user_id=g.user.id,
+              ip=client_ip())
+        db.session.commit()
+    flash(f"{responder.name} is paged again.", "ok")
+    return redirect(url_for("dashboard.admin_config"))
 
 
 @bp.get("/admin/audit")

@@ -2,8 +2,9 @@
 
 A text cell that starts with = + - @ (or a tab or carriage return) could be taken for a formula
 by Excel or LibreOffice (CSV injection); such cells get a leading apostrophe. Numbers we format
-ourselves (coordinates, scores) are written as numbers. Phone-number-like runs of digits in free
-text are masked.
+ourselves (coordinates, scores) are written as numbers, and timestamps as ISO 8601 in UTC.
+Phone-number-like runs of digits in free text are masked (never in a timestamp, whose digits
+look like one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,9 +41,11 @@ def mask_numbers(text: str) -> str:
 
 
 def cell(value: Any) -> str:
-    """One cell: numbers as they are, text masked and neutralised."""
+    """One cell: numbers and timestamps as they are, text masked and neutralised."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return iso(value) or ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
@@ -53,8 +57,8 @@ def incident_row(incident: Incident, slug: str | None, reports: int) -> list[str
     """One incident as a CSV row."""
     return [cell(v) for v in (
         incident.code, incident.status, slug or "", incident.location_text, incident.lat,
-        incident.lon, incident.score, reports, iso(incident.first_seen_at),
-        iso(incident.last_seen_at), iso(incident.verified_at), iso(incident.resolved_at))]
+        incident.lon, incident.score, reports, incident.first_seen_at, incident.last_seen_at,
+        incident.verified_at, incident.resolved_at)]
 
 
 def _line(values: list[str]) -> str:

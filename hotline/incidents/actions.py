@@ -21,6 +21,10 @@ class ActionError(ValueError):
 
 ACTIONS = ("verify", "dismiss", "resolve", "merge", "split", "note", "assign", "block",
            "all_clear", "reverify")
+# decisions about the incident's fate: taken on what the dispatcher saw, so they are refused
+# when the incident changed meanwhile (a colleague or a verifier decided first)
+DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "merge", "split",
+                       "reverify"})
 
 
 def _note(payload: dict[str, Any]) -> str | None:
@@ -38,7 +42,11 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
     if action not in ACTIONS:
         raise ActionError(f"action: must be one of {', '.join(ACTIONS)}")
     note = _note(payload)
-    incident = lifecycle.lock(session, incident.id)
+    seen = incident.status
+    incident = lifecycle.lock(session, incident.id)  # refreshed: what is true now
+    if action in DECISIONS and incident.status != seen:
+        raise ActionError(f"the incident is now {incident.status}: it changed while you "
+                          "decided; look at it again", 409)
     result: dict[str, Any] = {}
     try:
         if action == "verify":

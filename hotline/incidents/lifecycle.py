@@ -43,6 +43,7 @@ MARKERS = {
     "flood": "many first-time numbers at once in the jurisdiction (incidents.reports; held)",
     "rate_limited": "a reporter over the rate limit (incidents.reports)",
     "no_verifier": "no verifier was available nearby (incidents.verification)",
+    "contested": "a verifier found nothing; another is asked (incidents.verification)",
     "no_network": "no legal network serves the place (routing.escalation)",
     "escalation_exhausted": "every step was paged and nobody accepted (routing.escalation)",
 }

@@ -17,6 +17,7 @@ from hotline.messaging import notify
 from hotline.models import (
     Alert,
     Incident,
+    IncidentEvent,
     Jurisdiction,
     Report,
     Reporter,
@@ -254,8 +255,21 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
         confirm(session, incident, actor, reason="verifier saw it")
         outcome = "confirmado" if language == "es" else "confirmed"
     elif verb == "no":
-        dismiss(session, incident, actor, reason="verifier found nothing")
-        outcome = "falsa alarma" if language == "es" else "a false alarm"
+        lifecycle.record_event(session, incident, "verifier_no", actor=actor)
+        session.flush()
+        noes = session.scalar(select(func.count(func.distinct(IncidentEvent.actor))).where(
+            IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "verifier_no"))
+        needed = policy_of(session, incident).false_alarm_after_no
+        if noes >= needed:
+            dismiss(session, incident, actor, reason=f"{noes} verifier(s) found nothing")
+            outcome = "falsa alarma" if language == "es" else "a false alarm"
+        else:
+            # one NO is not a false alarm: someone may have looked at the wrong corner
+            if lifecycle.mark(incident, "contested"):
+                lifecycle.record_event(session, incident, "flagged", flags=["contested"])
+            request_verifiers(session, incident)
+            outcome = ("en duda: preguntamos a otro verificador" if language == "es"
+                       else "contested: we are asking another verifier")
     else:
         lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
         request_verifiers(session, incident)

@@ -33,15 +33,26 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
     reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
 
-    if (message.flags or {}).get("command"):
+    flags = message.flags or {}
+    responder = None
+    if (flags.get("responder") or flags.get("command")) and message.channel != "voice":
         responder = session.scalar(select(Responder).where(
-            Responder.phone_hmac == message.counterpart_hmac))
+            Responder.phone_hmac == message.counterpart_hmac, Responder.active.is_(True))
+            .limit(1))
+    if responder is not None:
+        # a responder's text is a command, or nothing: never a report by accident (the
+        # webhook answered anything else with the list of commands)
         command = parse_command(body)
-        if responder is not None and command is not None:
+        if command is None:
+            logger.info("message %s from responder %s is no command; kept, not a report",
+                        message.id, responder.key)
+            return None
+        if command.verb != "report":
             responders.handle_command(session, responder, command, message)
             return None
-        if reporter is not None:  # not a responder after all: an ordinary report
-            notify.to_reporter(session, reporter, "ack")
+        body = command.argument  # REPORT <what they see>: a report like anyone's
+    elif flags.get("command") and reporter is not None:
+        notify.to_reporter(session, reporter, "ack")  # not a responder after all
 
     if reporter is not None and conversation.relay_from_reporter(session, reporter, body,
                                                                  message):

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from hotline.incidents import abuse
 from hotline.intake.commands import parse_command
 from hotline.intake.keywords import keyword_language, keyword_of
 from hotline.jobs import outbox
-from hotline.models import Message, Reporter, utcnow
+from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
 from hotline.triage.language import detect_language
 
@@ -55,6 +55,7 @@ class Inbound:
     received_at: datetime
     blocked: bool = False
     command: bool = False
+    responder: bool = False  # the sender is an active responder: never a report
     rate_limited: bool = False  # set by `hand_over`
     deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
 
@@ -68,6 +69,10 @@ class Inbound:
 _REPORTER_KEYWORDS: dict[str, dict[str, bool]] = {
     "stop": {"opted_out": True}, "start": {"opted_out": False},
     "consent": {"consent_contact": True}}
+# ... and a responder's reachability: after STOP the carrier refuses every page (21610) until
+# START, so Hotline stops paging them, and pages them again after START
+_RESPONDER_KEYWORDS: dict[str, dict[str, bool]] = {
+    "stop": {"unreachable": True}, "start": {"unreachable": False}}
 
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -128,13 +133,18 @@ WITH r AS (
     language = coalesce(excluded.language, reporters.language),
     phone_enc = coalesce(reporters.phone_enc, excluded.phone_enc)
   RETURNING id, language, opted_out, blocked
+), k AS (
+  SELECT EXISTS (SELECT 1 FROM responders WHERE phone_hmac = %(phone_hmac)s AND active)
+    AS responder
 ), m AS (
   INSERT INTO messages (twilio_sid, direction, channel, reporter_id, counterpart_hmac,
                         counterpart_enc, body_enc, media, language, status, flags, received_at)
   SELECT %(sid)s, 'inbound', %(channel)s, r.id, %(phone_hmac)s, %(counterpart_enc)s, %(body_enc)s,
          CAST(%(media)s AS json), coalesce(%(language)s, r.language, 'en'), 'received',
-         CAST(CASE WHEN r.blocked THEN %(flags_blocked)s ELSE %(flags)s END AS json), %(now)s
-  FROM r
+         CAST(CAST(CASE WHEN r.blocked THEN %(flags_blocked)s ELSE %(flags)s END AS jsonb)
+              || CASE WHEN k.responder THEN jsonb '{"responder": true}' ELSE jsonb '{}' END
+              AS json), %(now)s
+  FROM r, k
   ON CONFLICT (twilio_sid) DO NOTHING
   RETURNING id
 ), o AS (
@@ -144,8 +154,8 @@ WITH r AS (
   RETURNING id
 )
 SELECT r.id, r.language, r.opted_out, r.blocked, (SELECT id FROM m) AS message_id,
-       (SELECT id FROM o) AS outbox_id
-FROM r
+       (SELECT id FROM o) AS outbox_id, k.responder
+FROM r, k
 """
 
 
@@ -228,7 +238,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             stored = _store_postgres(session, params)
     else:
         stored = _store_stepwise(session, params)
-    reporter_id, remembered, opted_out, blocked, message_id, outbox_id = stored
+    reporter_id, remembered, opted_out, blocked, message_id, outbox_id, responder = stored
     # an unclear message is answered in the language we remember
     language = detected if confidence >= 0.75 else (remembered or detected or "en")
     created = message_id is not None
@@ -238,13 +248,17 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
                             .values(**values))
             opted_out = values.get("opted_out", opted_out)
+        reachability = _RESPONDER_KEYWORDS.get(keyword or "")
+        if reachability:
+            session.execute(Responder.__table__.update().where(
+                Responder.phone_hmac == phone_hmac).values(**reachability))
         logger.debug("inbound sms %s stored as message %s reporter %s", sid, message_id,
                      reference(phone_hmac))
     else:
         logger.info("inbound sms %s is a repeat; nothing stored", sid)
     return Inbound(
         message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
-        blocked=blocked, command=command is not None,
+        blocked=blocked, command=command is not None, responder=responder,
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)
 
@@ -277,14 +291,18 @@ def _store_postgres(executor: Session | Connection, params: dict[str, Any]) -> t
     row = connection.exec_driver_sql(_PG_STORE, {
         **params, "media": json.dumps(params["media"]), "flags": json.dumps(flags),
         "flags_blocked": json.dumps({**flags, "blocked": True})}).one()
-    return (row.id, row.language, row.opted_out, row.blocked, row.message_id, row.outbox_id)
+    return (row.id, row.language, row.opted_out, row.blocked, row.message_id, row.outbox_id,
+            row.responder)
 
 
 def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
     reporter = session.execute(_statement(session, "reporter"), {
         "phone_hmac": params["phone_hmac"], "phone_enc": params["phone_enc"],
         "language": params["remember"], "now": params["now"]}).one()
-    flags = {**params["flags"], **({"blocked": True} if reporter.blocked else {})}
+    responder = session.scalar(select(Responder.id).where(
+        Responder.phone_hmac == params["phone_hmac"], Responder.active.is_(True)).limit(1))
+    flags = {**params["flags"], **({"blocked": True} if reporter.blocked else {}),
+             **({"responder": True} if responder is not None else {})}
     message_id = session.execute(_statement(session, "message"), {
         "sid": params["sid"], "channel": params["channel"], "reporter_id": reporter.id,
         "hmac": params["phone_hmac"], "counterpart_enc": params["counterpart_enc"],
@@ -296,4 +314,4 @@ def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]
         deferred = outbox.defer(session, "triage_message", message_id, track=False)
         outbox_id = deferred.id if deferred else None
     return (reporter.id, reporter.language, reporter.opted_out, reporter.blocked, message_id,
-            outbox_id)
+            outbox_id, responder is not None)

@@ -39,12 +39,15 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     "triage_message": JobSpec("workers.triage.triage_message", "triage"),
     "send_sms": JobSpec("workers.alerts.send_sms", "alerts", timeout=120),
+    "send_reply": JobSpec("workers.alerts.send_reply", "replies", timeout=120),
     "escalation_timer": JobSpec("workers.timers.escalation_timer", "timers"),
     "verification_timeout": JobSpec("workers.timers.verification_timeout", "timers"),
     "expire_incident": JobSpec("workers.timers.expire_incident", "timers"),
     "purge_expired": JobSpec("workers.maintenance.purge_expired", "maintenance", timeout=1800),
 }
-QUEUES = ("alerts", "triage", "timers", "maintenance")  # in priority order
+# in priority order: pages and verifier requests; the timers that page people; triage; the
+# replies to reporters (acknowledgements, follow-up questions, relays); maintenance
+QUEUES = ("alerts", "timers", "triage", "replies", "maintenance")
 MAX_ATTEMPTS = 8
 
 

@@ -69,7 +69,7 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
     )
     session.add(message)
     session.flush()
-    outbox.defer(session, "send_sms", message.id)
+    outbox.defer(session, job_for(message), message.id)
     return message
 
 
@@ -149,19 +149,20 @@ def send_message(session: Session, message_id: int) -> str:
     message.flags = flags
     session.commit()  # the claim is durable before the side effect
 
-    # Reserve the sender's slot only now, right before the request, so the time between the
-    # slot and Twilio receiving it stays small (the limit is on what arrives at Twilio).
+    # The sender's slot is reserved only now, right before the request (the limit is on what
+    # arrives at Twilio), and kept until the message goes: a slot too far off is waited for by
+    # running the job again when it comes, never by reserving another.
     timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
     client = make_client(settings, timeout)
-    sender, wait = sender_limiter().reserve(_senders(settings), settings.sender_rate)
-    if wait > MAX_INLINE_WAIT:
+    sender, wait = _take_slot(settings, message, flags)
+    if wait > 0:
         message = session.get(Message, message_id)
-        message.status = "queued"  # give the claim back; run again when the slot comes
+        message.status = "queued"  # give the claim back, keep the slot
         message.flags = {**flags, "attempts": flags["attempts"] - 1}
-        outbox.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=wait))
+        outbox.defer(session, job_for(message), message_id,
+                     run_at=utcnow() + timedelta(seconds=max(0.0, wait - MAX_INLINE_WAIT / 2)))
         session.commit()
         return "queued"
-    deadline = time.monotonic() + wait
     params: dict[str, Any] = {"to": to, "body": body}
     if settings.twilio_from_numbers:
         params["from_"] = sender
@@ -170,8 +171,6 @@ def send_message(session: Session, message_id: int) -> str:
     if settings.public_url:
         params["status_callback"] = f"{settings.public_url}/twilio/status"
     flags["sender"] = sender
-    if deadline > time.monotonic():
-        time.sleep(deadline - time.monotonic())
     try:
         sent = client.messages.create(**params)
     except TwilioRestException as exc:
@@ -187,6 +186,51 @@ def send_message(session: Session, message_id: int) -> str:
         return _retry_later(session, message_id, type(exc).__name__)
     message = session.get(Message, message_id)
     return _mark_sent(session, message, sent.sid, {**message.flags, "sender": sender})
+
+
+def lane_of(message: Message) -> str:
+    """"high" for what concerns an alert (a lawyer's page, a verifier's request, a
+    retraction), "low" for the rest (acknowledgements, follow-up questions, relays)."""
+    return "high" if message.alert_id is not None else "low"
+
+
+def job_for(message: Message) -> str:
+    """The send job of the message's lane: each lane has its own queue."""
+    return "send_sms" if lane_of(message) == "high" else "send_reply"
+
+
+def _take_slot(settings: Settings, message: Message, flags: dict[str, Any]) -> tuple[str, float]:
+    """(sender, 0) once the message's slot has come and is its own; (sender, seconds) when the
+    slot is further off than a job may sleep. The slot is recorded in `flags` (the caller
+    commits it with the message), so a rerun keeps it."""
+    limiter = sender_limiter()
+    member, lane = str(message.id), lane_of(message)
+    while True:
+        held = flags.get("slot")
+        if held is None:
+            sender, wait = limiter.reserve(_senders(settings), settings.sender_rate,
+                                           member=member, low=lane == "low")
+            flags["slot"] = {"sender": sender, "at": limiter.now() + wait, "lane": lane}
+        elif held["lane"] == "low":
+            state, wait = limiter.claim(held["sender"], member)
+            if state == "gone":  # expired with its key: reserve anew
+                flags.pop("slot")
+                continue
+            if state == "go":
+                return held["sender"], 0.0
+            sender = held["sender"]
+        else:
+            sender, wait = held["sender"], held["at"] - limiter.now()
+            if not -1.0 <= wait <= 3600:  # long past (the job ran late) or from another clock
+                flags.pop("slot")
+                continue
+        if wait > MAX_INLINE_WAIT:
+            return sender, wait
+        if wait > 0:
+            time.sleep(wait)
+        if lane == "high":
+            return sender, 0.0
+        # a low-lane message claims its slot now; a page may have taken it meanwhile
 
 
 def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -> str | None:
@@ -223,8 +267,11 @@ def _retry_later(session: Session, message_id: int, why: str) -> str:
         return _mark_failed(session, message_id, None, f"gave up after {attempts}: {why}")
     delay = min(300.0, 2.0 ** attempts) * (0.5 + random.random())  # backoff with full jitter
     message.status = "queued"
-    message.flags = {**(message.flags or {}), "last_error": why}
-    outbox.defer(session, "send_sms", message_id, run_at=utcnow() + timedelta(seconds=delay))
+    # the slot went with the attempt: the retry takes a new one
+    message.flags = {**{k: v for k, v in (message.flags or {}).items() if k != "slot"},
+                     "last_error": why}
+    outbox.defer(session, job_for(message), message_id,
+                 run_at=utcnow() + timedelta(seconds=delay))
     session.commit()
     logger.warning("outbound message %s not accepted (%s); retry in %.1fs", message_id, why,
                    delay)

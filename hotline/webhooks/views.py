@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, request
 
 from hotline.core.extensions import db
 from hotline.intake import store
+from hotline.messaging import outbound
 from hotline.messaging.templates import EMPTY_TWIML, load_templates
 from hotline.webhooks.signing import twilio_signed
 
@@ -41,6 +42,9 @@ def inbound_sms() -> Response:
     if inbound.opted_out or inbound.blocked or inbound.command:
         # opted out: nothing at all; blocked: kept, unanswered; commands: answered by the job
         return twiml(EMPTY_TWIML)
+    if inbound.responder and inbound.keyword is None:
+        # a responder's text that is no command is never a report: tell them the commands
+        return twiml(templates.twiml_message("responder_help", inbound.language))
     if inbound.keyword in ("help", "consent"):
         name = "help" if inbound.keyword == "help" else "consent_thanks"
         return twiml(templates.twiml_message(name, inbound.language))
@@ -53,8 +57,6 @@ def inbound_sms() -> Response:
 @twilio_signed
 def message_status() -> Response:
     """Delivery status callbacks for outbound messages."""
-    from hotline.messaging import outbound
-
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
     if not sid or not status:

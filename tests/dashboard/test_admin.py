@@ -127,3 +127,43 @@ def test_cells():
     assert cell("-87") == "'-87"  # text that looks numeric is still text
     assert mask_numbers("text me at (312) 555-0123 or +13125550123") == \
         "text me at •••23 or •••23"
+
+
+def test_csv_export_keeps_every_timestamp(app, as_admin, seeded):
+    """Timestamps are exported as they are: the phone mask matched their digits and turned
+    '2026-12-01T20:40:55.123456+00:00' into '•••00'."""
+    from datetime import datetime
+
+    with app.app_context():
+        incident = db.session.scalar(select(Incident).where(
+            Incident.code == seeded["chicago"]))
+        first_seen = incident.first_seen_at
+    rows = list(csv.reader(io.StringIO(as_admin.get("/export/incidents.csv").text)))
+    header = rows[0]
+    row = next(r for r in rows if r[0] == seeded["chicago"])
+    stamp = row[header.index("first_seen_at")]
+    assert "•" not in ",".join(row)
+    assert datetime.fromisoformat(stamp) == first_seen
+    assert all(datetime.fromisoformat(r[header.index("last_seen_at")]) for r in rows[1:])
+
+
+def test_an_admin_marks_an_unreachable_responder_reachable(app, as_admin):
+    from hotline.models import Responder
+
+    with app.app_context():
+        responder = db.session.scalar(select(Responder).order_by(Responder.id))
+        responder.unreachable = True
+        db.session.commit()
+        responder_id, key = responder.id, responder.key
+    page = as_admin.get("/admin/config").text
+    assert f"Mark {responder.name} reachable" in page
+    response = post_form(as_admin, f"/admin/responders/{responder_id}/reachable",
+                         page="/admin/config")
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Responder, responder_id).unreachable is False
+        entry = db.session.scalar(select(AuditLog).where(
+            AuditLog.action == "admin.responder.reachable"))
+        assert entry is not None and entry.target == key
+    assert post_form(as_admin, "/admin/responders/999999/reachable",
+                     page="/admin/config").status_code == 404

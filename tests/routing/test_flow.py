@@ -191,6 +191,26 @@ def test_error_21610_marks_the_responder_unreachable(live_app, standin):
     assert alerts[1].step == 1  # moved on at once
 
 
+def test_a_responder_who_texts_start_is_paged_again(live_app, standin):
+    """21610 (or the responder's own STOP) stops their pages; their START clears it."""
+    app, twilio = live_app
+    code = report_pilsen(app.test_client(), twilio, app, 1)
+    standin.plan(21610)
+    act_by_api(app, code, "verify")
+    drain(app)
+    with app.app_context():
+        key = db.session.scalar(select(Responder.key).where(Responder.unreachable.is_(True)))
+    assert key is not None
+    twilio.post_sms(app.test_client(), "START", from_number=phone(key))
+    with app.app_context():
+        assert db.session.scalar(select(Responder.unreachable).where(
+            Responder.key == key)) is False
+    twilio.post_sms(app.test_client(), "STOP", from_number=phone(key))
+    with app.app_context():
+        assert db.session.scalar(select(Responder.unreachable).where(
+            Responder.key == key)) is True
+
+
 def test_relay_between_lawyer_and_reporter(sms_app, twilio, standin):
     reporter = PILSEN[0][0]
     client, code, lawyer = route_pilsen(sms_app, twilio, consent="si")
@@ -220,10 +240,29 @@ def test_no_consent_no_relay(sms_app, twilio, standin, routed):
     assert not [m for m in standin.sent if m["to"] == PILSEN[0][0] and "hola" in m["body"]]
 
 
+def test_one_no_is_contested_and_asks_another_verifier(sms_app, twilio, standin):
+    """A single NO is not a false alarm (the verifier may have gone to the wrong corner)."""
+    client = sms_app.test_client()
+    code = report_pilsen(client, twilio, sms_app, 1)
+    twilio.post_sms(client, f"no {code}!", from_number=phone(VERIFIER))
+    drain(sms_app)
+    assert incident_status(sms_app, code) == "verifying"
+    assert "otro verificador" in sent_to(standin, VERIFIER)[-1]
+    assert len(sent_to(standin, "chicago-verifier-5")) == 1  # asked next
+    with sms_app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        assert incident.flags.get("contested") is True
+        assert not [m for m in standin.sent if m["body"].startswith(("RETRACTION",
+                                                                      "RECTIFICACIÓN"))]
+
+
 def test_dismiss_sends_a_retraction_to_those_told(sms_app, twilio, standin):
+    """The policy's number of NOs (two by default) make a false alarm."""
     client = sms_app.test_client()
     code = report_pilsen(client, twilio, sms_app, 1)
     twilio.post_sms(client, f"NO {code}", from_number=phone(VERIFIER))
+    drain(sms_app)
+    twilio.post_sms(client, f"NO {code}", from_number=phone("chicago-verifier-5"))
     drain(sms_app)
     assert incident_status(sms_app, code) == "false_alarm"
     # the verifier writes Spanish first, so the retraction is in Spanish
@@ -239,6 +278,34 @@ def test_unanswered_verification_goes_to_the_next_verifier_then_expires(sms_app,
     assert len(sent_to(standin, "chicago-verifier-5")) == 1
     run_due_timers(sms_app, "expire_incident")
     assert incident_status(sms_app, code) == "unconfirmed"
+
+
+def test_a_responder_text_that_is_no_command_gets_the_commands_not_a_report(
+        sms_app, twilio, standin):
+    """A verifier's "eta 8372 ten minutes" became a public report the same verifier was then
+    asked to verify; a responder's text is a command, or it is answered with the commands."""
+    client = sms_app.test_client()
+    code = report_pilsen(client, twilio, sms_app, 1)
+    response = twilio.post_sms(client, "on my way, 5 minutes out", from_number=phone(VERIFIER))
+    assert "ACCEPT" in response.text and "REPORT" in response.text  # the list of commands
+    twilio.post_sms(client, f"eta {code} ten minutes", from_number=phone(VERIFIER))
+    drain(sms_app)
+    assert "10 min" in sent_to(standin, VERIFIER)[-1]
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+        from hotline.models import Message, Report
+
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 1
+        kept = db.session.scalars(select(Message).where(Message.direction == "inbound")).all()
+        assert len(kept) == 3  # stored, all of them
+    # REPORT makes a responder's own report
+    twilio.post_sms(client, "REPORT ICE vans at Cermak and Blue Island",
+                    from_number=phone(VERIFIER))
+    drain(sms_app)
+    with sms_app.app_context():
+        from hotline.models import Report
+
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 2
 
 
 def test_eta_extends_the_deadline(sms_app, twilio, standin):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from hotline.core.extensions import db
 from hotline.messaging import outbound
-from hotline.messaging.pacing import LocalSenderLimiter, RedisSenderLimiter
+from hotline.messaging.pacing import SPACING, LocalSenderLimiter, RedisSenderLimiter
 from hotline.models import Message, OutboxJob, Reporter
 from tests.conftest import drain, run_due_timers
 
@@ -209,7 +209,7 @@ def test_local_sender_limiter_spreads_and_spaces():
     picks = [limiter.reserve(["a", "b"], rate=1.0) for _ in range(4)]
     assert {picks[0][0], picks[1][0]} == {"a", "b"} == {picks[2][0], picks[3][0]}
     assert picks[0][1] == 0 and picks[1][1] == 0
-    assert 1.0 < picks[2][1] <= 1.1 and 1.0 < picks[3][1] <= 1.1
+    assert 1.0 < picks[2][1] <= SPACING and 1.0 < picks[3][1] <= SPACING
 
 
 @pytest.mark.redis
@@ -222,7 +222,9 @@ def test_redis_sender_limiter_is_shared(redis_url):
              for i in range(6)]
     assert sorted(s for s, _ in waits) == ["+1555"] * 3 + ["+1666"] * 3
     connection.close()
-    assert [round(w, 2) for _, w in waits] == [0.0, 0.0, 0.55, 0.55, 1.1, 1.1]
+    gap = SPACING / 2.0
+    assert [round(w, 2) for _, w in waits] == [round(x, 2) for x in
+                                               (0.0, 0.0, gap, gap, 2 * gap, 2 * gap)]
 
 
 def test_a_failing_lookup_leaves_the_claim_for_the_retry(sms_app, standin):
