@@ -51,7 +51,9 @@ def test_blocked_reporter_is_kept_but_not_answered_or_triaged(sms_app, twilio):
         assert db.session.scalar(select(Reporter.blocked_reason)) == "prank caller"
 
 
-def test_flood_of_new_numbers_flags_and_holds(make_app, standin, twilio):
+def test_a_fake_flood_is_marked_with_its_reason_and_still_verified(make_app, standin, twilio):
+    """Nine first-time numbers in a row, sending the same text: the incident says why it looks
+    fabricated, still asks a verifier (verification is the defence), and is not held."""
     from tests.conftest import sending_settings
 
     app = make_app(**sending_settings(standin))
@@ -61,10 +63,52 @@ def test_flood_of_new_numbers_flags_and_holds(make_app, standin, twilio):
     drain(app)
     with app.app_context():
         flooded = db.session.scalars(select(Incident).order_by(Incident.id)).all()
-        assert flooded[-1].flags.get("flood")
-        assert flooded[-1].status == "new"  # held for a dispatcher, no verifier sent
-        assert not db.session.scalar(select(Alert.id).where(
-            Alert.incident_id == flooded[-1].id))
+        reason = flooded[-1].flags.get("flood")
+        assert "near-identical texts" in reason and "sequential phone numbers" in reason
+        assert flooded[-1].status == "verifying"  # a verifier was asked
+        assert db.session.scalar(select(Alert.id).where(
+            Alert.incident_id == flooded[-1].id, Alert.kind == "verify"))
+
+
+def test_a_real_raid_of_first_time_reporters_is_no_flood(make_app, standin, twilio):
+    """Many first-time numbers at a few places is what a raid looks like."""
+    from tests.conftest import sending_settings
+
+    app = make_app(**sending_settings(standin))
+    client = app.test_client()
+    texts = ["ICE at 18th and Ashland in Pilsen, 3 vans", "migra en la 18 y Ashland ahorita",
+             "agents detaining people at 18th St & Ashland", "ICE en Pilsen 18th y Ashland",
+             "la migra esta en la 18 con Ashland, cuidado", "3 ICE trucks 18th and Ashland",
+             "ICE arresting a man at Ashland & 18th", "redada en la 18 y ashland pilsen",
+             "ICE agents in vests at 18th and Ashland Chicago"]
+    numbers = ["+13125550731", "+17735550198", "+13125551842", "+17735554410", "+13125559021",
+               "+17735552277", "+13125553368", "+17735556605", "+13125557713"]
+    for text, number in zip(texts, numbers, strict=True):
+        twilio.post_sms(client, text, from_number=number)
+    drain(app)
+    with app.app_context():
+        incidents = db.session.scalars(select(Incident)).all()
+        assert len(incidents) == 1 and not incidents[0].flags.get("flood")
+        assert incidents[0].status == "verifying"
+
+
+def test_a_dispatcher_holds_and_releases_and_both_are_audited(app, twilio):
+    """Hold stops every automatic step; release lets a verified incident be routed."""
+    from hotline.incidents import actions
+
+    twilio.post_sms(app.test_client(), "ICE at 18th and Ashland in Pilsen",
+                    from_number="+17735550140")
+    drain(app)
+    with app.app_context():
+        incident = db.session.scalar(select(Incident))
+        actions.apply_action(db.session, incident, {"action": "hold", "note": "checking"},
+                             "user:1")
+        assert incident.flags["hold"] == "checking"
+        actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
+        assert incident.status == "verified"  # held: not routed
+        actions.apply_action(db.session, incident, {"action": "release"}, "user:1")
+        assert incident.status == "routed" and not incident.flags.get("hold")
+        db.session.commit()
 
 
 @pytest.mark.parametrize(("text", "flagged"), [

@@ -22,7 +22,7 @@ from hotline.models import (
     Reporter,
 )
 from hotline.triage import gazetteer_from_config, triage_text
-from tests.conftest import drain
+from tests.conftest import drain, run_due_timers
 from tests.dashboard.conftest import login, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,7 @@ def test_dashboard_shows_any_text_escaped(app, twilio, body):
     client = app.test_client()
     twilio.post_sms(client, body, from_number="+13125550124")
     drain(app)
+    run_due_timers(app, "follow_up_timeout")  # a text with no place waits for "where?"
     with app.app_context():
         code = db.session.scalar(select(Incident.code))
         exists = db.session.scalar(select(Incident.id).where(Incident.code == code))

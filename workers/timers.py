@@ -1,9 +1,10 @@
-"""Jobs of the `timers` queue: escalation steps, verification deadlines, expiry."""
+"""Jobs of the `timers` queue: escalation steps, verification deadlines, expiry, and the end
+of a follow-up question's wait."""
 
 from __future__ import annotations
 
 from hotline.core.extensions import db
-from hotline.incidents import verification
+from hotline.incidents import reports, verification
 from hotline.routing import escalation
 from workers.base import job
 
@@ -24,3 +25,9 @@ def verification_timeout(incident_id: int, round_: int) -> None:
 def expire_incident(incident_id: int) -> None:
     """Unverified after its window: mark it unconfirmed."""
     verification.expire(db.session, incident_id)
+
+
+@job
+def follow_up_timeout(report_id: int) -> None:
+    """Nobody answered "where?" in time: the report joins an incident as it is."""
+    reports.follow_up_timeout(db.session, report_id)

@@ -85,9 +85,12 @@ def _schemas() -> dict[str, Any]:
                                       "(resolve and tell everyone alerted) | merge (needs "
                                       "`into`) | split (needs `reports`) | note (needs `note`) "
                                       "| assign (tokens tied to a user) | block (needs "
-                                      "`report`) | reverify"},
+                                      "`report`) | reverify | hold (no automatic step) | "
+                                      "release (clears hold, denunciation and flood markers)"},
             "note": {"type": "string", "maxLength": 4000},
             "into": {"type": "string", "maxLength": 16},
+            "confirm_jurisdiction": {"type": "boolean", "description": "merge into an "
+                                     "incident of another jurisdiction (re-routes it)"},
             "reports": {"type": "array", "items": report_id, "maxItems": MAX_SPLIT},
             "report": report_id,
         }}

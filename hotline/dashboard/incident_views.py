@@ -84,7 +84,7 @@ def incident_live(code: str) -> Response:
 def form_payload(form: Any) -> dict[str, Any]:
     """An action's payload from the incident page's forms."""
     payload: dict[str, Any] = {"action": form.get("action", "")}
-    for key in ("note", "into", "report"):
+    for key in ("note", "into", "report", "confirm_jurisdiction"):
         if form.get(key):
             payload[key] = form[key]
     if form.getlist("reports"):

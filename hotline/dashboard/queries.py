@@ -33,7 +33,7 @@ UNVERIFIED = ("new", "verifying")
 # What the board and the list show of an incident: plain columns, no JSON to decode.
 ROW_COLUMNS = (Incident.id, Incident.code, Incident.status, Incident.jurisdiction_id,
                Incident.location_text, Incident.score, Incident.first_seen_at,
-               Incident.last_seen_at)
+               Incident.last_seen_at, Incident.flags)
 PER_JURISDICTION = 25
 PAGE_SIZE = 50
 MAX_PAGE = 2000
@@ -52,6 +52,7 @@ class Group:
     counts: dict[str, int] = field(default_factory=dict)
     oldest_unverified: datetime | None = None
     incidents: list[Any] = field(default_factory=list)  # rows of ROW_COLUMNS
+    awaiting_location: int = 0  # reports waiting for their answer to "where?"
 
     @property
     def total(self) -> int:
@@ -112,6 +113,11 @@ def board(session: Session, scope: Scope, per_group: int = PER_JURISDICTION) -> 
             .where(*open_).group_by(Incident.jurisdiction_id, Incident.status)):
         if jid in groups:
             groups[jid].counts[status] = count
+    for jid, waiting in session.execute(
+            select(Report.jurisdiction_id, func.count()).where(
+                Report.state == "awaiting_location").group_by(Report.jurisdiction_id)):
+        if jid in groups:
+            groups[jid].awaiting_location = waiting
     for jid, oldest in session.execute(
             select(Incident.jurisdiction_id, func.min(Incident.first_seen_at))
             .where(*open_, Incident.status.in_(UNVERIFIED)).group_by(Incident.jurisdiction_id)):
@@ -193,10 +199,13 @@ def incident_list(session: Session, scope: Scope, filters: ListFilters,
 
 
 def signature(session: Session) -> str:
-    """Changes whenever any incident is created or changed (two index lookups)."""
+    """Changes whenever any incident is created or changed, or a report starts or stops
+    waiting for its place (index lookups)."""
     newest, last_id = session.execute(
         select(func.max(Incident.updated_at), func.max(Incident.id))).one()
-    return f"{newest.isoformat() if newest else '-'}:{last_id or 0}"
+    waiting = session.scalar(select(func.count(Report.id)).where(
+        Report.state == "awaiting_location"))
+    return f"{newest.isoformat() if newest else '-'}:{last_id or 0}:{waiting or 0}"
 
 
 def map_points(session: Session, scope: Scope, limit: int = 1000) -> list[dict[str, Any]]:

@@ -1,12 +1,17 @@
-"""Abuse: per-reporter rate limits, floods of new numbers, and denunciations of neighbours.
+"""Abuse: per-reporter rate limits, signs of a fake flood, and denunciations of neighbours.
 
-Nothing is dropped: over-limit messages are kept and flagged; flagged incidents wait for a
-dispatcher and are never verified or routed automatically.
+Nothing is dropped: over-limit messages are kept and flagged. Many first-time numbers at a few
+places is what a raid looks like, so that alone is no alarm: verification stays the defence.
+What a fake flood leaves besides (near-identical texts from different numbers, runs of
+sequential numbers, a burst with no place) is marked on the incident with the reason, so a
+dispatcher sees it; such an incident is never auto-verified, and a dispatcher may hold it.
+A denunciation holds the incident until a dispatcher releases it.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -16,7 +21,10 @@ from sqlalchemy.orm import Session
 from hotline.core.policy import Policy
 from hotline.jobs import outbox
 from hotline.models import Message, Report, Reporter, utcnow
+from hotline.privacy.vault import DecryptionError, Vault
 from hotline.triage.places import fold
+
+RECENT = 60  # first-time reports looked at for the signs of a fake flood
 
 _UNDOCUMENTED = re.compile(
     r"\b(undocumented|illegal(?:s| alien| immigrant)?|illegally|no papers|without papers|"
@@ -88,12 +96,54 @@ def message_over_rate_limit(session: Session, message: Message) -> bool:
                                              message.received_at, message.id))
 
 
-def is_flood(session: Session, jurisdiction_id: int | None, policy: Policy) -> bool:
-    """Many first-time numbers reporting in one jurisdiction within minutes."""
+def _shape(text: str) -> str:
+    """A text as compared for "near-identical": folded, no digits, punctuation or extra space
+    (so "ICE at 18th & Ashland!!" and "ice at 18th and ashland" are the same shape)."""
+    return " ".join(re.sub(r"[^a-z ]+", " ", fold(text).replace("&", " and ")).split())
+
+
+def _longest_run(numbers: list[int]) -> int:
+    run = best = 1 if numbers else 0
+    for a, b in zip(numbers, numbers[1:], strict=False):
+        run = run + 1 if b == a + 1 else 1
+        best = max(best, run)
+    return best
+
+
+def flood_signs(session: Session, vault: Vault, jurisdiction_id: int | None,
+                policy: Policy) -> list[str]:
+    """What looks fabricated among this jurisdiction's first-time reporters of the last
+    minutes, once there are at least `flood_new_numbers` of them; [] when nothing does."""
     since = utcnow() - timedelta(minutes=policy.flood_minutes)
-    query = select(func.count(func.distinct(Reporter.id))).join(
-        Report, Report.reporter_id == Reporter.id).where(
-        Reporter.created_at >= since, Report.created_at >= since)
+    query = select(Report.text_enc, Report.needs_location, Reporter.id, Reporter.phone_enc) \
+        .join(Reporter, Report.reporter_id == Reporter.id) \
+        .where(Reporter.created_at >= since, Report.created_at >= since)
     query = query.where(Report.jurisdiction_id == jurisdiction_id) if jurisdiction_id \
         else query.where(Report.jurisdiction_id.is_(None))
-    return (session.scalar(query) or 0) >= policy.flood_new_numbers
+    rows = session.execute(query.order_by(Report.id.desc()).limit(RECENT)).all()
+    reporters = {row.id: row for row in rows}
+    if len(reporters) < policy.flood_new_numbers:
+        return []
+    signs = []
+    shapes = Counter(_shape(_open(vault, row.text_enc, "report.text"))
+                     for row in reporters.values())
+    shape, same = shapes.most_common(1)[0]
+    if shape and same >= max(3, policy.flood_new_numbers // 2):
+        signs.append(f"{same} near-identical texts from different first-time numbers")
+    numbers = sorted({int(digits) for row in reporters.values()
+                      if (digits := re.sub(r"\D", "", _open(vault, row.phone_enc,
+                                                            "reporter.phone")))})
+    run = _longest_run(numbers)
+    if run >= 3:
+        signs.append(f"{run} sequential phone numbers among them")
+    no_place = sum(1 for row in rows if row.needs_location)
+    if no_place >= policy.flood_new_numbers:
+        signs.append(f"{no_place} first-time reports with no place")
+    return signs
+
+
+def _open(vault: Vault, token: str | None, context: str) -> str:
+    try:
+        return vault.decrypt(token, context) or ""
+    except DecryptionError:
+        return ""

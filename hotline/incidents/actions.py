@@ -20,7 +20,7 @@ class ActionError(ValueError):
 
 
 ACTIONS = ("verify", "dismiss", "resolve", "merge", "split", "note", "assign", "block",
-           "all_clear", "reverify")
+           "all_clear", "reverify", "hold", "release")
 # decisions about the incident's fate: taken on what the dispatcher saw, so they are refused
 # when the incident changed meanwhile (a colleague or a verifier decided first)
 DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "merge", "split",
@@ -58,14 +58,22 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
         elif action == "reverify":
             verification.start_verification(session, incident)
         elif action == "merge":
-            target_code = payload.get("into")
-            if not isinstance(target_code, str) or not target_code.strip():
-                raise ActionError("into: the code of the incident to merge into is required")
-            target = lifecycle.get_by_code(session, target_code)
-            if target is None:
-                raise ActionError(f"into: no incident {target_code!r}", 404)
+            target = _merge_target(session, incident, payload)
             lifecycle.merge(session, incident, target, actor)
             result["into"] = target.code
+            if target.jurisdiction_id != incident.jurisdiction_id:
+                _reroute(session, target, incident, actor)
+        elif action == "hold":
+            if lifecycle.mark(incident, "hold", reason=note or "held by a dispatcher"):
+                lifecycle.record_event(session, incident, "held", actor=actor)
+        elif action == "release":
+            released = lifecycle.unmark(incident, *lifecycle.HOLD_MARKERS, "flood")
+            lifecycle.record_event(session, incident, "released", actor=actor,
+                                   markers=released)
+            if incident.status == "verified":  # confirmed while held: route it now
+                lifecycle.incident_verified.send(incident, session=session, actor=actor)
+            elif incident.status == "new":
+                verification.start_verification(session, incident)
         elif action == "split":
             raw = payload.get("reports")
             if isinstance(raw, str):
@@ -100,6 +108,30 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
         raise ActionError(str(exc), 409) from None
     session.flush()
     return {"code": incident.code, "status": incident.status, **result}
+
+
+def _merge_target(session: Session, incident: Incident, payload: dict[str, Any]) -> Incident:
+    target_code = payload.get("into")
+    if not isinstance(target_code, str) or not target_code.strip():
+        raise ActionError("into: the code of the incident to merge into is required")
+    target = lifecycle.lock_by_code(session, target_code)
+    if target is None:
+        raise ActionError(f"into: no incident {target_code!r}", 404)
+    if target.jurisdiction_id != incident.jurisdiction_id and payload.get(
+            "confirm_jurisdiction") not in (True, "true", "yes", "1", "on"):
+        raise ActionError(
+            f"into: {target.code} is in another jurisdiction; merging moves these reports "
+            "to its legal network: confirm (confirm_jurisdiction) to merge and re-route", 409)
+    return target
+
+
+def _reroute(session: Session, target: Incident, source: Incident, actor: str) -> None:
+    """After a confirmed merge across jurisdictions the reports are the target's: a verified
+    target not yet with a network is routed to its own now; one already routed keeps it."""
+    lifecycle.record_event(session, target, "rerouted", actor=actor, source=source.code,
+                           network="target's")
+    if target.status == "verified" and not lifecycle.held(target):
+        lifecycle.incident_verified.send(target, session=session, actor=actor)
 
 
 def _reporter_of(session: Session, incident: Incident, report_id: Any) -> Reporter:

@@ -40,14 +40,17 @@ TRANSITIONS: dict[str, set[str]] = {
 # what a marker in `Incident.flags` tells a dispatcher, and who sets it
 MARKERS = {
     "denunciation": "a report names a person or a private home (incidents.reports; held)",
-    "flood": "many first-time numbers at once in the jurisdiction (incidents.reports; held)",
+    "hold": "a dispatcher holds it from every automatic step (incidents.actions; held)",
+    "flood": "signs of a fake flood among many first-time numbers: near-identical texts, "
+             "sequential numbers, a burst with no place (incidents.reports; verifiers are "
+             "still asked, nothing is auto-verified)",
     "rate_limited": "a reporter over the rate limit (incidents.reports)",
     "no_verifier": "no verifier was available nearby (incidents.verification)",
     "contested": "a verifier found nothing; another is asked (incidents.verification)",
     "no_network": "no legal network serves the place (routing.escalation)",
     "escalation_exhausted": "every step was paged and nobody accepted (routing.escalation)",
 }
-HOLD_MARKERS = ("denunciation", "flood")  # a dispatcher decides; never automatic
+HOLD_MARKERS = ("denunciation", "hold")  # a dispatcher decides; never automatic
 
 signals = Namespace()
 incident_verified = signals.signal("incident-verified")
@@ -65,16 +68,32 @@ def lock(session: Session, incident_id: int) -> Incident | None:
                            .execution_options(populate_existing=True)).one_or_none()
 
 
-def mark(incident: Incident, *names: str) -> list[str]:
-    """Set markers on the incident; returns those that were not set before."""
+def mark(incident: Incident, *names: str, reason: str | None = None) -> list[str]:
+    """Set markers on the incident (with the reason a dispatcher reads, when there is one);
+    returns those that were not set before."""
     unknown = set(names) - MARKERS.keys()
     if unknown:
         raise ValueError(f"unknown incident markers: {sorted(unknown)}")
     flags = dict(incident.flags or {})
     new = [name for name in names if not flags.get(name)]
     if new:
-        incident.flags = {**flags, **dict.fromkeys(new, True)}
+        incident.flags = {**flags, **dict.fromkeys(new, reason[:300] if reason else True)}
     return new
+
+
+def unmark(incident: Incident, *names: str) -> list[str]:
+    """Clear markers; returns those that were set."""
+    flags = dict(incident.flags or {})
+    gone = [name for name in names if flags.pop(name, None)]
+    if gone:
+        incident.flags = flags
+    return gone
+
+
+def reason_of(incident: Incident, name: str) -> str | None:
+    """Why a marker was set, when it says (flood: what was seen)."""
+    value = (incident.flags or {}).get(name)
+    return value if isinstance(value, str) else None
 
 
 def marked(incident: Incident, name: str) -> bool:
@@ -142,6 +161,13 @@ def transition(session: Session, incident: Incident, status: str, actor: str,
 def get_by_code(session: Session, code: str) -> Incident | None:
     """The incident with this code (case-insensitive)."""
     return session.scalar(select(Incident).where(Incident.code == code.strip().upper()))
+
+
+def lock_by_code(session: Session, code: str) -> Incident | None:
+    """The incident with this code, locked and read afresh like `lock`."""
+    return session.scalars(select(Incident).where(Incident.code == code.strip().upper())
+                           .with_for_update()
+                           .execution_options(populate_existing=True)).one_or_none()
 
 
 def merge(session: Session, source: Incident, target: Incident, actor: str) -> None:

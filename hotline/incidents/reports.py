@@ -1,6 +1,10 @@
 """Reports from triage: a message's text becomes a report (language, place, jurisdiction,
-SALUTE), is clustered into an incident and sets verification going; the answer to "where?"
-and a late voice transcript re-triage the same report."""
+SALUTE), is clustered into an incident and sets verification going. A report with no usable
+place waits as a report (the board counts it "awaiting location") while its sender is asked
+"where?": the answer re-triages it and only then does it join the incident at that place (and
+a verifier already asked there is sent the place). If no answer comes within the
+jurisdiction's `follow_up_window_min`, it joins an incident as it is: nothing is lost. A late
+voice transcript re-triages its report too."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 from hotline.core.policy import Policy
 from hotline.incidents import abuse, clustering, credibility, lifecycle, verification
 from hotline.incidents.geography import current_gazetteer
+from hotline.jobs import outbox
 from hotline.messaging import notify
 from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, utcnow
 from hotline.privacy.vault import Vault
@@ -78,24 +83,53 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     message.report_id = report.id
     if report.state == "awaiting_location":
         notify.to_reporter(session, reporter, "ask_location")
+        window = _policy(session, report).follow_up_window_min
+        outbox.defer(session, "follow_up_timeout", report.id,
+                     run_at=utcnow() + timedelta(minutes=window),
+                     dedupe_key=f"follow-up:{report.id}")
+        logger.info("message %s triaged into report %s, waiting for its place", message.id,
+                    report.id)
+        return report
     _cluster(session, report)
     logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
                 result.jurisdiction or "none")
     return report
 
 
-def _cluster(session: Session, report: Report) -> Incident:
-    incident, created = clustering.attach_report(session, report)
-    markers = [flag for flag in ("denunciation", "rate_limited") if (report.flags or {}).get(flag)]
+def _policy(session: Session, report: Report) -> Policy:
     jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
         if report.jurisdiction_id else None
-    if created and abuse.is_flood(session, report.jurisdiction_id, Policy.of(jurisdiction)):
-        markers.append("flood")
-    if lifecycle.mark(incident, *markers):
+    return Policy.of(jurisdiction)
+
+
+def _cluster(session: Session, report: Report) -> tuple[Incident, bool]:
+    """Into an incident (a matching one or a new one), with its markers; verification goes on
+    from there. (incident, created)."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    incident, created = clustering.attach_report(session, report)
+    new = [*lifecycle.mark(incident, *[flag for flag in ("denunciation", "rate_limited")
+                                       if (report.flags or {}).get(flag)])]
+    if created:
+        signs = abuse.flood_signs(session, vault, report.jurisdiction_id,
+                                  _policy(session, report))
+        if signs:
+            new += lifecycle.mark(incident, "flood", reason="; ".join(signs))
+    if new:
         lifecycle.record_event(session, incident, "flagged", flags=sorted(
-            k for k in ("denunciation", "flood", "rate_limited") if lifecycle.marked(incident, k)))
+            k for k in ("denunciation", "flood", "rate_limited") if lifecycle.marked(incident, k)),
+            reason=lifecycle.reason_of(incident, "flood"))
     verification.after_report(session, incident, created, report)
-    return incident
+    return incident, created
+
+
+def follow_up_timeout(session: Session, report_id: int) -> None:
+    """Nobody answered "where?" in time: the report joins an incident as it is."""
+    report = session.scalars(select(Report).where(Report.id == report_id)
+                             .with_for_update()).one_or_none()
+    if report is None or report.state != "awaiting_location":
+        return
+    report.state = "complete"
+    _cluster(session, report)
 
 
 def complete_follow_up(session: Session, report: Report, message: Message, body: str,
@@ -113,13 +147,16 @@ def complete_follow_up(session: Session, report: Report, message: Message, body:
     if not result.needs_location:
         notify.to_reporter(session, reporter, "location_thanks")
     incident = lifecycle.lock(session, before) if before else None
-    if incident is not None:
+    if incident is not None:  # a report clustered before it was answered
         if incident.jurisdiction_id != report.jurisdiction_id and \
                 incident.status in ("new", "verifying"):
             incident.jurisdiction_id = report.jurisdiction_id
         _report_retriaged(session, incident, report, "location_added")
-    else:
-        _cluster(session, report)
+        return report
+    incident, created = _cluster(session, report)
+    if not created:
+        lifecycle.record_event(session, incident, "location_added", report_id=report.id)
+        verification.tell_verifiers_the_place(session, incident, report)
     return report
 
 

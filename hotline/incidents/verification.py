@@ -77,16 +77,18 @@ def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]
 def after_report(session: Session, incident: Incident, created: bool, report: Report) -> None:
     """What a new report sets off: scoring, auto-verification, or a request to verifiers."""
     credibility.score_incident(session, incident)
-    if lifecycle.held(incident):
-        return
-    if incident.status in ("new", "verifying", "unconfirmed") and auto_verify_reason(
-            session, incident, report):
-        return
-    if created:
+    if created:  # held or not, an incident nobody verifies expires
         policy = policy_of(session, incident)
         outbox.defer(session, "expire_incident", incident.id,
                    run_at=utcnow() + timedelta(minutes=policy.unconfirmed_after_min),
                    dedupe_key=f"expire:{incident.id}")
+    if lifecycle.held(incident):
+        return
+    # signs of a fake flood: never auto-verified, but verifiers are still asked
+    if incident.status in ("new", "verifying", "unconfirmed") and not lifecycle.marked(
+            incident, "flood") and auto_verify_reason(session, incident, report):
+        return
+    if created:
         start_verification(session, incident)
 
 
@@ -153,6 +155,23 @@ def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
                run_at=utcnow() + timedelta(minutes=policy.verify_deadline_min),
                dedupe_key=f"verify:{incident.id}:{round_}")
     return alerts
+
+
+def tell_verifiers_the_place(session: Session, incident: Incident, report: Report) -> int:
+    """A report joined with a better place (the answer to "where?"): the verifiers asked and
+    not yet answered are sent it. Returns how many were told."""
+    if incident.status != "verifying":
+        return 0
+    place = (report.location or {}).get("text") or incident.location_text
+    if not place:
+        return 0
+    waiting = session.scalars(select(Responder).join(Alert, Alert.responder_id == Responder.id)
+                              .where(Alert.incident_id == incident.id, Alert.kind == "verify",
+                                     Alert.status.in_(("queued", "sent", "delivered")))
+                              .order_by(Responder.id)).all()
+    for verifier in waiting:
+        notify.to_responder(session, verifier, "verify_place", code=incident.code, place=place)
+    return len(waiting)
 
 
 def on_timeout(session: Session, incident_id: int, round_: int) -> None:

@@ -15,10 +15,18 @@ from hotline.incidents import reports
 from hotline.intake import conversation, responders
 from hotline.intake.commands import parse_command
 from hotline.messaging import notify
-from hotline.models import Message, Report, Reporter, Responder, utcnow
+from hotline.models import Jurisdiction, Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
+
+
+def _still_waiting(session: Session, report: Report) -> bool:
+    """Whether a report asked "where?" is still within its jurisdiction's follow-up window."""
+    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
+        if report.jurisdiction_id else None
+    window = timedelta(minutes=Policy.of(jurisdiction).follow_up_window_min)
+    return report.updated_at >= utcnow() - window
 
 
 def process_inbound_message(session: Session, message_id: int) -> Report | None:
@@ -58,12 +66,13 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
                                                                  message):
         return None
 
-    policy_window = timedelta(minutes=Policy().follow_up_window_min)
     pending = None
     if reporter is not None:
         pending = session.scalar(select(Report).where(
-            Report.reporter_id == reporter.id, Report.state == "awaiting_location",
-            Report.updated_at >= utcnow() - policy_window).order_by(Report.id.desc()).limit(1))
+            Report.reporter_id == reporter.id, Report.state == "awaiting_location")
+            .order_by(Report.id.desc()).limit(1))
+    if pending is not None and not _still_waiting(session, pending):
+        pending = None
     if pending is not None:
         return reports.complete_follow_up(session, pending, message, body, sender, reporter)
     return reports.create_report(session, message, body, sender, reporter)

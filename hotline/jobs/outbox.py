@@ -43,6 +43,7 @@ JOBS: dict[str, JobSpec] = {
     "escalation_timer": JobSpec("workers.timers.escalation_timer", "timers"),
     "verification_timeout": JobSpec("workers.timers.verification_timeout", "timers"),
     "expire_incident": JobSpec("workers.timers.expire_incident", "timers"),
+    "follow_up_timeout": JobSpec("workers.timers.follow_up_timeout", "timers"),
     "purge_expired": JobSpec("workers.maintenance.purge_expired", "maintenance", timeout=1800),
 }
 # in priority order: pages and verifier requests; the timers that page people; triage; the

@@ -20,7 +20,7 @@ from redis import Redis
 
 # Slots are spaced a little wider than 1/rate: the limit is on what arrives at Twilio, and a
 # request can leave a busy worker a few tenths of a second after its slot.
-SPACING = 1.2
+SPACING = 1.25
 # a low-lane slot this close to now is about to be used: a page never takes it
 LEAD = 0.5
 # a low-lane message may send this early or late against its slot when it claims it

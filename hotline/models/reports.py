@@ -77,6 +77,7 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_incident_created", "incident_id", "created_at"),
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),
+        Index("ix_reports_state_jurisdiction", "state", "jurisdiction_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

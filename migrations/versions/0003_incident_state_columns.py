@@ -1,6 +1,7 @@
 """incident state out of `incidents.flags` into typed columns, one owner each: places
 (clustering), verify_round (verification), reputation_applied (credibility), relay_responder_id
-and relay_at (the relayed conversation); `flags` keeps only the markers dispatchers see
+and relay_at (the relayed conversation); `flags` keeps only the markers dispatchers see;
+reports found by state (the board's "awaiting location" count)
 
 Revision ID: 0003
 Revises: 0002
@@ -38,6 +39,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('relay_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_incidents_relay_responder_id_responders'),
                                     'responders', ['relay_responder_id'], ['id'])
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.create_index('ix_reports_state_jurisdiction', ['state', 'jurisdiction_id'],
+                              unique=False)
     incidents = sa.table('incidents', sa.column('id', sa.Integer), sa.column('flags', sa.JSON),
                          sa.column('places', sa.JSON), sa.column('verify_round', sa.Integer),
                          sa.column('reputation_applied', sa.Boolean),
@@ -76,6 +80,8 @@ def downgrade() -> None:
             flags["relay"] = {"responder_id": row.relay_responder_id,
                               "at": at.isoformat() if isinstance(at, datetime) else at}
         bind.execute(incidents.update().where(incidents.c.id == row.id).values(flags=flags))
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_reports_state_jurisdiction')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_incidents_relay_responder_id_responders'),
                                  type_='foreignkey')

@@ -11,6 +11,7 @@ from hotline.accounts import tokens
 from hotline.core.extensions import db
 from hotline.jobs import outbox
 from hotline.models import ApiToken, AuditLog
+from tests.conftest import run_due_timers
 
 PHONE = "+13125550123"
 
@@ -35,6 +36,8 @@ def seeded(app, client, twilio):
     twilio.post_sms(client, "ICE in Phoenix AZ", from_number="+16025550123")
     while outbox.backend_of(app).run_pending():
         pass
+    # reports with no finer place than a city wait for "where?"; nobody answers here
+    run_due_timers(app, "follow_up_timeout")
 
 
 def test_tokens_are_stored_hashed(app, token):
@@ -134,8 +137,13 @@ def test_actions_verify_note_and_audit(app, client, auth, seeded):
 
 def test_merge(client, auth, seeded):
     codes = [i["code"] for i in client.get("/api/v1/incidents", headers=auth).json["incidents"]]
+    # the two are in different jurisdictions: refused unless confirmed (then re-routed)
+    refused = client.post(f"/api/v1/incidents/{codes[0]}/actions",
+                          json={"action": "merge", "into": codes[1]}, headers=auth)
+    assert refused.status_code == 409 and "another jurisdiction" in refused.json["error"]
     response = client.post(f"/api/v1/incidents/{codes[0]}/actions",
-                           json={"action": "merge", "into": codes[1]}, headers=auth)
+                           json={"action": "merge", "into": codes[1],
+                                 "confirm_jurisdiction": True}, headers=auth)
     assert response.json["status"] == "merged"
     target = client.get(f"/api/v1/incidents/{codes[1]}", headers=auth).json
     assert target["report_count"] == 2

@@ -67,7 +67,10 @@ def test_markers_are_named_and_set_once(app):
         incident = Incident(code="MARK", status="new", flags={})
         assert lifecycle.mark(incident, "flood", "rate_limited") == ["flood", "rate_limited"]
         assert lifecycle.mark(incident, "flood") == []
-        assert lifecycle.held(incident) and lifecycle.marked(incident, "rate_limited")
+        assert not lifecycle.held(incident)  # a flood's signs are shown, verification goes on
+        assert lifecycle.mark(incident, "hold", reason="checking") == ["hold"]
+        assert lifecycle.held(incident) and lifecycle.reason_of(incident, "hold") == "checking"
+        assert lifecycle.unmark(incident, "hold", "denunciation") == ["hold"]
         with pytest.raises(ValueError, match="unknown incident markers"):
             lifecycle.mark(incident, "places")
 

@@ -12,6 +12,7 @@ from hotline.accounts import users
 from hotline.core.extensions import db
 from hotline.jobs import outbox
 from hotline.models import User
+from tests.conftest import run_due_timers
 
 PASSWORD = "correct horse battery staple"
 CHICAGO_SMS = "ICE at the Home Depot on Western and 47th, 3 unmarked vans"
@@ -81,6 +82,7 @@ def seeded(app, client, twilio) -> dict[str, str]:
                                ("none", OUTSIDE_SMS, "+16025550123")):
         twilio.post_sms(client, body, from_number=sender)
         run_jobs(app)
+        run_due_timers(app, "follow_up_timeout")  # "where?" unanswered: it joins an incident
         with app.app_context():
             from sqlalchemy import select
 

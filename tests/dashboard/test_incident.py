@@ -99,6 +99,11 @@ def test_each_action_is_applied_and_audited(app, logged_in, seeded, action, extr
 def test_merge_and_split(app, logged_in, seeded, twilio):
     code, other = seeded["chicago"], seeded["san-francisco"]
     post_form(logged_in, f"/incidents/{other}/actions", {"action": "merge", "into": code})
+    with app.app_context():  # across jurisdictions: not without the confirmation
+        assert db.session.scalar(select(Incident.status).where(Incident.code == other)) \
+            != "merged"
+    post_form(logged_in, f"/incidents/{other}/actions",
+              {"action": "merge", "into": code, "confirm_jurisdiction": "yes"})
     with app.app_context():
         assert db.session.scalar(select(Incident.status).where(Incident.code == other)) \
             == "merged"

@@ -8,9 +8,11 @@ import sys
 import time
 
 import pytest
+from sqlalchemy import func, select
 
 from hotline.accounts import tokens
 from hotline.core.extensions import db
+from hotline.models import OutboxJob, Report
 from tests.conftest import ROOT, process_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.e2e]
@@ -47,6 +49,20 @@ def test_webhook_to_worker_to_api(pg_app, pg_client, pg_url, redis_url, twilio, 
     with pg_app.app_context():
         _row, token = tokens.create_token(db.session, "e2e")
         db.session.commit()
+        waiting = db.session.scalar(select(func.count(Report.id)).where(
+            Report.state == "awaiting_location"))
+    if slug is None:
+        # a city and no more: the report waits for "where?" (no incident yet); unanswered,
+        # it joins an incident when the follow-up window ends
+        assert waiting == 1
+        assert pg_client.get("/api/v1/incidents", headers={
+            "Authorization": f"Bearer {token}"}).json["incidents"] == []
+        from workers.timers import follow_up_timeout
+
+        with pg_app.app_context():  # the timer's job, as the worker runs it when it is due
+            row = db.session.scalar(select(OutboxJob).where(
+                OutboxJob.job == "follow_up_timeout"))
+            follow_up_timeout(*row.args, outbox_id=row.id)
     auth = {"Authorization": f"Bearer {token}"}
     incidents = pg_client.get("/api/v1/incidents", headers=auth).json["incidents"]
     assert len(incidents) == 1

@@ -29,22 +29,22 @@ def limiter(redis_url):
 def test_the_reservation_script_spaces_slots_and_lets_a_page_jump_the_replies(limiter):
     gap = SPACING / 2.0  # rate 2/s
     low = [limiter.reserve(["+1555"], 2.0, member=f"r{i}", low=True) for i in range(5)]
-    assert [round(w, 2) for _, w in low] == [round(i * gap, 2) for i in range(5)]
+    assert [w for _, w in low] == pytest.approx([i * gap for i in range(5)], abs=0.1)
     # the page takes the earliest low-lane slot that is not about to go (r0 is at 0, r1 at
     # 0.55: both further than LEAD? r0 is now, so it keeps its slot)
     sender, wait = limiter.reserve(["+1555"], 2.0, member="page")
-    assert sender == "+1555" and round(wait, 2) == round(gap, 2)
+    assert sender == "+1555" and wait == pytest.approx(gap, abs=0.1)
     # r1 was pushed to the end of the line, behind r4: every slot is still used exactly once
     state, wait_r1 = limiter.claim("+1555", "r1")
-    assert state == "wait" and round(wait_r1, 2) == round(5 * gap, 2)
+    assert state == "wait" and wait_r1 == pytest.approx(5 * gap, abs=0.1)
     state, _ = limiter.claim("+1555", "r0")
     assert state == "go"  # its slot is now: it takes it for good
     assert limiter.claim("+1555", "r0") == ("gone", 0.0)
     state, wait_r2 = limiter.claim("+1555", "r2")
-    assert state == "wait" and round(wait_r2, 2) == round(2 * gap, 2)
+    assert state == "wait" and wait_r2 == pytest.approx(2 * gap, abs=0.1)
     # the next reservation of any lane comes after everything held
     _, last = limiter.reserve(["+1555"], 2.0, member="r5", low=True)
-    assert round(last, 2) == round(6 * gap, 2)
+    assert last == pytest.approx(6 * gap, abs=0.1)
 
 
 @pytest.mark.redis
@@ -53,7 +53,7 @@ def test_a_page_spreads_over_senders_and_never_takes_a_slot_about_to_go(limiter)
     limiter.reserve(["+1a", "+1b"], 1.0, member="y", low=True)
     # both low slots are now (within LEAD): the page takes the next free slot instead
     sender, wait = limiter.reserve(["+1a", "+1b"], 1.0, member="page")
-    assert round(wait, 2) == round(SPACING, 2)
+    assert wait == pytest.approx(SPACING, abs=0.1)
     assert [limiter.claim(s, m)[0] for s, m in (("+1a", "x"), ("+1b", "y"))].count("go") + \
         [limiter.claim(s, m)[0] for s, m in (("+1b", "x"), ("+1a", "y"))].count("go") == 2
 
@@ -62,11 +62,11 @@ def test_the_local_limiter_behaves_like_the_script():
     local = LocalSenderLimiter()
     gap = SPACING / 2.0
     waits = [local.reserve(["+1555"], 2.0, member=f"r{i}", low=True)[1] for i in range(4)]
-    assert [round(w, 2) for w in waits] == [round(i * gap, 2) for i in range(4)]
+    assert waits == pytest.approx([i * gap for i in range(4)], abs=0.1)
     _, page = local.reserve(["+1555"], 2.0, member="page")
-    assert round(page, 2) == round(gap, 2)
+    assert page == pytest.approx(gap, abs=0.1)
     state, moved = local.claim("+1555", "r1")
-    assert state == "wait" and round(moved, 2) == round(4 * gap, 2)
+    assert state == "wait" and moved == pytest.approx(4 * gap, abs=0.1)
 
 
 def _queue_mixed(app, replies: int, pages: int) -> tuple[list[int], list[int]]:
