@@ -15,6 +15,7 @@ from hotline.core.config_files import (  # noqa: F401 - re-exported for callers
     parse_networks,
     read_yaml,
 )
+from hotline.messaging.templates import Templates
 from hotline.models import (
     EscalationPolicy,
     EscalationStep,
@@ -54,6 +55,8 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
     """Upsert jurisdictions, networks, responders, rotations and policies; flush, never commit."""
     summary = LoadSummary()
     jurisdictions = parse_jurisdictions(directory / "jurisdictions.yaml")
+    if (directory / "templates.yaml").exists():
+        Templates(directory / "templates.yaml")  # the third file: validated the same way
     networks_file = directory / "networks.yaml"
     networks = (parse_networks(networks_file, {j["slug"] for j in jurisdictions}, region)
                 if networks_file.exists() else [])

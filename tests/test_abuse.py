@@ -29,6 +29,25 @@ def test_over_the_rate_limit_is_kept_flagged_and_answered_politely(sms_app, twil
         assert db.session.scalar(select(Incident)).flags.get("rate_limited")
 
 
+def test_a_jurisdictions_rate_limit_flags_its_reports(sms_app, twilio):
+    """`policy: rate_limit_messages` / `rate_limit_minutes` of the report's jurisdiction."""
+    from hotline.models import Jurisdiction
+
+    with sms_app.app_context():
+        chicago = db.session.scalar(select(Jurisdiction).where(Jurisdiction.slug == "chicago"))
+        chicago.policy = {**(chicago.policy or {}), "rate_limit_messages": 3,
+                          "rate_limit_minutes": 60}
+        db.session.commit()
+    client = sms_app.test_client()
+    for i in range(5):
+        twilio.post_sms(client, f"ICE at 60608 message {i}", from_number=PHONE)
+    drain(sms_app)
+    with sms_app.app_context():
+        flagged = db.session.scalars(select(Message).where(Message.direction == "inbound")
+                                     .order_by(Message.id)).all()
+        assert [bool(m.flags.get("rate_limited")) for m in flagged] == [False] * 3 + [True] * 2
+
+
 def test_blocked_reporter_is_kept_but_not_answered_or_triaged(sms_app, twilio):
     client = sms_app.test_client()
     twilio.post_sms(client, "ICE at 60608", from_number=PHONE)

@@ -78,9 +78,9 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
     ("jurisdictions.yaml", lambda d: d["jurisdictions"][3].update(slug="San Francisco"),
      "jurisdictions[3].slug"),
     ("jurisdictions.yaml", lambda d: d["jurisdictions"][4].update(zips=["9512"]),
-     "jurisdictions[4].zips"),
+     "jurisdictions[4].zips[0]"),
     ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["aliases"].update(pilsen={"x": 1}),
-     "jurisdictions[1].aliases.pilsen"),
+     "jurisdictions[1].aliases.pilsen.x"),
     ("networks.yaml", lambda d: d["networks"][0]["members"][1].update(phone="not a phone"),
      "networks[0].members[1].phone"),
     ("networks.yaml", lambda d: d["networks"][2].update(serves=["atlantis"]),
@@ -89,6 +89,34 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
      "networks[1].escalation.steps[0].target"),
     ("networks.yaml", lambda d: d["networks"][1]["rotations"][0].update(period="hourly"),
      "networks[1].rotations[0].period"),
+    # what loaded silently ("120 created") and failed later in triage
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["policy"].update(
+        cluster_radius_m="eight hundred"), "jurisdictions[1].policy.cluster_radius_m"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["policy"].update(
+        cluster_radius=800), "jurisdictions[1].policy.cluster_radius"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["policy"].update(
+        verify_deadline_min=0), "jurisdictions[1].policy.verify_deadline_min"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][1]["policy"].update(
+        auto_verify_trusted_verifier="yes"),
+     "jurisdictions[1].policy.auto_verify_trusted_verifier"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][0].update(countys=["Kings"]),
+     "jurisdictions[0].countys"),
+    ("networks.yaml", lambda d: d["networks"][0]["rotations"][0].update(overrides=[
+        {"start": "2026-12-24T18:00", "end": "2026-12-25T09:00", "responder": "nobody"}]),
+     "networks[0].rotations[0].overrides[0].responder"),
+    ("networks.yaml", lambda d: d["networks"][0]["rotations"][0].update(overrides=[
+        {"start": "2026-13-45", "end": "2026-12-25T09:00",
+         "responder": d["networks"][0]["members"][0]["key"]}]),
+     "networks[0].rotations[0].overrides[0].start"),
+    ("networks.yaml", lambda d: d["networks"][0]["rotations"][0].update(starts_on="2026-13-45"),
+     "networks[0].rotations[0].starts_on"),
+    ("networks.yaml", lambda d: d["networks"][0]["members"][0].update(role="boss"),
+     "networks[0].members[0].role"),
+    ("networks.yaml", lambda d: d["networks"][0]["escalation"].update(repeats=1),
+     "networks[0].escalation.repeats"),
+    ("templates.yaml", lambda d: d["templates"]["ack"].pop("en"), "templates.ack"),
+    ("templates.yaml", lambda d: d["templates"].pop("page"), "templates"),
+    ("templates.yaml", lambda d: d.update(extra={}), "extra"),
 ])
 def test_bad_file_names_file_and_key(app, config_dir, file, mutate, where):
     path = config_dir / file

@@ -1,80 +1,27 @@
-"""Read and validate `config/*.yaml` (no database here: `hotline triage` reads it cold)."""
+"""Read `config/*.yaml` and validate it against its one schema (`config_schema`), into the
+records the loader and the gazetteer use (no database here: `hotline triage` reads it cold)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.core.config_schema import (
+    ConfigError,
+    JurisdictionsFile,
+    NetworksFile,
+    TemplatesFile,
+    validate_file,
+)
 from hotline.core.phones import normalize_phone
+
+__all__ = ["ConfigError", "parse_jurisdictions", "parse_networks", "parse_templates",
+           "read_yaml"]
 
 # libyaml's safe loader when the wheel has it: ten times faster, same safety
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-STEP_TARGETS = ("on_call", "next_in_rotation", "network", "dispatchers", "responder")
-RESPONDER_ROLES = ("lawyer", "verifier", "dispatcher")
-
-
-class ConfigError(ValueError):
-    """A config file is wrong; the message names the file and the key."""
-
-
-class _Reader:
-    """Typed access to a YAML tree that reports `file: path.to.key: problem`."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-
-    def fail(self, where: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {where}: {problem}")
-
-    def mapping(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, "must be a mapping")
-        return value
-
-    def items(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(where, "must be a list")
-        return value
-
-    def text(self, node: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-        value = node.get(key, default)
-        if value is None:
-            raise self.fail(f"{where}.{key}", "is required")
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", "must be text")
-        return str(value).strip()
-
-    def number(self, node: dict[str, Any], key: str, where: str, default: int,
-               low: int = 0, high: int = 10_000) -> int:
-        value = node.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}")
-        return value
-
-    def strings(self, node: dict[str, Any], key: str, where: str) -> list[str]:
-        value = node.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            raise self.fail(f"{where}.{key}", "must be a list of text")
-        return [str(v).strip() for v in value]
-
-    def timezone(self, node: dict[str, Any], key: str, where: str) -> str:
-        name = self.text(node, key, where)
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(f"{where}.{key}", f"unknown timezone {name!r}") from None
-        return name
-
-    def slug(self, node: dict[str, Any], key: str, where: str) -> str:
-        value = self.text(node, key, where)
-        if not SLUG.match(value):
-            raise self.fail(f"{where}.{key}", f"{value!r} is not a slug (a-z, 0-9, dashes)")
-        return value
 
 
 def read_yaml(file: Path) -> dict[str, Any]:
@@ -92,144 +39,67 @@ def read_yaml(file: Path) -> dict[str, Any]:
 
 def parse_jurisdictions(file: Path) -> list[dict[str, Any]]:
     """Validated jurisdiction records from `jurisdictions.yaml`."""
-    reader = _Reader(file)
-    data = read_yaml(file)
-    records = []
-    seen: set[str] = set()
-    for i, raw in enumerate(reader.items(data.get("jurisdictions"), "jurisdictions")):
-        where = f"jurisdictions[{i}]"
-        node = reader.mapping(raw, where)
-        slug = reader.slug(node, "slug", where)
-        if slug in seen:
-            raise reader.fail(f"{where}.slug", f"duplicate slug {slug!r}")
-        seen.add(slug)
-        state = reader.text(node, "state", where).upper()
-        if not re.fullmatch(r"[A-Z]{2}", state):
-            raise reader.fail(f"{where}.state", "must be a two-letter state code")
-        counties = reader.strings(node, "counties", where)
-        cities = reader.strings(node, "cities", where)
-        zips = reader.strings(node, "zips", where)
-        if not (counties or cities or zips):
-            raise reader.fail(where, "needs at least one of counties, cities, zips")
-        for z in zips:
-            if not re.fullmatch(r"\d{5}", z):
-                raise reader.fail(f"{where}.zips", f"{z!r} is not a 5-digit ZIP code")
-        aliases = reader.mapping(node.get("aliases") or {}, f"{where}.aliases")
-        clean_aliases: dict[str, dict[str, Any]] = {}
-        for name, target in aliases.items():
-            spot = f"{where}.aliases.{name}"
-            target = reader.mapping(target, spot)
-            if not ({"zip", "city"} & target.keys() or {"lat", "lon"} <= target.keys()):
-                raise reader.fail(spot, "must give zip, city, or lat and lon")
-            clean_aliases[str(name).lower()] = {k: target[k] for k in sorted(target)}
-        landmarks = []
-        for j, lm in enumerate(reader.items(node.get("landmarks") or [], f"{where}.landmarks")):
-            spot = f"{where}.landmarks[{j}]"
-            lm = reader.mapping(lm, spot)
-            entry = {"name": reader.text(lm, "name", spot),
-                     "match": [m.lower() for m in reader.strings(lm, "match", spot)]}
-            if not entry["match"]:
-                raise reader.fail(f"{spot}.match", "must list at least one way to write it")
-            for key in ("zip", "lat", "lon"):
-                if key in lm:
-                    entry[key] = lm[key]
-            landmarks.append(entry)
-        policy = reader.mapping(node.get("policy") or {}, f"{where}.policy")
-        records.append({
-            "slug": slug,
-            "name": reader.text(node, "name", where),
-            "state": state,
-            "timezone": reader.timezone(node, "timezone", where),
-            "rules": {
-                "counties": counties, "cities": cities, "zips": zips,
-                "aliases": clean_aliases, "landmarks": landmarks,
-                "streets": [s.lower() for s in reader.strings(node, "streets", where)],
-            },
-            "policy": dict(policy),
-        })
-    return records
+    parsed = validate_file(JurisdictionsFile, file, read_yaml(file))
+    return [{
+        "slug": j.slug, "name": j.name, "state": j.state, "timezone": j.timezone,
+        "rules": {
+            "counties": list(j.counties), "cities": list(j.cities), "zips": list(j.zips),
+            "aliases": {name.lower(): target.model_dump(exclude_none=True)
+                        for name, target in j.aliases.items()},
+            "landmarks": [{"name": lm.name, "match": [m.lower() for m in lm.match],
+                           **lm.model_dump(include={"zip", "lat", "lon"}, exclude_none=True)}
+                          for lm in j.landmarks],
+            "streets": [s.lower() for s in j.streets],
+        },
+        "policy": j.policy.model_dump(exclude_none=True),
+    } for j in parsed.jurisdictions]
 
 
 def parse_networks(file: Path, jurisdiction_slugs: set[str], region: str) -> list[dict[str, Any]]:
-    """Validated legal-network records from `networks.yaml`."""
-    reader = _Reader(file)
-    data = read_yaml(file)
+    """Validated legal-network records from `networks.yaml` (numbers in E.164)."""
+    parsed = validate_file(NetworksFile, file, read_yaml(file))
     records = []
-    keys: set[str] = set()
-    for i, raw in enumerate(reader.items(data.get("networks"), "networks")):
+    for i, network in enumerate(parsed.networks):
         where = f"networks[{i}]"
-        node = reader.mapping(raw, where)
-        serves = reader.strings(node, "serves", where)
-        for slug in serves:
+        for slug in network.serves:
             if slug not in jurisdiction_slugs:
-                raise reader.fail(f"{where}.serves", f"unknown jurisdiction {slug!r}")
+                raise ConfigError(f"{file}: {where}.serves: unknown jurisdiction {slug!r}")
         members = []
-        for j, m in enumerate(reader.items(node.get("members") or [], f"{where}.members")):
+        for j, m in enumerate(network.members):
             spot = f"{where}.members[{j}]"
-            m = reader.mapping(m, spot)
-            key = reader.slug(m, "key", spot)
-            if key in keys:
-                raise reader.fail(f"{spot}.key", f"duplicate responder key {key!r}")
-            keys.add(key)
-            role = reader.text(m, "role", spot)
-            if role not in RESPONDER_ROLES:
-                raise reader.fail(f"{spot}.role", f"must be one of {', '.join(RESPONDER_ROLES)}")
-            raw_phone = reader.text(m, "phone", spot)  # its own error when missing
             try:
-                phone = normalize_phone(raw_phone, region)
+                phone = normalize_phone(m.phone, region)
             except ValueError as exc:
-                raise reader.fail(f"{spot}.phone", str(exc)) from None
-            languages = reader.strings(m, "languages", spot) or ["en"]
+                raise ConfigError(f"{file}: {spot}.phone: {exc}") from None
+            for slug in m.jurisdictions:
+                if slug not in jurisdiction_slugs:
+                    raise ConfigError(f"{file}: {spot}.jurisdictions: unknown jurisdiction "
+                                      f"{slug!r}")
             members.append({
-                "key": key, "name": reader.text(m, "name", spot), "role": role, "phone": phone,
-                "languages": languages, "lat": m.get("lat"), "lon": m.get("lon"),
-                "trusted": bool(m.get("trusted", False)), "active": bool(m.get("active", True)),
-                "jurisdictions": reader.strings(m, "jurisdictions", spot) or serves,
+                "key": m.key, "name": m.name, "role": m.role, "phone": phone,
+                "languages": list(m.languages), "lat": m.lat, "lon": m.lon,
+                "trusted": m.trusted, "active": m.active,
+                "jurisdictions": list(m.jurisdictions) or list(network.serves),
             })
-        member_keys = {m["key"] for m in members}
-        rotations = []
-        for j, r in enumerate(reader.items(node.get("rotations") or [], f"{where}.rotations")):
-            spot = f"{where}.rotations[{j}]"
-            r = reader.mapping(r, spot)
-            period = reader.text(r, "period", spot)
-            if period not in ("daily", "weekly"):
-                raise reader.fail(f"{spot}.period", "must be daily or weekly")
-            handoff = reader.text(r, "handoff", spot, "09:00")
-            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", handoff):
-                raise reader.fail(f"{spot}.handoff", "must be HH:MM")
-            starts_on = reader.text(r, "starts_on", spot)
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", starts_on):
-                raise reader.fail(f"{spot}.starts_on", "must be a date YYYY-MM-DD")
-            rmembers = reader.strings(r, "members", spot)
-            for key in rmembers:
-                if key not in member_keys:
-                    raise reader.fail(f"{spot}.members", f"{key!r} is not a member")
-            overrides = reader.items(r.get("overrides") or [], f"{spot}.overrides")
-            rotations.append({"name": reader.text(r, "name", spot), "period": period,
-                              "handoff": handoff, "starts_on": starts_on, "members": rmembers,
-                              "overrides": overrides, "priority": j})
-        esc = reader.mapping(node.get("escalation") or {}, f"{where}.escalation")
-        steps = []
-        for j, s in enumerate(reader.items(esc.get("steps") or [], f"{where}.escalation.steps")):
-            spot = f"{where}.escalation.steps[{j}]"
-            s = reader.mapping(s, spot)
-            target = reader.text(s, "target", spot)
-            if target not in STEP_TARGETS:
-                raise reader.fail(f"{spot}.target", f"must be one of {', '.join(STEP_TARGETS)}")
-            responder = s.get("responder")
-            if target == "responder" and responder not in member_keys:
-                raise reader.fail(f"{spot}.responder", "must name a member of this network")
-            steps.append({"target": target, "responder_key": responder,
-                          "wait_minutes": reader.number(s, "wait_minutes", spot, 5, 0, 1440)})
+        rotations = [{
+            "name": r.name, "period": r.period, "handoff": r.handoff,
+            "starts_on": r.starts_on.isoformat(), "members": list(r.members),
+            "overrides": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                           "responder": o.responder} for o in r.overrides],
+            "priority": j,
+        } for j, r in enumerate(network.rotations)]
         records.append({
-            "slug": reader.slug(node, "slug", where),
-            "name": reader.text(node, "name", where),
-            "timezone": reader.timezone(node, "timezone", where),
-            "serves": serves, "members": members, "rotations": rotations,
-            "policy": {"name": reader.text(esc, "name", f"{where}.escalation", "default"),
-                       "repeat": reader.number(esc, "repeat", f"{where}.escalation", 0, 0, 20),
-                       "steps": steps},
+            "slug": network.slug, "name": network.name, "timezone": network.timezone,
+            "serves": list(network.serves), "members": members, "rotations": rotations,
+            "policy": {"name": network.escalation.name, "repeat": network.escalation.repeat,
+                       "steps": [{"target": s.target, "responder_key": s.responder,
+                                  "wait_minutes": s.wait_minutes}
+                                 for s in network.escalation.steps]},
         })
     return records
 
 
+def parse_templates(file: Path) -> dict[str, dict[str, str]]:
+    """Validated templates from `templates.yaml`: name -> language -> text."""
+    parsed = validate_file(TemplatesFile, file, read_yaml(file))
+    return {name: dict(texts) for name, texts in parsed.templates.items()}

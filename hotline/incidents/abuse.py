@@ -88,12 +88,27 @@ def over_rate_limit(count: int) -> bool:
     return count > Policy().rate_limit_messages
 
 
-def message_over_rate_limit(session: Session, message: Message) -> bool:
-    """Whether a stored message was over its sender's limit (the job's view: the database)."""
+def message_over_rate_limit(session: Session, message: Message,
+                            policy: Policy | None = None) -> bool:
+    """Whether a stored message was over its sender's limit (the job's view: the database).
+
+    With the policy of the report's jurisdiction, its `rate_limit_messages` in its
+    `rate_limit_minutes` (up to this message) decide; the webhook, which answers before the
+    place is known, counts against the default limit.
+    """
     if message.counterpart_hmac is None or (message.flags or {}).get("keyword"):
         return False
-    return over_rate_limit(counted_in_window(session, message.counterpart_hmac,
-                                             message.received_at, message.id))
+    default = Policy()
+    if policy is None or (policy.rate_limit_messages, policy.rate_limit_minutes) == (
+            default.rate_limit_messages, default.rate_limit_minutes):
+        return over_rate_limit(counted_in_window(session, message.counterpart_hmac,
+                                                 message.received_at, message.id))
+    since = message.received_at - timedelta(minutes=policy.rate_limit_minutes)
+    count = session.scalar(select(func.count(Message.id)).where(
+        Message.counterpart_hmac == message.counterpart_hmac, Message.direction == "inbound",
+        Message.channel.in_(("sms", "mms")), Message.received_at > since,
+        Message.id <= message.id, Message.flags["keyword"].as_string().is_(None))) or 0
+    return count > policy.rate_limit_messages
 
 
 def _shape(text: str) -> str:

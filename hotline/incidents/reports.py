@@ -62,7 +62,9 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     """Triage a message into a new report, cluster it, and set verification going."""
     result = _triage(session, body, sender, reporter)
     flags: dict[str, Any] = {}
-    if abuse.message_over_rate_limit(session, message):
+    jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
+    policy = Policy.of(session.get(Jurisdiction, jurisdiction_id) if jurisdiction_id else None)
+    if abuse.message_over_rate_limit(session, message, policy):
         flags["rate_limited"] = True
         message.flags = {**(message.flags or {}), "rate_limited": True}
     if abuse.looks_like_denunciation(body):

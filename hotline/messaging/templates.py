@@ -6,21 +6,28 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from hotline.core.config_files import ConfigError, read_yaml
+from hotline.core.config_files import ConfigError, parse_templates
 
 LANGUAGES = ("en", "es")
+# every template the code sends (a file without one of them is refused when it is loaded)
+REQUIRED = frozenset({
+    "ack", "ask_location", "location_thanks", "help", "responder_help", "stopped", "started",
+    "rate_limited", "voice_menu", "voice_prompt", "voice_thanks", "consent_thanks",
+    "help_coming", "verify_request", "verify_place", "verify_thanks", "eta_thanks", "page",
+    "accepted", "claimed_by_other", "declined", "already_closed", "not_alerted",
+    "unknown_code", "no_consent", "relay_to_reporter", "relay_to_lawyer", "all_clear",
+    "retraction", "escalation_exhausted",
+})
 
 
 class Templates:
     """Message templates by name and language."""
 
     def __init__(self, path: Path) -> None:
-        data = read_yaml(path).get("templates")
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: templates: must be a mapping")
-        for name, texts in data.items():
-            if not isinstance(texts, dict) or "en" not in texts:
-                raise ConfigError(f"{path}: templates.{name}: needs at least an `en` text")
+        data = parse_templates(path)
+        missing = sorted(REQUIRED - data.keys())
+        if missing:
+            raise ConfigError(f"{path}: templates: missing {', '.join(missing)}")
         self._data: dict[str, dict[str, str]] = data
 
     def text(self, name: str, language: str | None, /, **values: object) -> str:
