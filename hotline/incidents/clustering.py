@@ -112,6 +112,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
         refresh_location(session, incident)
         logger.info("report %s opened incident %s", report.id, incident.code)
         return incident, True
+    incident = lifecycle.lock(session, incident.id)  # changed only under its row lock
     report.incident_id = incident.id
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
     session.flush()

@@ -148,3 +148,27 @@ def test_map_without_tiles_is_a_list(live_server, page):
     assert page.get_by_role("link", name=code).is_visible()
     assert page.locator(".leaflet-container").count() == 0
     assert page.errors == []
+
+
+def test_raid_mode_on_the_board_and_the_incident_page(live_server, page):
+    """Reports with no place are one "awaiting location" count; a dispatcher holds an
+    incident and releases it in one click each."""
+    for number in ("+17735550401", "+13125550402"):
+        assert live_server.sms("ICE is here", number).status_code == 200
+    assert live_server.sms(*CHICAGO).status_code == 200
+    code = wait_for_incident(live_server)
+    log_in(page, live_server.url)
+    page.wait_for_selector("#j-chicago [data-awaiting='2']")
+    assert "2 awaiting location" in page.locator("#j-chicago .awaiting").inner_text()
+    screenshot(page, "07-awaiting-location")
+
+    page.locator(f"#j-chicago tr[data-code='{code}']").get_by_role("link", name=code).click()
+    page.get_by_role("button", name="Hold (no automatic step)").click()
+    page.wait_for_selector("[data-marker=hold]")
+    assert "held: nothing automatic" in page.locator("[data-marker=hold]").inner_text()
+    screenshot(page, "08-held")
+    page.get_by_role("button", name="Release").click()
+    page.wait_for_selector("[data-marker=hold]", state="detached")
+    page.get_by_role("link", name="Board").click()
+    assert page.locator(f"tr[data-code='{code}'] .marker-hold").count() == 0
+    assert page.errors == []
