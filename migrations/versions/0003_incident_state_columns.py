@@ -30,6 +30,14 @@ def _flags(raw: object) -> dict:
     return dict(raw or {})
 
 
+def _incidents() -> sa.TableClause:
+    return sa.table('incidents', sa.column('id', sa.Integer), sa.column('flags', sa.JSON),
+                    sa.column('places', sa.JSON), sa.column('verify_round', sa.Integer),
+                    sa.column('reputation_applied', sa.Boolean),
+                    sa.column('relay_responder_id', sa.Integer),
+                    sa.column('relay_at', sa.DateTime(timezone=True)))
+
+
 def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('places', sa.JSON(), nullable=True))
@@ -42,11 +50,7 @@ def upgrade() -> None:
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index('ix_reports_state_jurisdiction', ['state', 'jurisdiction_id'],
                               unique=False)
-    incidents = sa.table('incidents', sa.column('id', sa.Integer), sa.column('flags', sa.JSON),
-                         sa.column('places', sa.JSON), sa.column('verify_round', sa.Integer),
-                         sa.column('reputation_applied', sa.Boolean),
-                         sa.column('relay_responder_id', sa.Integer),
-                         sa.column('relay_at', sa.DateTime(timezone=True)))
+    incidents = _incidents()
     bind = op.get_bind()
     rows = bind.execute(sa.select(incidents.c.id, incidents.c.flags)).all()
     for row in rows:
@@ -64,11 +68,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    incidents = sa.table('incidents', sa.column('id', sa.Integer), sa.column('flags', sa.JSON),
-                         sa.column('places', sa.JSON), sa.column('verify_round', sa.Integer),
-                         sa.column('reputation_applied', sa.Boolean),
-                         sa.column('relay_responder_id', sa.Integer),
-                         sa.column('relay_at', sa.DateTime(timezone=True)))
+    incidents = _incidents()
     bind = op.get_bind()
     for row in bind.execute(sa.select(incidents)).all():
         flags = _flags(row.flags)
