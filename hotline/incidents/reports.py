@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -61,18 +60,16 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
                   reporter: Reporter | None) -> Report:
     """Triage a message into a new report, cluster it, and set verification going."""
     result = _triage(session, body, sender, reporter)
-    flags: dict[str, Any] = {}
-    jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
-    policy = Policy.of(session.get(Jurisdiction, jurisdiction_id) if jurisdiction_id else None)
-    if abuse.message_over_rate_limit(session, message, policy):
-        flags["rate_limited"] = True
-        message.flags = {**(message.flags or {}), "rate_limited": True}
-    if abuse.looks_like_denunciation(body):
-        flags["denunciation"] = True
     report = Report(reporter_id=message.reporter_id, channel=message.channel,
-                    media=list(message.media or []), state="complete", flags=flags,
+                    media=list(message.media or []), state="complete", flags={},
                     created_at=message.received_at)
     _apply_triage(session, report, result, body)
+    policy = _policy(session, report)
+    if abuse.message_over_rate_limit(session, message, policy):
+        report.flags = {**report.flags, "rate_limited": True}
+        message.flags = {**(message.flags or {}), "rate_limited": True}
+    if abuse.looks_like_denunciation(body):
+        report.flags = {**report.flags, "denunciation": True}
     asked_before = reporter is not None and session.scalar(select(Report.id).where(
         Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
         .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
@@ -85,9 +82,8 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     message.report_id = report.id
     if report.state == "awaiting_location":
         notify.to_reporter(session, reporter, "ask_location")
-        window = _policy(session, report).follow_up_window_min
         outbox.defer(session, "follow_up_timeout", report.id,
-                     run_at=utcnow() + timedelta(minutes=window),
+                     run_at=utcnow() + timedelta(minutes=policy.follow_up_window_min),
                      dedupe_key=f"follow-up:{report.id}")
         logger.info("message %s triaged into report %s, waiting for its place", message.id,
                     report.id)

@@ -25,7 +25,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.jobs import outbox, rq_backend
-from hotline.messaging.pacing import LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
+from hotline.messaging.pacing import LATE, LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
 from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
 
@@ -159,8 +159,9 @@ def send_message(session: Session, message_id: int) -> str:
         message = session.get(Message, message_id)
         message.status = "queued"  # give the claim back, keep the slot
         message.flags = {**flags, "attempts": flags["attempts"] - 1}
+        # wake up early enough that a late scheduler still finds the slot ahead
         outbox.defer(session, job_for(message), message_id,
-                     run_at=utcnow() + timedelta(seconds=max(0.0, wait - MAX_INLINE_WAIT / 2)))
+                     run_at=utcnow() + timedelta(seconds=max(0.0, wait - MAX_INLINE_WAIT + 0.2)))
         session.commit()
         return "queued"
     params: dict[str, Any] = {"to": to, "body": body}
@@ -221,8 +222,8 @@ def _take_slot(settings: Settings, message: Message, flags: dict[str, Any]) -> t
             sender = held["sender"]
         else:
             sender, wait = held["sender"], held["at"] - limiter.now()
-            if not -1.0 <= wait <= 3600:  # long past (the job ran late) or from another clock
-                flags.pop("slot")
+            if not -LATE <= wait <= 3600:  # missed (the job ran late), or another clock's
+                flags.pop("slot")  # given up unused: sending late could crowd the next slot
                 continue
         if wait > MAX_INLINE_WAIT:
             return sender, wait

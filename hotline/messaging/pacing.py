@@ -23,8 +23,12 @@ from redis import Redis
 SPACING = 1.25
 # a low-lane slot this close to now is about to be used: a page never takes it
 LEAD = 0.5
-# a low-lane message may send this early or late against its slot when it claims it
+# a low-lane message may send this early against its slot when it claims it
 TOLERANCE = 0.05
+# ... and at most this late: slots are SPACING/rate apart, so rate+1 consecutive slots span
+# rate * SPACING / rate = 1.25 s, and a message up to 0.25 s late still leaves no second with
+# more than `rate` arrivals. A slot missed by more is given up, unused, and a new one taken.
+LATE = 0.2
 
 # KEYS: per sender, its next-free key then its low-lane sorted set; last, the rotation cursor.
 # ARGV: now, gap, lane ("high" or "low"), member (the message), lead.
@@ -72,12 +76,16 @@ end
 return {best - 1, tostring(best_at - now), taken or ''}
 """
 
-# KEYS: the sender's low-lane set. ARGV: member, now, tolerance.
+# KEYS: the sender's low-lane set. ARGV: member, now, tolerance, late.
 # Returns {"go" | "wait" | "gone", seconds until its slot}.
 _CLAIM = """
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not at then return {'gone', '0'} end
 local wait = tonumber(at) - tonumber(ARGV[2])
+if wait < -tonumber(ARGV[4]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return {'gone', '0'}
+end
 if wait <= tonumber(ARGV[3]) then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return {'go', tostring(wait)}
@@ -98,7 +106,8 @@ class SenderLimiter(Protocol):
 
     def claim(self, sender: str, member: str) -> tuple[str, float]:
         """A low-lane message about to send: ("go", wait) takes its slot for good; ("wait",
-        seconds) when it was pushed back; ("gone", 0) when it holds none any more."""
+        seconds) when it was pushed back; ("gone", 0) when it holds none any more (or missed
+        it by more than LATE)."""
 
 
 def _keys(sender: str) -> list[str]:
@@ -130,7 +139,7 @@ class RedisSenderLimiter:
     def claim(self, sender: str, member: str) -> tuple[str, float]:
         """Take a low-lane slot right before sending."""
         state, wait = self._claim(keys=[_keys(sender)[1]],
-                                  args=[member, repr(self.now()), repr(TOLERANCE)])
+                                  args=[member, repr(self.now()), repr(TOLERANCE), repr(LATE)])
         return (state.decode() if isinstance(state, bytes) else state), max(0.0, float(wait))
 
 
@@ -183,6 +192,9 @@ class LocalSenderLimiter:
             if at is None:
                 return "gone", 0.0
             wait = at - self.now()
+            if wait < -LATE:
+                del self._low[sender][member]
+                return "gone", 0.0
             if wait <= TOLERANCE:
                 del self._low[sender][member]
                 return "go", max(0.0, wait)

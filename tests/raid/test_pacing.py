@@ -142,3 +142,14 @@ def test_three_workers_one_number_send_everything_once_at_the_rate_pages_first(
             process.stop()
         db.state(app).engine.dispose()
         drop_database(url)
+
+
+@pytest.mark.redis
+def test_a_slot_missed_by_more_than_late_is_given_up_not_used(limiter):
+    """Sending long after its slot could crowd the next one: the slot is given up, unused."""
+    from hotline.messaging.pacing import LATE
+
+    _, wait = limiter.reserve(["+1777"], 100.0, member="slow", low=True)
+    assert wait == pytest.approx(0.0, abs=0.05)
+    time.sleep(LATE + 0.1)
+    assert limiter.claim("+1777", "slow") == ("gone", 0.0)
