@@ -10,13 +10,32 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.incidents import lifecycle
+from hotline.incidents import clustering, lifecycle
+from hotline.incidents.geography import current_gazetteer
 from hotline.messaging import notify
 from hotline.models import Incident, IncidentEvent, Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault
 from hotline.routing import escalation
+from hotline.triage import triage_text
+from hotline.triage.places import fold
 
 RELAY_WINDOW = timedelta(hours=3)
+
+
+def _names_another_place(session: Session, incident: Incident, body: str,
+                         message: Message) -> bool:
+    """Whether the text places something (finer than a city) somewhere the incident is not."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
+    result = triage_text(body, current_gazetteer(session), from_number=sender)
+    if result.needs_location:
+        return False  # no place of its own: a reply in the conversation
+    location = result.location.public()
+    places = incident.places or {}
+    key = clustering.street_key(location)
+    text = fold(str(location.get("text") or "")).strip()
+    return not ((key and key in (places.get("streets") or []))
+                or (text and text in (places.get("texts") or [])))
 
 
 def relay_to_reporters(session: Session, responder: Responder, incident: Incident,
@@ -41,7 +60,15 @@ def relay_to_reporters(session: Session, responder: Responder, incident: Inciden
 
 def relay_from_reporter(session: Session, reporter: Reporter, body: str,
                         message: Message) -> bool:
-    """A reporter's reply in an open relay goes back to the lawyer (never as a new report)."""
+    """A reporter's reply in an open relay goes back to the lawyer; True when it was relayed.
+
+    Only a reporter who consented is relayed, and only a text that is not a new report: a call
+    (the voice channel) never is, and a text that names a place other than the incident's is
+    triaged as a report like any other (the lawyer is told the reporter sent one). Whatever is
+    not relayed goes on to triage, so nothing a reporter sends is dropped.
+    """
+    if message.channel == "voice" or not reporter.consent_contact:
+        return False
     row = session.execute(
         select(Incident).join(Report, Report.incident_id == Incident.id)
         .where(Report.reporter_id == reporter.id, Incident.status == "acknowledged")
@@ -52,6 +79,10 @@ def relay_from_reporter(session: Session, reporter: Reporter, body: str,
         return False
     responder = session.get(Responder, row.relay_responder_id)
     if responder is None:
+        return False
+    if _names_another_place(session, row, body, message):
+        notify.to_responder(session, responder, "relay_new_report", code=row.code)
+        lifecycle.record_event(session, row, "reporter_new_report", actor="reporter")
         return False
     notify.to_responder(session, responder, "relay_to_lawyer", code=row.code, text=body)
     vault: Vault = current_app.extensions["hotline_vault"]

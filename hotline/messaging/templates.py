@@ -15,7 +15,8 @@ REQUIRED = frozenset({
     "rate_limited", "voice_menu", "voice_prompt", "voice_thanks", "consent_thanks",
     "help_coming", "verify_request", "verify_place", "verify_thanks", "eta_thanks", "page",
     "accepted", "claimed_by_other", "declined", "already_closed", "not_alerted",
-    "unknown_code", "no_consent", "relay_to_reporter", "relay_to_lawyer", "all_clear",
+    "unknown_code", "no_consent", "relay_to_reporter", "relay_to_lawyer", "relay_new_report",
+    "all_clear",
     "retraction", "escalation_exhausted",
 })
 

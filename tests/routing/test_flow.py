@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hotline.core.extensions import db
-from hotline.models import Alert, Incident, IncidentEvent, Reporter, Responder
+from hotline.models import Alert, Incident, IncidentEvent, Jurisdiction, Reporter, Responder
 from tests.conftest import SignedTwilio, drain, run_due_timers, sending_settings
 from tests.routing.helpers import (
     PILSEN,
@@ -229,6 +229,50 @@ def test_relay_between_lawyer_and_reporter(sms_app, twilio, standin):
         kinds = db.session.scalars(select(IncidentEvent.kind)).all()
         assert "relay_to_reporter" in kinds and "relay_to_lawyer" in kinds
         assert only_incident(sms_app).id  # the reply did not open another incident
+
+
+def test_a_new_report_in_a_relay_is_triaged_not_forwarded(sms_app, twilio, standin):
+    """A consenting reporter in an open relay who texts a new raid somewhere else: a new
+    report and incident there, and the lawyer is told, not sent the text."""
+    reporter = PILSEN[0][0]
+    client, code, lawyer = route_pilsen(sms_app, twilio, consent="si")
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
+    twilio.post_sms(client, f"MSG {code} Estamos en camino.", from_number=phone(lawyer.key))
+    drain(sms_app)
+    twilio.post_sms(client, "NEW RAID at Union Station Los Angeles, 5 agents",
+                    from_number=reporter)
+    drain(sms_app)
+    with sms_app.app_context():
+        incidents = db.session.scalars(select(Incident).order_by(Incident.id)).all()
+        assert len(incidents) == 2
+        jurisdiction = db.session.scalar(select(Jurisdiction.slug).where(
+            Jurisdiction.id == incidents[1].jurisdiction_id))
+        assert jurisdiction == "los-angeles"
+    told = sent_to(standin, lawyer.key)[-1]
+    assert "new report" in told and "Union Station" not in told
+    # a reply about the same corner is still the conversation
+    twilio.post_sms(client, "siguen en la 18 y Ashland", from_number=reporter)
+    drain(sms_app)
+    assert sent_to(standin, lawyer.key)[-1].endswith("siguen en la 18 y Ashland")
+
+
+def test_a_reporter_who_did_not_consent_is_never_relayed(sms_app, twilio, standin):
+    """Another reporter of the incident, who never agreed to be contacted, writes while the
+    relay is open: their text is triaged (a report), never forwarded to the lawyer."""
+    client, code, lawyer = route_pilsen(sms_app, twilio, consent="si")
+    twilio.post_sms(client, "ICE still at 18th and Ashland", from_number=PILSEN[1][0])
+    drain(sms_app)
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
+    twilio.post_sms(client, f"MSG {code} ya vamos", from_number=phone(lawyer.key))
+    drain(sms_app)
+    before = len(sent_to(standin, lawyer.key))
+    twilio.post_sms(client, "they took my cousin", from_number=PILSEN[1][0])
+    drain(sms_app)
+    assert len(sent_to(standin, lawyer.key)) == before
+    with sms_app.app_context():
+        from hotline.models import Report
+
+        assert db.session.scalar(select(func.count(Report.id))) == 3
 
 
 def test_no_consent_no_relay(sms_app, twilio, standin, routed):
