@@ -34,7 +34,7 @@ def _throttled() -> tuple[str, int]:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> View:
     """Email and password; then the TOTP code when the account has or needs one."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD: never a login attempt
         return render_template("dashboard/login.html")
     if users.address_throttled(db.session, client_ip()):
         return _throttled()
@@ -64,7 +64,7 @@ def login_totp() -> View:
         session.clear()
         flash("Please log in again.")
         return redirect(url_for("dashboard.login"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD: never a login attempt
         return render_template("dashboard/login_totp.html")
     if users.address_throttled(db.session, client_ip()):
         return _throttled()
@@ -82,9 +82,14 @@ def login_totp() -> View:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
-    if session.get("uid"):
-        audit(db.session, "logout", None, user_id=session.get("uid"), ip=client_ip())
+    """End the session, on the server too: the user's session version moves on, so a copy of
+    the cookie (and any other session of this user) no longer works."""
+    uid = session.get("uid")
+    if uid:
+        user = db.session.get(User, uid)
+        if user is not None and session.get("sv") == user.session_version:
+            user.session_version += 1
+        audit(db.session, "logout", None, user_id=uid, ip=client_ip())
         db.session.commit()
     session.clear()
     return redirect(url_for("dashboard.login"))

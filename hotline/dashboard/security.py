@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Response,
@@ -49,10 +50,14 @@ def _inject() -> dict[str, Any]:
     return {"csrf_token": csrf_token}
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @bp.before_app_request
 def _check_csrf() -> None:
-    """Every dashboard form posts the session's token; anything else is refused."""
-    if request.method == "POST" and request.blueprint == "dashboard":
+    """Every state-changing request to the dashboard carries the session's token; anything
+    else is refused. (GET, HEAD and OPTIONS never change state.)"""
+    if request.method not in SAFE_METHODS and request.blueprint == "dashboard":
         sent = request.form.get("csrf_token", "")
         if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
             abort(400, "CSRF token missing or wrong; reload the page")
@@ -166,7 +171,11 @@ def login_required(*roles: str, passive: bool = False, setup: bool = False) -> C
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to go to after login, never an open redirect."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """A same-site path to go to after login, never an open redirect. Browsers drop tabs and
+    newlines from a URL and read a backslash as a slash (`next=/%09/evil.example` would be
+    `//evil.example`), so any control character, space or backslash refuses it."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(c <= " " or c in "\\\x7f" for c in target)
+            and not urlsplit(target).netloc):
         return target
     return url_for("dashboard.board")

@@ -71,6 +71,41 @@ def test_open_redirect_after_login_is_refused(client, dispatcher):
     assert response.location == "/"
 
 
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0A/x",
+                                    "/\\evil.example", "/%5Cevil.example", "/ /evil.example",
+                                    "https://evil.example", "/%00x"])
+def test_next_with_control_characters_or_backslashes_is_refused(client, dispatcher, target):
+    """Browsers drop tabs and newlines from a URL: `/\t/evil.example` is `//evil.example`."""
+    page = client.get("/login")
+    response = client.post(f"/login?next={target}", data={
+        "email": "dispatcher@example.org", "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_logout_ends_the_session_on_the_server(client, dispatcher):
+    """A copy of the session cookie taken before logout no longer works after it."""
+    login(client, "dispatcher@example.org")
+    assert client.get("/").status_code == 200
+    name = client.application.config["SESSION_COOKIE_NAME"]
+    captured = client.get_cookie(name).value
+    post_form(client, "/logout")
+    client.set_cookie(name, captured)  # the attacker's copy
+    assert client.get("/").status_code == 302
+
+
+def test_head_never_logs_in_or_changes_anything(app, client, dispatcher):
+    """HEAD (and OPTIONS) skip no CSRF check because they change nothing: a HEAD with a right
+    password neither logs in nor counts as a failed login."""
+    data = {"email": "dispatcher@example.org", "password": PASSWORD}
+    for method in ("HEAD", "OPTIONS"):
+        response = client.open("/login", method=method, data=data)
+        assert response.status_code in (200, 204)
+        assert client.get("/").status_code == 302  # still not logged in
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditLog.id)).where(
+            AuditLog.action.like("login%"))) == 0
+
+
 def test_disabling_a_user_ends_their_live_session(app, logged_in):
     assert logged_in.get("/").status_code == 200
     with app.app_context():
