@@ -54,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
     from hotline import api, dashboard, health, webhooks
-    from hotline.core import headers, metrics
+    from hotline.core import headers, inputs, metrics
     from hotline.routing import receivers
 
     receivers.connect()  # routing hears verified incidents and delivery outcomes
@@ -64,4 +64,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     metrics.init_app(app)
     headers.init_app(app)
+    inputs.init_app(app)
     return app

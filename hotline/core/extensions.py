@@ -64,7 +64,9 @@ class Database:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with settings that suit the backend."""
+    """An engine with settings that suit the backend. Statement parameters never appear in
+    errors or tracebacks (they can hold ciphertext, HMACs, or a reporter's search)."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                **kwargs)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.inputs import bad_text
 from hotline.incidents import clustering, lifecycle, verification
 from hotline.models import Incident, Report, Reporter, User
 
@@ -31,6 +32,8 @@ def _note(payload: dict[str, Any]) -> str | None:
     note = payload.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 4000):
         raise ActionError("note: must be text of at most 4000 characters")
+    if isinstance(note, str) and bad_text(note):
+        raise ActionError("note: holds a NUL byte or an invalid character")
     return note.strip() if isinstance(note, str) and note.strip() else None
 
 

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 SID = re.compile(r"^(SM|MM|SMS|CA|RE)[0-9a-fA-F]{32}$")
 MAX_MEDIA = 10
+MAX_FROM = 64  # "whatsapp:+" and 15 digits is Twilio's longest; the ciphertext must fit 255
 
 
 class BadWebhook(ValueError):
@@ -196,6 +197,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     sender = (form.get("From") or "").strip()
     if not sender:
         raise BadWebhook("From missing")
+    if len(sender) > MAX_FROM:
+        raise BadWebhook(f"From longer than {MAX_FROM} characters")
     try:
         e164 = normalize_phone(sender, region)
     except ValueError:

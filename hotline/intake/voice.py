@@ -41,6 +41,8 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
     if not store.SID.match(recording_sid):
         raise store.BadWebhook("RecordingSid malformed")
     sender = (form.get("From") or form.get("Caller") or "").strip()
+    if len(sender) > store.MAX_FROM:
+        raise store.BadWebhook(f"From longer than {store.MAX_FROM} characters")
     if not sender:
         raise store.BadWebhook("From missing")
     try:

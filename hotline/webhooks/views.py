@@ -63,7 +63,10 @@ def message_status() -> Response:
         return Response("bad request: MessageSid and MessageStatus are required\n", status=400,
                         mimetype="text/plain")
     raw_code = request.form.get("ErrorCode") or ""
-    code = int(raw_code) if raw_code.isdigit() else None
+    # Twilio's error codes are five digits; anything else (a superscript ², a 30-digit number
+    # that overflows the column) is no code
+    code = int(raw_code) if raw_code.isascii() and raw_code.isdigit() and \
+        len(raw_code) <= 9 else None
     outbound.apply_status_callback(db.session, sid, status, code)
     db.session.commit()
     return Response("", status=204)

@@ -73,7 +73,7 @@ def test_open_redirect_after_login_is_refused(client, dispatcher):
 
 @pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0A/x",
                                     "/\\evil.example", "/%5Cevil.example", "/ /evil.example",
-                                    "https://evil.example", "/%00x"])
+                                    "https://evil.example"])
 def test_next_with_control_characters_or_backslashes_is_refused(client, dispatcher, target):
     """Browsers drop tabs and newlines from a URL: `/\t/evil.example` is `//evil.example`."""
     page = client.get("/login")

@@ -1,0 +1,82 @@
+"""Malformed input gets a clear 400 and never a 500: NUL bytes, lone surrogates, overlong
+senders, odd error codes (each of these was a server error)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from hotline.core.extensions import db
+from hotline.models import Message
+from tests.conftest import drain
+from tests.dashboard.conftest import login, make_user
+
+
+@pytest.fixture
+def token(app):
+    from hotline.accounts import tokens
+
+    with app.app_context():
+        _row, value = tokens.create_token(db.session, "inputs")
+        db.session.commit()
+    return {"Authorization": f"Bearer {value}"}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/incidents?status=open%00", "/api/v1/incidents?jurisdiction=%00",
+    "/api/v1/incidents?since=2026%00", "/api/v1/incidents/AB%00C",
+    "/api/v1/incidents?status=%ED%A0%80x%00",
+])
+def test_api_refuses_nul_and_bad_characters_with_400(client, token, path):
+    response = client.get(path, headers=token)
+    assert response.status_code == 400
+    assert "NUL byte or an invalid character" in response.json["error"]
+
+
+def test_a_path_that_is_no_utf8_is_a_404_not_a_500(client, token):
+    assert client.get("/api/v1/incidents/%ED%A0%80", headers=token).status_code == 404
+
+
+def test_api_json_with_a_lone_surrogate_or_nul_is_400(client, token, twilio, app):
+    twilio.post_sms(client, "ICE at 18th and Ashland in Pilsen", from_number="+17735550601")
+    drain(app)
+    code = client.get("/api/v1/incidents", headers=token).json["incidents"][0]["code"]
+    for payload in ({"action": "note", "note": "caller \ud800 said"},
+                    {"action": "merge", "into": "AB\x00C"}):
+        response = client.post(f"/api/v1/incidents/{code}/actions", json=payload,
+                               headers=token)
+        assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("path", ["/incidents?status=%00", "/incidents?jurisdiction=%00",
+                                  "/admin/audit?action=%00", "/export/incidents.csv?"
+                                  "jurisdiction=%00", "/incidents/AB%00"])
+def test_dashboard_refuses_nul_with_400(app, client, path):
+    make_user(app, "admin@example.org", "admin")
+    login(client, "admin@example.org")
+    assert client.get(path).status_code == 400
+
+
+def test_login_with_a_nul_in_the_email_is_400(client):
+    page = client.get("/login")
+    assert client.post("/login", data={"email": "a\x00@example.org", "password": "x",
+                                       "csrf_token": "x"}).status_code == 400
+    assert page.status_code == 200
+
+
+def test_an_overlong_sender_is_refused_and_an_odd_error_code_ignored(app, client, twilio):
+    response = twilio.post_sms(client, "ICE", from_number="+1" + "3" * 170)
+    assert response.status_code == 400 and "From longer" in response.text
+    for code in ("999999999999999999999999", "²"):
+        form = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed", "ErrorCode": code}
+        answer = client.post("/twilio/status", data=form,
+                             headers=twilio.headers("/twilio/status", form))
+        assert answer.status_code == 204
+
+
+def test_a_webhook_body_with_nul_is_stored_intact(app, client, twilio):
+    twilio.post_sms(client, "ICE at 60608\x00 now", from_number="+17735550602")
+    with app.app_context():
+        message = db.session.scalar(select(Message))
+        vault = app.extensions["hotline_vault"]
+        assert vault.decrypt(message.body_enc, "message.body") == "ICE at 60608\x00 now"
