@@ -168,10 +168,20 @@ class Process:
         return self.log.read_text(errors="replace")
 
 
+def procfile_web(port: int) -> list[str]:
+    """The Procfile's `web` command, with its defaults, bound to loopback on `port`."""
+    import shlex
+
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines()
+                if line.startswith("web:"))
+    words = shlex.split(line.removeprefix("web:").replace("${WEB_CONCURRENCY:-2}", "2")
+                        .replace("${WEB_THREADS:-4}", "4")
+                        .replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}"))
+    return [str(Path(sys.executable).parent / words[0]), *words[1:]]
+
+
 def gunicorn(env: dict[str, str], port: int, log: Path) -> Process:
-    process = Process([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2",
-                       "--threads", "4", "--bind", f"127.0.0.1:{port}", "hotline:create_app()"],
-                      env, log)
+    process = Process(procfile_web(port), env, log)
     # the port accepts connections before the workers have loaded the app: wait for an answer
     import urllib.request
 

@@ -80,3 +80,39 @@ def test_a_webhook_body_with_nul_is_stored_intact(app, client, twilio):
         message = db.session.scalar(select(Message))
         vault = app.extensions["hotline_vault"]
         assert vault.decrypt(message.body_enc, "message.body") == "ICE at 60608\x00 now"
+
+
+def test_a_long_body_is_kept_whole_and_triaged_on_its_first_1600_characters(app, client,
+                                                                         twilio):
+    body = "ICE agents here " + "a" * 1700 + " at 18th and Ashland in Pilsen"
+    twilio.post_sms(client, body, from_number="+17735550603")
+    drain(app)
+    with app.app_context():
+        from hotline.models import Report
+
+        message = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+        assert app.extensions["hotline_vault"].decrypt(message.body_enc,
+                                                       "message.body") == body
+        report = db.session.scalar(select(Report))
+        assert report.needs_location  # the corner is past character 1600
+
+
+def test_triage_of_1600_characters_is_fast():
+    """Triage grows with its input: 1,600 characters (Twilio's most) in under 20 ms."""
+    import time
+    from pathlib import Path
+
+    from hotline.triage import gazetteer_from_config, triage_text
+    from tests.conftest import ROOT
+
+    gazetteer = gazetteer_from_config(Path(ROOT / "config"))
+    text = ("la migra esta en la esquina con muchos agentes y camionetas, cuidado " * 30)[:1600]
+    triage_text("warm up", gazetteer)
+    best = min(_timed(lambda: triage_text(text, gazetteer), time) for _ in range(5))
+    assert best < 0.020, best
+
+
+def _timed(work, time):  # noqa: ANN001, ANN202
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start

@@ -30,9 +30,14 @@ HEADER = ["code", "status", "jurisdiction", "location", "lat", "lon", "score", "
 BATCH = 1000
 
 
+# spreadsheets skip these before they look for a formula
+INVISIBLE_LEAD = " \u00a0\u200b\u200c\u200d\u2060\ufeff"
+
+
 def neutralise(value: str) -> str:
-    """A text cell that no spreadsheet will evaluate."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A text cell that no spreadsheet will evaluate (also behind leading spaces, a no-break
+    space or a zero-width character)."""
+    return "'" + value if value.lstrip(INVISIBLE_LEAD).startswith(FORMULA_STARTS) else value
 
 
 def mask_numbers(text: str) -> str:

@@ -27,9 +27,13 @@ from hotline.triage import Triage, triage_text
 logger = logging.getLogger(__name__)
 
 
+TRIAGED_CHARACTERS = 1600  # Twilio's limit for one SMS: a longer body is kept whole, read so far
+
+
 def _triage(session: Session, body: str, sender: str | None,
             reporter: Reporter | None) -> Triage:
-    result = triage_text(body, current_gazetteer(session), from_number=sender,
+    result = triage_text(body[:TRIAGED_CHARACTERS], current_gazetteer(session),
+                         from_number=sender,
                          language_hint=reporter.language if reporter else None)
     if reporter is not None and body.strip():
         reporter.language = result.language

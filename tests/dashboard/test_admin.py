@@ -117,6 +117,7 @@ def test_csv_export_masks_numbers_neutralises_formulas_and_is_audited(app, as_ad
 @pytest.mark.parametrize(("value", "expected"), [
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\t=1", "'\t=1"), ("plain", "plain"), ("", ""),
+    (" =1+1", "' =1+1"), ("\u00a0=1+1", "'\u00a0=1+1"), ("\u200b@SUM(A1)", "'\u200b@SUM(A1)"),
 ])
 def test_neutralise(value, expected):
     assert neutralise(value) == expected

@@ -168,3 +168,21 @@ def test_worker_recycles_after_max_jobs(pg_app, pg_client, pg_url, redis_url, tw
     left = sum(Queue(name, connection=outbox.backend_of(pg_app).redis).count
                for name in outbox.QUEUES)
     assert left >= 1
+
+
+def test_the_access_log_keeps_no_query_string(tmp_path, pg_url, redis_url):
+    """gunicorn as the Procfile runs it logs paths only: a GET's query could carry a number."""
+    import requests as http
+
+    from tests.servers import free_port, gunicorn
+
+    port = free_port()
+    web = gunicorn(worker_env(pg_url, redis_url), port, tmp_path / "web.log")
+    try:
+        http.get(f"http://127.0.0.1:{port}/healthz?From=%2B13125550123&Body=secret", timeout=10)
+        time.sleep(0.5)
+        log = web.output()
+    finally:
+        web.stop()
+    assert "GET /healthz" in log
+    assert "5550123" not in log and "secret" not in log

@@ -10,8 +10,11 @@
     }
     const points = JSON.parse(data.textContent || "[]");
     const map = window.L.map(element);
+    // Leaflet renders an attribution as HTML: give it the setting as text
+    const credit = document.createElement("span");
+    credit.textContent = element.dataset.attribution || "";
     window.L.tileLayer(element.dataset.tileUrl, {
-      maxZoom: 18, attribution: element.dataset.attribution || ""
+      maxZoom: 18, attribution: credit.innerHTML
     }).addTo(map);
     const bounds = [];
     points.forEach(function (p) {
