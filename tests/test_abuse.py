@@ -67,7 +67,13 @@ def test_blocked_reporter_is_kept_but_not_answered_or_triaged(sms_app, twilio):
         assert db.session.scalar(select(func.count(Message.id)).where(
             Message.direction == "inbound")) == 2
         assert db.session.scalar(select(func.count(Incident.id))) == 1
-        assert db.session.scalar(select(Reporter.blocked_reason)) == "prank caller"
+        # the dispatcher's note is kept encrypted on the timeline, not in clear on the reporter
+        assert db.session.scalar(select(Reporter.blocked_reason)) == "blocked by a dispatcher"
+        from hotline.models import IncidentEvent
+
+        note = db.session.scalar(select(IncidentEvent).where(IncidentEvent.kind == "note"))
+        assert sms_app.extensions["hotline_vault"].decrypt(note.data["text_enc"],
+                                                           "event.note") == "prank caller"
 
 
 def test_a_fake_flood_is_marked_with_its_reason_and_still_verified(make_app, standin, twilio):
@@ -122,7 +128,7 @@ def test_a_dispatcher_holds_and_releases_and_both_are_audited(app, twilio):
         incident = db.session.scalar(select(Incident))
         actions.apply_action(db.session, incident, {"action": "hold", "note": "checking"},
                              "user:1")
-        assert incident.flags["hold"] == "checking"
+        assert incident.flags["hold"] == "held by a dispatcher"  # the note itself: encrypted
         actions.apply_action(db.session, incident, {"action": "verify"}, "user:1")
         assert incident.status == "verified"  # held: not routed
         actions.apply_action(db.session, incident, {"action": "release"}, "user:1")

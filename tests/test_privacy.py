@@ -120,3 +120,40 @@ def test_nanp_fast_path_agrees_with_phonenumbers(raw):
 def test_nanp_fast_path_takes_only_plain_ascii_numbers(raw):
     # other digits and stray whitespace go through phonenumbers, which canonicalises them
     assert normalize_phone(raw) == "+13125550123"
+
+
+def test_a_dispatchers_note_with_a_decision_is_never_stored_in_clear(app, twilio):
+    """The note typed with verify / dismiss / resolve / all_clear / hold / block (it can hold a
+    name or a number) is an encrypted timeline note; nothing of it is in clear anywhere."""
+    from sqlalchemy import select, text
+
+    from hotline.core.extensions import db
+    from hotline.incidents import actions
+    from hotline.models import Incident, IncidentEvent, Report
+    from tests.conftest import drain
+
+    secret = "caller at 312-555-0201, ask for Ana"
+    client = app.test_client()
+    for i, action in enumerate(("hold", "verify", "resolve")):
+        twilio.post_sms(client, f"ICE at {60601 + i}", from_number=f"+1773555070{i}")
+        drain(app)
+        with app.app_context():
+            incident = db.session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+            actions.apply_action(db.session, incident, {"action": action, "note": secret},
+                                 "user:1")
+            db.session.commit()
+    with app.app_context():
+        incident = db.session.scalars(select(Incident).order_by(Incident.id)).first()
+        report_id = db.session.scalar(select(Report.id).where(
+            Report.incident_id == incident.id))
+        actions.apply_action(db.session, incident, {"action": "block", "report": report_id,
+                                                    "note": secret}, "user:1")
+        db.session.commit()
+        dump = "\n".join(str(row) for table in ("incidents", "incident_events", "reporters",
+                                                "reports", "audit_log")
+                         for row in db.session.execute(text(f"SELECT * FROM {table}")))
+        assert "555-0201" not in dump and "Ana" not in dump
+        vault = app.extensions["hotline_vault"]
+        notes = [vault.decrypt(e.data["text_enc"], "event.note") for e in db.session.scalars(
+            select(IncidentEvent).where(IncidentEvent.kind == "note"))]
+        assert notes == [secret] * 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,12 +53,16 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
                           "decided; look at it again", 409)
     result: dict[str, Any] = {}
     try:
+        # a dispatcher's note can say anything (a name, a number): it is kept encrypted, as a
+        # note of its own on the timeline, never in the clear beside the decision
+        if note is not None and action != "note":
+            _note_event(session, incident, actor, note)
         if action == "verify":
-            verification.confirm(session, incident, actor, reason=note or "dispatcher")
+            verification.confirm(session, incident, actor, reason="dispatcher")
         elif action == "dismiss":
-            verification.dismiss(session, incident, actor, reason=note or "dispatcher")
+            verification.dismiss(session, incident, actor, reason="dispatcher")
         elif action in ("resolve", "all_clear"):
-            verification.resolve(session, incident, actor, note=note)
+            verification.resolve(session, incident, actor)
         elif action == "reverify":
             verification.start_verification(session, incident)
         elif action == "merge":
@@ -67,7 +72,7 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             if target.jurisdiction_id != incident.jurisdiction_id:
                 _reroute(session, target, incident, actor)
         elif action == "hold":
-            if lifecycle.mark(incident, "hold", reason=note or "held by a dispatcher"):
+            if lifecycle.mark(incident, "hold", reason="held by a dispatcher"):
                 lifecycle.record_event(session, incident, "held", actor=actor)
         elif action == "release":
             released = lifecycle.unmark(incident, *lifecycle.HOLD_MARKERS, "flood")
@@ -96,21 +101,23 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             report_id = payload.get("report")
             reporter = _reporter_of(session, incident, report_id)
             reporter.blocked = True
-            reporter.blocked_reason = (note or "blocked by a dispatcher")[:200]
+            reporter.blocked_reason = "blocked by a dispatcher"  # the note is encrypted
             lifecycle.record_event(session, incident, "reporter_blocked", actor=actor,
                                    report_id=report_id)
         else:
             if note is None:
                 raise ActionError("note: required for a note")
-            from flask import current_app
-
-            vault = current_app.extensions["hotline_vault"]
-            lifecycle.record_event(session, incident, "note", actor=actor,
-                                   text_enc=vault.encrypt(note, "event.note"))
+            _note_event(session, incident, actor, note)
     except lifecycle.TransitionError as exc:
         raise ActionError(str(exc), 409) from None
     session.flush()
     return {"code": incident.code, "status": incident.status, **result}
+
+
+def _note_event(session: Session, incident: Incident, actor: str, note: str) -> None:
+    vault = current_app.extensions["hotline_vault"]
+    lifecycle.record_event(session, incident, "note", actor=actor,
+                           text_enc=vault.encrypt(note, "event.note"))
 
 
 def _merge_target(session: Session, incident: Incident, payload: dict[str, Any]) -> Incident:
