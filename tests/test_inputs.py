@@ -116,3 +116,17 @@ def _timed(work, time):  # noqa: ANN001, ANN202
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
+
+
+def test_metrics_only_for_private_networks_or_the_token(make_app):
+    token = "m" * 30
+    app = make_app(HOTLINE_METRICS_TOKEN=token)
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 200  # loopback
+    outside = {"REMOTE_ADDR": "8.8.8.8"}  # only a value in the request environment
+    assert client.get("/metrics", environ_base=outside).status_code == 403
+    assert client.get("/metrics", environ_base=outside,
+                      headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert client.get("/metrics", environ_base=outside,
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200

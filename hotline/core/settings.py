@@ -102,6 +102,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "HOTLINE_TILE_URL": ("Map tile template (https://.../{z}/{x}/{y}.png); unset: no map, "
                          "incidents listed.", "unset"),
     "HOTLINE_TILE_ATTRIBUTION": ("Credit the tile provider asks for.", "unset"),
+    "HOTLINE_METRICS_TOKEN": ("Bearer token for /metrics from outside the private networks "
+                              "(at least 24 characters).", "unset: private addresses only"),
 }
 
 
@@ -125,6 +127,11 @@ def _dashboard(get: Any) -> dict[str, Any]:  # noqa: ANN401 - the `get` of load_
         values["HOTLINE_TILE_URL"] = tile
     if get("HOTLINE_TILE_ATTRIBUTION") is not None:
         values["HOTLINE_TILE_ATTRIBUTION"] = get("HOTLINE_TILE_ATTRIBUTION")
+    metrics_token = get("HOTLINE_METRICS_TOKEN")
+    if metrics_token is not None:
+        if len(metrics_token.strip()) < 24:
+            raise SettingsError("HOTLINE_METRICS_TOKEN: must be at least 24 characters")
+        values["HOTLINE_METRICS_TOKEN"] = metrics_token.strip()
     return values
 
 

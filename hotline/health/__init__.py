@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import ipaddress
+import secrets
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +40,24 @@ def readyz() -> tuple[Response, int]:
         200 if ready else 503)
 
 
+def _may_scrape() -> bool:
+    """A scraper on a private network (loopback, RFC 1918, unique local), or one that shows
+    HOTLINE_METRICS_TOKEN; the address is the client's after trusted proxies."""
+    token = current_app.config.get("HOTLINE_METRICS_TOKEN")
+    sent = request.headers.get("Authorization", "")
+    if token and secrets.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition, for private networks or the metrics token only."""
+    if not _may_scrape():
+        return Response("forbidden: /metrics is for private networks or "
+                        "HOTLINE_METRICS_TOKEN\n", status=403, mimetype="text/plain")
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
