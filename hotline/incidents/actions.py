@@ -138,8 +138,7 @@ def _merge_target(session: Session, incident: Incident, payload: dict[str, Any])
 def _reroute(session: Session, target: Incident, source: Incident, actor: str) -> None:
     """After a confirmed merge across jurisdictions the reports are the target's: a verified
     target not yet with a network is routed to its own now; one already routed keeps it."""
-    lifecycle.record_event(session, target, "rerouted", actor=actor, source=source.code,
-                           network="target's")
+    lifecycle.record_event(session, target, "rerouted", actor=actor, source=source.code)
     if target.status == "verified" and not lifecycle.held(target):
         lifecycle.incident_verified.send(target, session=session, actor=actor)
 

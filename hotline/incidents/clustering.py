@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from hotline.core.distances import distance_m
 from hotline.core.policy import Policy
 from hotline.incidents import lifecycle
-from hotline.models import OPEN_STATUSES, Incident, Jurisdiction, Report
+from hotline.incidents.geography import policy_for
+from hotline.models import OPEN_STATUSES, Incident, Report
 from hotline.triage.places import fold
 
 logger = logging.getLogger(__name__)
@@ -99,9 +100,7 @@ def find_match(session: Session, report: Report, policy: Policy) -> Incident | N
 
 def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     """Put a triaged report into a matching incident or a new one; (incident, created)."""
-    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
-        if report.jurisdiction_id else None
-    policy = Policy.of(jurisdiction)
+    policy = policy_for(session, report.jurisdiction_id)
     lock_jurisdiction(session, report.jurisdiction_id)
     incident = find_match(session, report, policy)
     location_text = (report.location or {}).get("text")

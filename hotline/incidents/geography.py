@@ -7,11 +7,17 @@ import threading
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.core.policy import Policy
 from hotline.models import Jurisdiction
 from hotline.triage import Gazetteer, JurisdictionRules
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[object, ...], Gazetteer]] = {}
+
+
+def policy_for(session: Session, jurisdiction_id: int | None) -> Policy:
+    """The policy of a jurisdiction (the defaults outside every jurisdiction)."""
+    return Policy.of(session.get(Jurisdiction, jurisdiction_id) if jurisdiction_id else None)
 
 
 def current_gazetteer(session: Session) -> Gazetteer:

@@ -63,8 +63,11 @@ class TransitionError(ValueError):
 def lock(session: Session, incident_id: int) -> Incident | None:
     """The incident, locked for this transaction (a row lock on PostgreSQL) and read afresh:
     an incident already loaded in the session is refreshed, never served stale."""
-    return session.scalars(select(Incident).where(Incident.id == incident_id)
-                           .with_for_update()
+    return _locked(session, Incident.id == incident_id)
+
+
+def _locked(session: Session, where: Any) -> Incident | None:  # noqa: ANN401 - a clause
+    return session.scalars(select(Incident).where(where).with_for_update()
                            .execution_options(populate_existing=True)).one_or_none()
 
 
@@ -165,9 +168,7 @@ def get_by_code(session: Session, code: str) -> Incident | None:
 
 def lock_by_code(session: Session, code: str) -> Incident | None:
     """The incident with this code, locked and read afresh like `lock`."""
-    return session.scalars(select(Incident).where(Incident.code == code.strip().upper())
-                           .with_for_update()
-                           .execution_options(populate_existing=True)).one_or_none()
+    return _locked(session, Incident.code == code.strip().upper())
 
 
 def merge(session: Session, source: Incident, target: Incident, actor: str) -> None:

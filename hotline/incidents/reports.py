@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.policy import Policy
 from hotline.incidents import abuse, clustering, credibility, lifecycle, verification
-from hotline.incidents.geography import current_gazetteer
+from hotline.incidents.geography import current_gazetteer, policy_for
 from hotline.jobs import outbox
 from hotline.messaging import notify
 from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, utcnow
@@ -99,9 +99,7 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
 
 
 def _policy(session: Session, report: Report) -> Policy:
-    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
-        if report.jurisdiction_id else None
-    return Policy.of(jurisdiction)
+    return policy_for(session, report.jurisdiction_id)
 
 
 def _cluster(session: Session, report: Report) -> tuple[Incident, bool]:

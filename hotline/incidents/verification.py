@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.core.distances import distance_m
 from hotline.core.policy import Policy
 from hotline.incidents import credibility, lifecycle
+from hotline.incidents.geography import policy_for
 from hotline.jobs import outbox
 from hotline.messaging import notify
 from hotline.models import (
@@ -31,9 +32,7 @@ logger = logging.getLogger(__name__)
 
 def policy_of(session: Session, incident: Incident) -> Policy:
     """The incident's jurisdiction's policy."""
-    jurisdiction = session.get(Jurisdiction, incident.jurisdiction_id) \
-        if incident.jurisdiction_id else None
-    return Policy.of(jurisdiction)
+    return policy_for(session, incident.jurisdiction_id)
 
 
 def policy_timezone(session: Session, incident: Incident) -> str | None:

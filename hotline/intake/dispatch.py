@@ -10,12 +10,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.core.policy import Policy
 from hotline.incidents import reports
+from hotline.incidents.geography import policy_for
 from hotline.intake import conversation, responders
 from hotline.intake.commands import parse_command
 from hotline.messaging import notify
-from hotline.models import Jurisdiction, Message, Report, Reporter, Responder, utcnow
+from hotline.models import Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,7 @@ logger = logging.getLogger(__name__)
 
 def _still_waiting(session: Session, report: Report) -> bool:
     """Whether a report asked "where?" is still within its jurisdiction's follow-up window."""
-    jurisdiction = session.get(Jurisdiction, report.jurisdiction_id) \
-        if report.jurisdiction_id else None
-    window = timedelta(minutes=Policy.of(jurisdiction).follow_up_window_min)
+    window = timedelta(minutes=policy_for(session, report.jurisdiction_id).follow_up_window_min)
     return report.updated_at >= utcnow() - window
 
 

@@ -98,20 +98,21 @@ def _reencrypt(vault: Vault, token: str | None, context: str,
     return vault.encrypt(plain, context)
 
 
-def _opened(vault: Vault, token: str | None, context: str) -> str | None:
+def _hmac_of(vault: Vault, token: str | None, context: str) -> str | None:
+    """The current-key HMAC of the number in `token`, or None when no key opens it."""
     try:
-        return vault.decrypt(token, context)
+        phone = vault.decrypt(token, context)
     except DecryptionError:
         return None
+    return vault.phone_hmac(phone) if phone is not None else None
 
 
 def _rehash_responders(session: Session, vault: Vault) -> int:
     changed = 0
     for rows in _batches(session, Responder, "phone_enc"):
         for responder in rows:
-            phone = _opened(vault, responder.phone_enc, "responder")
-            wanted = vault.phone_hmac(phone) if phone is not None else responder.phone_hmac
-            if responder.phone_hmac != wanted:
+            wanted = _hmac_of(vault, responder.phone_enc, "responder")
+            if wanted is not None and responder.phone_hmac != wanted:
                 responder.phone_hmac = wanted
                 changed += 1
         session.commit()
@@ -124,11 +125,8 @@ def _rehash_reporters(session: Session, vault: Vault) -> tuple[int, int]:
     changed = merged = 0
     for rows in _batches(session, Reporter, "phone_enc"):
         for reporter in rows:
-            phone = _opened(vault, reporter.phone_enc, "reporter.phone")
-            if phone is None:
-                continue
-            wanted = vault.phone_hmac(phone)
-            if reporter.phone_hmac == wanted:
+            wanted = _hmac_of(vault, reporter.phone_enc, "reporter.phone")
+            if wanted is None or reporter.phone_hmac == wanted:
                 continue
             twin = session.scalar(select(Reporter).where(Reporter.phone_hmac == wanted))
             if twin is not None:
@@ -159,11 +157,8 @@ def _rehash_messages(session: Session, vault: Vault) -> int:
     changed = 0
     for rows in _batches(session, Message, "counterpart_enc"):
         for message in rows:
-            phone = _opened(vault, message.counterpart_enc, "message.counterpart")
-            if phone is None:
-                continue
-            wanted = vault.phone_hmac(phone)
-            if message.counterpart_hmac != wanted:
+            wanted = _hmac_of(vault, message.counterpart_enc, "message.counterpart")
+            if wanted is not None and message.counterpart_hmac != wanted:
                 message.counterpart_hmac = wanted
                 changed += 1
         session.commit()

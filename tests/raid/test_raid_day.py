@@ -152,8 +152,6 @@ def test_raid_day(standin, redis_url, tmp_path, raid_config):
         _wait(lambda: scalar(select(func.count(Incident.id))) >= 3, 90, "three incidents")
         _wait(lambda: scalar(select(func.count(Report.id)).where(
             Report.state == "awaiting_location")) == 10, 90, "ten reports awaiting a place")
-        asked = {m["to"] for m in standin.sent if "Where exactly" in m["body"]
-                 or "Dónde" in m["body"]}
         _wait(lambda: len({m["to"] for m in standin.sent if "Where exactly" in m["body"]
                            or "Dónde" in m["body"]}) == 10, 90, "ten follow-up questions")
 
@@ -256,7 +254,6 @@ def test_raid_day(standin, redis_url, tmp_path, raid_config):
         stamps = [r.at for r in accepted]
         busiest = max(sum(1 for s in stamps if t <= s < t + 1.0) for t in stamps)
         assert busiest <= RATE, busiest  # one number, never over its rate in any second
-        assert asked  # (the first look at the follow-ups, before they were all out)
     finally:
         for process in workers:
             process.stop()
