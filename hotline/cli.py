@@ -127,15 +127,28 @@ def tokens() -> None:
 @click.argument("name")
 @click.option("--role", default="dispatcher", show_default=True,
               type=click.Choice(["admin", "dispatcher", "lawyer", "viewer"]))
-def tokens_create(name: str, role: str) -> None:
+@click.option("--jurisdiction", "jurisdictions", multiple=True,
+              help="Limit the token to a jurisdiction slug (repeatable; none = all), "
+                   "exactly as a dashboard user is limited.")
+@click.option("--network", "network_slug",
+              help="A lawyer token's legal network (slug): it reads what that network was "
+                   "paged about. Required for --role lawyer.")
+def tokens_create(name: str, role: str, jurisdictions: tuple[str, ...],
+                  network_slug: str | None) -> None:
     """Create an API token and print it (this is the only time it is shown)."""
     from hotline.accounts import tokens as api_tokens
     from hotline.core.extensions import db as database
 
     app = _app()
     with app.app_context():
-        _row, token = api_tokens.create_token(database.session, name, role)
+        try:
+            row, token = api_tokens.create_token(database.session, name, role,
+                                                 list(jurisdictions), network_slug)
+        except api_tokens.TokenError as exc:
+            raise click.ClickException(str(exc)) from None
+        scope = api_tokens.describe_scope(row)
         database.session.commit()
+    click.echo(f"created {role} token {name} (scope: {scope})", err=True)
     click.echo(token)
 
 

@@ -74,6 +74,18 @@ def test_commands_on_the_embedded_database(tmp_path):
 
     token = hotline("tokens", "create", "ops", env=env)
     assert token.returncode == 0 and token.stdout.strip().startswith("htl_")
+    scoped = hotline("tokens", "create", "sf-desk", "--role", "viewer", "--jurisdiction",
+                     "san-francisco", "--jurisdiction", "santa-clara-county", env=env)
+    assert scoped.returncode == 0 and scoped.stdout.strip().startswith("htl_")
+    assert "scope: san-francisco, santa-clara-county" in scoped.stderr
+    lawyer = hotline("tokens", "create", "chi-legal", "--role", "lawyer", "--network",
+                     "chicago-legal", env=env)
+    assert lawyer.returncode == 0 and "scope: pages to chicago-legal" in lawyer.stderr
+    for bad, problem in ((("--role", "lawyer"), "--network: a lawyer token needs"),
+                         (("--jurisdiction", "atlantis"), "unknown slug(s) atlantis")):
+        refused = hotline("tokens", "create", "bad", *bad, env=env)
+        assert refused.returncode != 0 and problem in refused.stderr
+        assert "htl_" not in refused.stdout
     assert hotline("purge", env=env).returncode == 0
 
 

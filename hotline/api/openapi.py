@@ -113,15 +113,28 @@ def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, A
         "info": {"title": "Hotline API", "version": "1.0.0",
                  "description": "Incidents, reports and jurisdictions of a Hotline instance. "
                                 "Phone numbers never appear in clear. Every read of an "
-                                "incident (its reports are PII) and every action is audited."},
+                                "incident (its reports are PII) and every action is audited.\n\n"
+                                "**Scopes.** A token is scoped exactly like a dashboard user "
+                                "(`hotline tokens create NAME --role ROLE [--jurisdiction SLUG "
+                                "...] [--network SLUG]`): it sees only incidents of its "
+                                "jurisdictions (none given: all, and the out-of-area queue); a "
+                                "lawyer token sees only incidents its legal network was paged "
+                                "about; an admin token sees everything. An incident outside the "
+                                "scope answers 404, as if it did not exist; a `jurisdiction` "
+                                "filter outside it answers 403; lists and counts leave out what "
+                                "the scope excludes. admin and dispatcher tokens may act, within "
+                                "their scope; viewer tokens read without report texts."},
         "servers": [{"url": "/api/v1"}],
         "security": secured,
         "components": {
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
-                "description": "A token from `hotline tokens create NAME` or the admin pages. "
-                               "admin and dispatcher tokens may act; viewer tokens get no "
-                               "report texts."}},
+                "description": "A token from `hotline tokens create NAME --role ROLE "
+                               "[--jurisdiction SLUG ...] [--network SLUG]` or the admin "
+                               "pages, scoped like a dashboard user: admin and dispatcher "
+                               "tokens may act within their scope; lawyer tokens read what "
+                               "their network was paged about; viewer tokens get no report "
+                               "texts."}},
             "schemas": _schemas(),
         },
         "paths": {
@@ -145,14 +158,16 @@ def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, A
                 "responses": {
                     "200": _json(_object(["incidents"], incidents={
                         "type": "array", "items": _ref("Incident")}), "Incidents"),
-                    "400": _error("A filter is not valid"), "401": unauthorized}}},
+                    "400": _error("A filter is not valid"), "401": unauthorized,
+                    "403": _error("The jurisdiction filter is outside this token's scope")}}},
             "/incidents/{code}": {"get": {
                 "operationId": "getIncident",
                 "summary": "One incident with its reports, timeline and alerts (audited)",
                 "parameters": [code_param],
                 "responses": {
                     "200": _json(_ref("IncidentDetail"), "The incident"),
-                    "401": unauthorized, "404": _error("No such incident")}}},
+                    "401": unauthorized,
+                    "404": _error("No such incident within this token's scope")}}},
             "/incidents/{code}/actions": {"post": {
                 "operationId": "actOnIncident",
                 "summary": "Apply a dispatcher action (audited)",
@@ -164,11 +179,13 @@ def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, A
                     "400": _error("The action or its fields are not valid"),
                     "401": unauthorized,
                     "403": _error("This token's role may not act"),
-                    "404": _error("No such incident, report or merge target"),
+                    "404": _error("No such incident, report or merge target within this "
+                                  "token's scope"),
                     "409": _error("Not allowed in the incident's status")}}},
             "/jurisdictions": {"get": {
                 "operationId": "listJurisdictions",
-                "summary": "Jurisdictions with open-incident counts, and the out-of-area queue",
+                "summary": "The jurisdictions in this token's scope with the open incidents it "
+                           "may see, and the out-of-area queue (0 unless the scope includes it)",
                 "responses": {
                     "200": _json(_object(["jurisdictions", "unassigned"], jurisdictions={
                         "type": "array", "items": _ref("Jurisdiction")},

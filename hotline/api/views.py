@@ -1,4 +1,9 @@
-"""API v1 views: bearer-token auth, JSON in and out, audited like the dashboard."""
+"""API v1 views: bearer-token auth, JSON in and out, scoped and audited like the dashboard.
+
+Every read and every action goes through the token's `accounts.scope.Scope`, the same object the
+dashboard builds for a user: an incident outside it is a 404 (its existence is not revealed), a
+filter that asks outside it is a 403, and report texts are shown only to roles that read PII.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from hotline.accounts import tokens
 from hotline.accounts.audit import audit
+from hotline.accounts.scope import Scope, scope_of, visible
 from hotline.api.openapi import MAX_LIMIT, openapi_document
 from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import alert_detail, event_detail, incident_summary, report_detail
@@ -32,9 +38,7 @@ from hotline.privacy.vault import DecryptionError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
-ACTING_ROLES = ("admin", "dispatcher")
 LIST_ARGS = {"status", "jurisdiction", "since", "limit"}
-PII_ROLES = ("admin", "dispatcher", "lawyer")
 
 
 class ApiError(Exception):
@@ -79,9 +83,15 @@ def token_required(view: F) -> F:
             response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
             return response
         g.api_token = row
+        g.api_scope = scope_of(db.session, row)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _scope() -> Scope:
+    scope: Scope = g.api_scope
+    return scope
 
 
 def _since(raw: str | None) -> datetime | None:
@@ -107,8 +117,9 @@ def list_incidents() -> Response:
                    if k in request.args and not request.args[k].strip())
     if empty:
         raise ApiError(400, f"{empty[0]}: must not be empty")
-    query = select(Incident, Jurisdiction.slug).outerjoin(
-        Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
+    scope = _scope()
+    query = scope.restrict(select(Incident, Jurisdiction.slug).outerjoin(
+        Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id))
     status = request.args.get("status")
     if status:
         wanted = [s.strip() for s in status.split(",")]
@@ -121,11 +132,18 @@ def list_incidents() -> Response:
     jurisdiction = request.args.get("jurisdiction")
     if jurisdiction:
         if jurisdiction == "none":
+            if not scope.unassigned:
+                raise ApiError(403, "jurisdiction: the out-of-area queue is outside this "
+                                    "token's scope")
             query = query.where(Incident.jurisdiction_id.is_(None))
         else:
-            if db.session.scalar(select(Jurisdiction.id).where(
-                    Jurisdiction.slug == jurisdiction)) is None:
+            wanted_id = db.session.scalar(select(Jurisdiction.id).where(
+                Jurisdiction.slug == jurisdiction))
+            if wanted_id is None:
                 raise ApiError(400, f"jurisdiction: unknown slug {jurisdiction!r}")
+            if scope.jurisdiction_ids is not None and wanted_id not in scope.jurisdiction_ids:
+                raise ApiError(403, f"jurisdiction: {jurisdiction!r} is outside this token's "
+                                    "scope")
             query = query.where(Jurisdiction.slug == jurisdiction)
     since = _since(request.args.get("since"))
     if since is not None:
@@ -147,10 +165,12 @@ def list_incidents() -> Response:
 
 
 def _incident_or_404(code: str) -> tuple[Incident, str | None]:
+    """The incident with this code when the token's scope includes it; else 404 (the same
+    answer as for a code that does not exist, so a scope reveals nothing beyond itself)."""
     row = db.session.execute(
-        select(Incident, Jurisdiction.slug)
-        .outerjoin(Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
-        .where(Incident.code == code.strip().upper())
+        _scope().restrict(select(Incident, Jurisdiction.slug)
+                          .outerjoin(Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
+                          .where(Incident.code == code.strip().upper()))
     ).one_or_none()
     if row is None:
         raise ApiError(404, f"no incident {code!r}")
@@ -171,7 +191,7 @@ def get_incident(code: str) -> Response:
     data = incident_summary(incident, slug, len(reports))
     data["score_reasons"] = incident.score_reasons
     data["flags"] = incident.flags
-    pii = g.api_token.role in PII_ROLES
+    pii = _scope().pii
     data["reports"] = [_report(r, vault, pii) for r in reports]
     data["timeline"] = [event_detail(e, vault if pii else None) for e in incident.events]
     data["alerts"] = [alert_detail(a, r) for a, r in alerts]
@@ -203,12 +223,17 @@ def _report(report: Report, vault: Any, pii: bool) -> dict[str, Any]:
 def incident_action(code: str) -> tuple[Response, int]:
     """A dispatcher action (the dashboard's: verify, dismiss, resolve, merge, split, note,
     assign, block, all_clear, reverify), audited the same way."""
-    if g.api_token.role not in ACTING_ROLES:
+    if not _scope().act:
         raise ApiError(403, "this token's role may read but not act")
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ApiError(400, "body: must be a JSON object with an `action`")
     incident, _ = _incident_or_404(code)
+    if payload.get("action") == "merge" and isinstance(payload.get("into"), str):
+        target = db.session.scalar(select(Incident).where(
+            Incident.code == payload["into"].strip().upper()))
+        if target is None or not visible(db.session, _scope(), target):
+            raise ApiError(404, f"into: no incident {payload['into']!r}")
     actor = f"token:{g.api_token.name}"[:64]
     user = db.session.get(User, g.api_token.user_id) if g.api_token.user_id else None
     try:
@@ -227,11 +252,17 @@ def incident_action(code: str) -> tuple[Response, int]:
 @bp.get("/jurisdictions")
 @token_required
 def list_jurisdictions() -> Response:
-    """Every jurisdiction with its open-incident count, plus the out-of-area queue."""
+    """The jurisdictions in the token's scope with the open incidents it may see, plus the
+    out-of-area queue (counted only for scopes that include it)."""
+    scope = _scope()
     counts = dict(db.session.execute(
-        select(Incident.jurisdiction_id, func.count())
-        .where(Incident.status.in_(OPEN_STATUSES)).group_by(Incident.jurisdiction_id)).all())
-    rows = db.session.scalars(select(Jurisdiction).order_by(Jurisdiction.name)).all()
+        scope.restrict(select(Incident.jurisdiction_id, func.count())
+                       .where(Incident.status.in_(OPEN_STATUSES)))
+        .group_by(Incident.jurisdiction_id)).all())
+    query = select(Jurisdiction).order_by(Jurisdiction.name)
+    if scope.jurisdiction_ids is not None:
+        query = query.where(Jurisdiction.id.in_(sorted(scope.jurisdiction_ids)))
+    rows = db.session.scalars(query).all()
     return jsonify(
         jurisdictions=[{"slug": j.slug, "name": j.name, "state": j.state,
                         "timezone": j.timezone, "active": j.active,

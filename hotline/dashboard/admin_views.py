@@ -112,8 +112,13 @@ def admin_user_change(user_id: int, op: str) -> Response | tuple[str, int]:
 
 def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    jurisdictions = db.session.execute(
+        select(Jurisdiction.slug, Jurisdiction.name).order_by(Jurisdiction.name)).all()
+    networks = db.session.execute(
+        select(LegalNetwork.slug, LegalNetwork.name).order_by(LegalNetwork.name)).all()
     return render_template("dashboard/admin_tokens.html", tokens=rows, roles=ROLES,
-                           **extra), status
+                           jurisdictions=jurisdictions, networks=networks,
+                           describe_scope=tokens.describe_scope, **extra), status
 
 
 @bp.get("/admin/tokens")
@@ -126,15 +131,20 @@ def admin_tokens() -> tuple[str, int]:
 @bp.post("/admin/tokens")
 @login_required("admin")
 def admin_token_create() -> tuple[str, int]:
-    """A new token, shown on this page once and never again."""
-    name = request.form.get("name", "").strip()[:100]
-    role = request.form.get("role", "dispatcher")
-    if not name or role not in ROLES:
-        flash("Give the token a name and a role.")
+    """A new token, scoped like a user, shown on this page once and never again."""
+    form = request.form
+    try:
+        row, token = tokens.create_token(db.session, form.get("name", ""),
+                                         form.get("role", "dispatcher"),
+                                         form.getlist("jurisdictions"),
+                                         form.get("network") or None)
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        flash(str(exc).removeprefix("--"))
         return _tokens_page(400)
-    row, token = tokens.create_token(db.session, name, role)
     audit(db.session, "admin.token.create", row.prefix, user_id=g.user.id, ip=client_ip(),
-          name=name, role=role)
+          name=row.name, role=row.role, jurisdictions=row.jurisdictions,
+          network=row.network_slug)
     db.session.commit()
     return _tokens_page(created=row, token=token)
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from flask import Response, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from hotline.accounts.scope import Scope, scope_of
 from hotline.core.extensions import db
 from hotline.dashboard import queries, settings
 from hotline.dashboard.blueprint import bp
-from hotline.dashboard.scope import Scope, scope_of
 from hotline.dashboard.security import login_required
 from hotline.models import INCIDENT_STATUSES, Jurisdiction
 

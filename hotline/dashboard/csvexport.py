@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hotline.accounts.scope import Scope
 from hotline.api.serializers import iso
 from hotline.dashboard import queries
-from hotline.dashboard.scope import Scope
 from hotline.models import Incident
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -10,13 +10,13 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from sqlalchemy import select
 
 from hotline.accounts.audit import audit
+from hotline.accounts.scope import visible
 from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import event_data
 from hotline.core.extensions import db
 from hotline.dashboard import queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
-from hotline.dashboard.scope import visible
 from hotline.dashboard.security import client_ip, login_required, vault
 from hotline.incidents import actions, lifecycle
 from hotline.models import Incident, Responder

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
-from hotline.dashboard.scope import Scope
+from hotline.accounts.scope import Scope
 from hotline.models import (
     INCIDENT_STATUSES,
     OPEN_STATUSES,

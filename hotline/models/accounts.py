@@ -40,7 +40,7 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API, stored only as a SHA-256 hash."""
+    """A bearer token for the JSON API, stored only as a SHA-256 hash, scoped like a user."""
 
     __tablename__ = "api_tokens"
 
@@ -49,6 +49,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     role: Mapped[str] = mapped_column(String(16), default="dispatcher")
+    # scoped exactly like a dashboard user (see accounts.scope): slugs, empty = all
+    jurisdictions: Mapped[list[Any]] = mapped_column(default=list)
+    network_slug: Mapped[str | None] = mapped_column(String(64))  # lawyer tokens
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from hotline.accounts.scope import scope_of
 from hotline.core.extensions import db
 from hotline.dashboard import queries
-from hotline.dashboard.scope import scope_of
 from hotline.models import Incident, User, utcnow
 from tests.dashboard.conftest import login, make_user, post_form
 

@@ -1,4 +1,6 @@
-"""What a user may see and do: roles scoped to jurisdictions, lawyers to their network.
+"""What a user or an API token may see and do: roles scoped to jurisdictions, lawyers to their
+network. Dashboard users and API tokens get their scope from this one function, so the API checks
+exactly what the dashboard checks.
 
 - admin: everything, the admin pages, every action.
 - dispatcher: incidents of their jurisdictions (all when the scope is empty), every action.
@@ -11,12 +13,12 @@ The out-of-area queue (no jurisdiction) belongs to users without a jurisdiction 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
-from hotline.models import Alert, Incident, Jurisdiction, LegalNetwork, Responder, User
+from hotline.models import Alert, Incident, Jurisdiction, LegalNetwork, Responder
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,16 @@ class Scope:
         return query.where(*self.filters())
 
 
-def scope_of(session: Session, user: User) -> Scope:
-    """The scope of a dashboard user."""
+class Principal(Protocol):
+    """Who asks: a dashboard `User` or an `ApiToken` (both carry these three fields)."""
+
+    role: str
+    jurisdictions: list[Any]
+    network_slug: str | None
+
+
+def scope_of(session: Session, user: Principal) -> Scope:
+    """The scope of a dashboard user or an API token."""
     slugs = [s for s in (user.jurisdictions or []) if isinstance(s, str)]
     ids = frozenset(session.scalars(select(Jurisdiction.id).where(
         Jurisdiction.slug.in_(slugs)))) if slugs else None
