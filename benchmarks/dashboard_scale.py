@@ -98,7 +98,9 @@ PAGES = [
 def settings(url: str) -> dict[str, object]:
     return {"DATABASE_URL": url, "REDIS_URL": None, "SECRET_KEY": "bench-" + "x" * 40,
             "HOTLINE_PII_KEY": new_pii_key(), "TWILIO_AUTH_TOKEN": "bench-token",
-            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "HOTLINE_CONFIG_DIR": str(ROOT / "config"),
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "HOTLINE_PUBLIC_URL": "https://hotline.bench",
+            "HOTLINE_CONFIG_DIR": str(ROOT / "config"),
             "DOTENV_PATH": None, "JOBS_AUTOSTART": False, "HOTLINE_LOG_LEVEL": "WARNING"}
 
 

@@ -25,8 +25,8 @@ def test_hsts_when_served_over_https(client):
         "Strict-Transport-Security")  # once, however the request came
 
 
-def test_no_hsts_on_the_embedded_http_default(make_app):
-    app = make_app(HOTLINE_PUBLIC_URL=None)
+def test_no_hsts_without_an_https_public_url(make_app):
+    app = make_app(HOTLINE_PUBLIC_URL=None, HOTLINE_TRUSTED_PROXIES="1")
     assert "Strict-Transport-Security" not in app.test_client().get("/healthz").headers
     # behind a proxy that terminates TLS (the request itself is secure), it is sent once
     secure = app.test_client().get("/healthz", base_url="https://localhost")

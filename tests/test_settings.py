@@ -14,6 +14,7 @@ GOOD = {
     "SECRET_KEY": "s" * 40,
     "HOTLINE_PII_KEY": new_pii_key(),
     "TWILIO_AUTH_TOKEN": "token",
+    "HOTLINE_PUBLIC_URL": "https://hotline.example.org",
 }
 
 
@@ -55,6 +56,15 @@ def test_bad_setting_is_named(tmp_path, change, named):
     with pytest.raises(SettingsError) as caught:
         settings(tmp_path, **change)
     assert str(caught.value).startswith(named + ":")
+
+
+def test_production_refuses_to_start_without_a_public_url(tmp_path):
+    """Without it the URL a Twilio signature is checked against would follow `Host`."""
+    with pytest.raises(SettingsError, match=r"^HOTLINE_PUBLIC_URL: required when DATABASE_URL"):
+        settings(tmp_path, HOTLINE_PUBLIC_URL=None)
+    behind = settings(tmp_path, HOTLINE_PUBLIC_URL=None, HOTLINE_TRUSTED_PROXIES="1")
+    assert behind.public_url is None and behind.trusted_proxies == 1
+    assert settings(tmp_path).public_url == "https://hotline.example.org"
 
 
 def test_embedded_needs_nothing_and_keeps_its_secrets(tmp_path):

@@ -86,7 +86,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "TWILIO_API_BASE_URL": ("Point the twilio REST client at a local stand-in "
                             "(e.g. http://127.0.0.1:8099).", "unset (api.twilio.com)"),
     "HOTLINE_PUBLIC_URL": ("Public base URL Twilio calls (https://hotline.example.org); webhook "
-                           "signatures are checked against it.", "unset: the request's URL"),
+                           "signatures are checked against it. Required with DATABASE_URL unless "
+                           "HOTLINE_TRUSTED_PROXIES=1.", "embedded: the request's URL"),
     "HOTLINE_TRUSTED_PROXIES": ("Number of reverse proxies whose X-Forwarded-Proto/Host are "
                                 "trusted (0 or 1).", "0"),
     "HOTLINE_CONFIG_DIR": ("Folder of the YAML config (jurisdictions, networks, templates).",
@@ -302,6 +303,13 @@ def load_settings(
                                 1, 120))
     api_base = get("TWILIO_API_BASE_URL")
     public_url = get("HOTLINE_PUBLIC_URL")
+    trusted_proxies = _int("HOTLINE_TRUSTED_PROXIES", get("HOTLINE_TRUSTED_PROXIES") or "0", 0, 1)
+    if not embedded and not public_url and not trusted_proxies:
+        # else the URL a signature is checked against follows the request's Host header
+        raise SettingsError(
+            "HOTLINE_PUBLIC_URL: required when DATABASE_URL is set (the https URL Twilio "
+            "calls; signatures and status callbacks use it), unless HOTLINE_TRUSTED_PROXIES=1 "
+            "says a reverse proxy you run sets X-Forwarded-Proto and X-Forwarded-Host")
 
     known = {f.name for f in fields(Settings)}
     extra = {k: v for k, v in (overrides or {}).items() if k.lower() not in known}
@@ -321,8 +329,7 @@ def load_settings(
         twilio_timeout=twilio_timeout,
         twilio_api_base_url=_check_url("TWILIO_API_BASE_URL", api_base) if api_base else None,
         public_url=_check_url("HOTLINE_PUBLIC_URL", public_url) if public_url else None,
-        trusted_proxies=_int("HOTLINE_TRUSTED_PROXIES", get("HOTLINE_TRUSTED_PROXIES") or "0",
-                             0, 1),
+        trusted_proxies=trusted_proxies,
         config_dir=_config_dir(get("HOTLINE_CONFIG_DIR")),
         retention_days=_int("HOTLINE_RETENTION_DAYS", get("HOTLINE_RETENTION_DAYS") or "30",
                             1, 3650),
