@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from hotline.privacy.datakeys import Keyring
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -22,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hotline.core.extensions import db
     from hotline.core.settings import load_settings
     from hotline.jobs import backends
+    from hotline.privacy.datakeys import Keyring, Ratchet
     from hotline.privacy.vault import Vault
 
     config = dict(config or {})
@@ -50,7 +54,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     backends.init_app(app)
-    app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys)
+    keyring = Keyring(db.state(app).engine, (settings.pii_key, *settings.pii_old_keys),
+                      Ratchet(settings.pii_ratchet))
+    app.extensions["hotline_vault"] = Vault(settings.pii_key, settings.pii_old_keys, keyring)
+    _prepare_data_keys(keyring)
     app.extensions["hotline_twilio_validator"] = RequestValidator(settings.twilio_auth_token)
 
     from hotline import api, dashboard, health, webhooks
@@ -66,3 +73,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     inputs.init_app(app)
     return app
+
+
+def _prepare_data_keys(keyring: Keyring) -> None:
+    """Make the coming days' data keys before any request (none yet before `db upgrade`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        keyring.prepare()
+    except SQLAlchemyError:
+        logging.getLogger(__name__).debug("no data keys prepared (database not migrated yet?)")

@@ -202,15 +202,19 @@ def run(host: str, port: int) -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete raw PII older than the retention period (HOTLINE_RETENTION_DAYS)."""
+    """Delete raw PII older than the retention period (HOTLINE_RETENTION_DAYS): blank it,
+    destroy the expired days' data keys, delete the records at Twilio."""
     from hotline.core.extensions import db as database
-    from hotline.privacy.retention import purge_expired
+    from hotline.privacy.retention import TwilioDeletionError, purge_expired
 
     app = _app()
     with app.app_context():
         settings = app.config["SETTINGS"]
-        counts = purge_expired(database.session, settings.retention_days, settings)
-        database.session.commit()
+        try:
+            counts = purge_expired(database.session, settings.retention_days, settings,
+                                   app.extensions["hotline_vault"].keyring)
+        except TwilioDeletionError as exc:
+            raise click.ClickException(f"{exc}; everything else was purged") from None
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
@@ -237,7 +241,8 @@ def keys_rotate() -> None:
     app = _app()
     with app.app_context():
         report = rotate(database.session, app.extensions["hotline_vault"])
-    click.echo(f"{report.reencrypted} re-encrypted, {report.rehashed} re-hashed, "
+    click.echo(f"{report.rewrapped} data keys re-wrapped, "
+               f"{report.reencrypted} re-encrypted, {report.rehashed} re-hashed, "
                f"{report.merged_reporters} reporters merged")
     if report.unreadable:
         raise click.ClickException(

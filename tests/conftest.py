@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 
 # Tables that hold activity (truncated between tests); config tables are loaded once.
 ACTIVITY_TABLES = ("incident_events", "alerts", "messages", "reports", "incidents", "reporters",
-                   "outbox_jobs", "audit_log", "api_tokens", "users")
+                   "outbox_jobs", "audit_log", "api_tokens", "users", "data_keys")
 
 
 def base_settings(**extra: Any) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def base_settings(**extra: Any) -> dict[str, Any]:
     settings = {
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "HOTLINE_PII_KEY": TEST_PII_KEY,
+        "HOTLINE_PII_RATCHET": str(TEST_RATCHET),
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "HOTLINE_PUBLIC_URL": PUBLIC_URL,
@@ -58,6 +60,8 @@ def base_settings(**extra: Any) -> dict[str, Any]:
 
 
 TEST_PII_KEY = new_pii_key()
+# one ratchet for every app and child process of the session, like one host's processes
+TEST_RATCHET = Path(tempfile.mkdtemp(prefix="hotline-ratchet-")) / "pii-ratchet.json"
 
 
 def process_env(**settings: str) -> dict[str, str]:

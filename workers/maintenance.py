@@ -13,4 +13,5 @@ from workers.base import job
 def purge_expired() -> dict[str, int]:
     """The daily retention purge."""
     settings = current_app.config["SETTINGS"]
-    return retention.purge_expired(db.session, settings.retention_days, settings)
+    return retention.purge_expired(db.session, settings.retention_days, settings,
+                                   current_app.extensions["hotline_vault"].keyring)

@@ -36,6 +36,7 @@ class Settings:
     secret_key: str
     pii_key: bytes
     pii_old_keys: tuple[bytes, ...]
+    pii_ratchet: Path
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_messaging_service_sid: str | None
@@ -92,6 +93,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                                 "trusted (0 or 1).", "0"),
     "HOTLINE_CONFIG_DIR": ("Folder of the YAML config (jurisdictions, networks, templates).",
                            "./config"),
+    "HOTLINE_PII_RATCHET": ("File of the PII ratchet that wraps each day's data key; the purge "
+                            "moves it forward so expired days cannot be decrypted from any "
+                            "backup. Keep it out of database backups; every process must read "
+                            "the same file.", "<HOTLINE_INSTANCE>/pii-ratchet.json"),
     "HOTLINE_RETENTION_DAYS": ("Days before raw PII (bodies, numbers, recordings) is purged.",
                                "30"),
     "HOTLINE_DEFAULT_REGION": ("Region for phone numbers written without a country code.", "US"),
@@ -321,6 +326,7 @@ def load_settings(
         secret_key=secret_key,
         pii_key=pii_key,
         pii_old_keys=old_keys,
+        pii_ratchet=Path(get("HOTLINE_PII_RATCHET") or instance / "pii-ratchet.json").resolve(),
         twilio_account_sid=account_sid,
         twilio_auth_token=get("TWILIO_AUTH_TOKEN") or "",
         twilio_messaging_service_sid=service_sid,

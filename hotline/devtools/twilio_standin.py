@@ -55,6 +55,10 @@ class TwilioStandIn:
     requests: list[Recorded] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
+    deleted_messages: list[str] = field(default_factory=list)
+    # SIDs answered with 20009 (not finished yet) on DELETE, as Twilio does for a message
+    # still in progress
+    undeletable: set[str] = field(default_factory=set)
     fail_lists: int = 0  # answer this many list requests with 503
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -107,6 +111,19 @@ class TwilioStandIn:
         return requests.post(url, data=form, headers={"X-Twilio-Signature": signature},
                              timeout=10).status_code
 
+    def _delete_message(self, sid: str) -> Response:
+        """Twilio's DELETE of a Message record (which also deletes its media): 204; 404 for an
+        unknown SID; 20009 while the message is not finished."""
+        with self._lock:
+            if sid in self.undeletable:
+                return self._error(409, 20009, "Cannot delete this resource before it is "
+                                               "complete")
+            known = self.messages.pop(sid, None) is not None or sid.startswith(("SM", "MM"))
+            if not known:
+                return self._error(404, 20404, "Not found")
+            self.deleted_messages.append(sid)
+        return Response("", status=204)
+
     # -- WSGI ---------------------------------------------------------------------------------
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -126,6 +143,10 @@ class TwilioStandIn:
             with self._lock:
                 self.deleted_recordings.append(sid)
             return self._record(request, form, Response("", status=204))
+        if request.method == "DELETE" and request.path.startswith(
+                f"{API}{self.account_sid}/Messages/"):
+            return self._record(request, form, self._delete_message(
+                request.path.rsplit("/", 1)[-1].removesuffix(".json")))
         if not request.path.startswith(f"{API}{self.account_sid}/Messages"):
             return self._record(request, form, self._error(404, 20404, "Not found"))
         if request.method == "GET" and request.path.endswith("/Messages.json"):

@@ -104,8 +104,9 @@ def _build(insert: Any, name: str) -> Any:  # noqa: ANN401
             index_elements=[table.c.phone_hmac],
             set_={"last_seen_at": excluded.last_seen_at,
                   "language": func.coalesce(excluded.language, table.c.language),
-                  # a purged number is restored when the person writes again
-                  "phone_enc": func.coalesce(table.c.phone_enc, excluded.phone_enc)},
+                  # sealed again under today's data key with last_seen_at, so the number
+                  # lives exactly as long as retention keeps it (and a purged one returns)
+                  "phone_enc": excluded.phone_enc},
         ).returning(table.c.id, table.c.language, table.c.opted_out, table.c.blocked,
                     table.c.phone_hmac)
     table = Message.__table__
@@ -132,7 +133,7 @@ WITH r AS (
   ON CONFLICT (phone_hmac) DO UPDATE SET
     last_seen_at = excluded.last_seen_at,
     language = coalesce(excluded.language, reporters.language),
-    phone_enc = coalesce(reporters.phone_enc, excluded.phone_enc)
+    phone_enc = excluded.phone_enc
   RETURNING id, language, opted_out, blocked
 ), k AS (
   SELECT EXISTS (SELECT 1 FROM responders WHERE phone_hmac = %(phone_hmac)s AND active)

@@ -1,6 +1,6 @@
 """All models, importable from one place."""
 
-from hotline.models.accounts import ROLES, ApiToken, AuditLog, User
+from hotline.models.accounts import ROLES, ApiToken, AuditLog, DataKey, User
 from hotline.models.base import Base, encrypted_columns, utcnow
 from hotline.models.geo import (
     EscalationPolicy,
@@ -27,7 +27,8 @@ from hotline.models.reports import (
 
 __all__ = [
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
-    "AuditLog", "Base", "EscalationPolicy", "EscalationStep", "Incident", "IncidentEvent",
+    "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "Incident",
+    "IncidentEvent",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
     "Responder", "User", "encrypted_columns", "network_jurisdictions", "responder_jurisdictions",
     "utcnow",

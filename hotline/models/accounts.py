@@ -80,3 +80,16 @@ class AuditLog(Base):
 Index("ix_incidents_updated_at", Incident.updated_at)  # the live view's change signature
 Index("ix_incidents_status_last_seen", Incident.status, Incident.last_seen_at)
 Index("ix_incidents_jurisdiction_last_seen", Incident.jurisdiction_id, Incident.last_seen_at)
+
+
+class DataKey(Base):
+    """One UTC day's data key for PII, wrapped (AES-256-GCM) by a key derived from
+    HOTLINE_PII_KEY and that day's step of the ratchet (see privacy.datakeys). The retention
+    purge deletes the rows of expired days, so their data can never be decrypted again."""
+
+    __tablename__ = "data_keys"
+
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, UTC
+    wrapped: Mapped[str] = mapped_column(String(128))
+    kek_id: Mapped[str] = mapped_column(String(8))  # which HOTLINE_PII_KEY wrapped it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

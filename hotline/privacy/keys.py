@@ -1,4 +1,8 @@
-"""Key rotation: recompute phone HMACs and rewrite every ciphertext with the current key.
+"""Key rotation: re-wrap the day data keys, recompute phone HMACs, and rewrite what is sealed
+directly under HOTLINE_PII_KEY (v1: responders, TOTP secrets, data from before data keys).
+
+Values under a day's data key (v2) are not rewritten: re-wrapping their key is enough, so a
+rotation costs one row per day plus the few v1 values, not one write per message.
 
 Run with the new key in HOTLINE_PII_KEY and the old one in HOTLINE_PII_OLD_KEYS, while the app
 keeps serving (every process decrypts with both). HMACs come first: until a responder's is
@@ -39,6 +43,7 @@ class RotationReport:
     """What a rotation rewrote."""
 
     reencrypted: int = 0
+    rewrapped: int = 0  # day data keys now wrapped by the current HOTLINE_PII_KEY
     rehashed: int = 0
     merged_reporters: int = 0
     unreadable: int = 0  # values no key opens (tampered, or a key that was dropped)
@@ -59,6 +64,9 @@ def _batches(session: Session, model: Any, column: str) -> Iterator[list[Any]]: 
 def rotate(session: Session, vault: Vault) -> RotationReport:
     """Re-key the HMACs, then re-encrypt with the current key; commits per batch."""
     report = RotationReport()
+    if vault.keyring is not None:
+        report.rewrapped, unreadable = vault.keyring.rewrap(session)
+        report.unreadable += unreadable
     report.rehashed += _rehash_responders(session, vault)
     rehashed, merged = _rehash_reporters(session, vault)
     report.rehashed += rehashed
@@ -79,8 +87,9 @@ def rotate(session: Session, vault: Vault) -> RotationReport:
                 event.data = {**event.data, "text_enc": fresh}
         session.commit()
     log = logger.warning if report.unreadable else logger.info
-    log("key rotation: %d re-encrypted, %d re-hashed, %d reporters merged, %d unreadable",
-        report.reencrypted, report.rehashed, report.merged_reporters, report.unreadable)
+    log("key rotation: %d data keys re-wrapped, %d re-encrypted, %d re-hashed, "
+        "%d reporters merged, %d unreadable", report.rewrapped, report.reencrypted,
+        report.rehashed, report.merged_reporters, report.unreadable)
     return report
 
 

@@ -1,7 +1,15 @@
 """PII at rest: phone numbers as a keyed HMAC plus AES-256-GCM ciphertext, bodies encrypted.
 
-Ciphertext format (text, so it fits any column): ``v1.<key id>.<base64(nonce + ciphertext+tag)>``.
-The key id is a short fingerprint of the key, so retired keys can still decrypt during rotation.
+Ciphertext formats (text, so they fit any column), ``<version>.<key>.<base64(nonce + ct+tag)>``:
+
+- ``v2.<YYYYMMDD>.…``: sealed under that UTC day's data key (`privacy.datakeys`). Everything
+  retention purges (`RETAINED_CONTEXTS`) is written this way when the vault has a keyring, so
+  destroying a day's key shreds that day's data in every copy of the database.
+- ``v1.<key id>.…``: sealed under a key derived from HOTLINE_PII_KEY; the key id is a short
+  fingerprint, so retired keys still decrypt during rotation. Used for what is kept (responders'
+  numbers from config, TOTP secrets), for data written before data keys, and as the fallback
+  when no data key can be had.
+
 Sub-keys for HMAC and encryption are derived from HOTLINE_PII_KEY with HKDF, so one secret can
 never be used for two purposes.
 """
@@ -13,13 +21,21 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+if TYPE_CHECKING:
+    from hotline.privacy.datakeys import Keyring
+
 _VERSION = "v1"
+_DAY_VERSION = "v2"
+# what the retention purge removes: sealed under the day's data key
+RETAINED_CONTEXTS = frozenset({"reporter.phone", "message.counterpart", "message.body",
+                               "report.text", "event.relay", "event.note"})
 
 
 class DecryptionError(ValueError):
@@ -43,7 +59,9 @@ class _Key:
 class Vault:
     """Encrypts, decrypts and fingerprints PII with the configured keys."""
 
-    def __init__(self, master_key: bytes, old_keys: tuple[bytes, ...] = ()) -> None:
+    def __init__(self, master_key: bytes, old_keys: tuple[bytes, ...] = (),
+                 keyring: Keyring | None = None) -> None:
+        self.keyring = keyring
         self._hmac_key = _derive(master_key, b"hotline phone hmac v1")
         current = _derive(master_key, b"hotline pii aead v1")
         self._current = _Key(_key_id(current), AESGCM(current))
@@ -56,10 +74,15 @@ class Vault:
         """Authenticated encryption of text; `context` binds it to its column."""
         if plaintext is None:
             return None
+        version, key_name, aead = _VERSION, self._current.key_id, self._current.aead
+        if self.keyring is not None and context in RETAINED_CONTEXTS:
+            day = self.keyring.for_encrypt()
+            if day is not None:
+                version, (key_name, aead) = _DAY_VERSION, day
         nonce = os.urandom(12)
-        sealed = self._current.aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode())
+        sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode())
         blob = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-        return f"{_VERSION}.{self._current.key_id}.{blob}"
+        return f"{version}.{key_name}.{blob}"
 
     def decrypt(self, token: str | None, context: str = "") -> str | None:
         """Inverse of `encrypt`; raises DecryptionError on tampering or an unknown key."""
@@ -69,18 +92,25 @@ class Vault:
             version, key_id, blob = token.split(".", 2)
         except ValueError:
             raise DecryptionError("not a Hotline ciphertext") from None
-        key = self._keys.get(key_id)
-        if version != _VERSION or key is None:
+        aead: AESGCM | None = None
+        if version == _VERSION and key_id in self._keys:
+            aead = self._keys[key_id].aead
+        elif version == _DAY_VERSION and self.keyring is not None:
+            aead = self.keyring.for_decrypt(key_id)
+        if aead is None:
             raise DecryptionError(f"no key {key_id!r} for this ciphertext")
         raw = base64.urlsafe_b64decode(blob)
         try:
-            return key.aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
+            return aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
         except InvalidTag:
             raise DecryptionError("ciphertext failed authentication") from None
 
     def needs_rotation(self, token: str | None) -> bool:
-        """True when `token` was written with a retired key."""
-        return token is not None and token.split(".", 2)[1:2] != [self._current.key_id]
+        """True when `token` was written with a retired key (a day's data key is re-wrapped
+        instead: its values are never rewritten)."""
+        if token is None or token.startswith(_DAY_VERSION + "."):
+            return False
+        return token.split(".", 2)[1:2] != [self._current.key_id]
 
     def phone_hmac(self, e164: str) -> str:
         """Keyed fingerprint of a normalised number, for lookups without storing it."""
