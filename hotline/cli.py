@@ -42,10 +42,20 @@ def db() -> None:
 @db.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head); at head, also seal decision notes that
+    older versions kept in clear."""
     from hotline.core.database import upgrade
+    from hotline.core.extensions import db as database
+    from hotline.privacy.legacy import seal_plaintext_notes
 
-    upgrade(_app(), revision)
+    app = _app()
+    upgrade(app, revision)
+    if revision == "head":
+        with app.app_context():
+            sealed = seal_plaintext_notes(database.session, app.extensions["hotline_vault"])
+        if any(sealed.values()):
+            click.echo(f"sealed plaintext notes: {sealed['events']} decisions, "
+                       f"{sealed['holds']} holds, {sealed['blocked']} blocked reporters")
     click.echo(f"database at {revision}")
 
 

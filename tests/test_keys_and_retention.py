@@ -66,6 +66,14 @@ def test_rotation_rewrites_ciphertext_and_hmacs_while_serving(make_app, twilio):
 def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, standin):
     client = sms_app.test_client()
     twilio.post_sms(client, "ICE at 60608", from_number=PHONE)
+    drain(sms_app)
+    with sms_app.app_context():
+        from hotline.incidents import actions
+        from hotline.models import Incident
+
+        actions.apply_action(db.session, db.session.scalar(select(Incident)),
+                             {"action": "note", "note": "Ana called back"}, "user:1")
+        db.session.commit()
     call = {"CallSid": "CA" + "c" * 32, "From": PHONE, "To": "+15555550100",
             "RecordingSid": "RE" + "f" * 32, "RecordingUrl": "https://api.twilio.com/rec/RE3",
             "RecordingDuration": "20"}
@@ -80,10 +88,24 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
             tzinfo=None)})
         db.session.execute(text("UPDATE reporters SET last_seen_at = :t"), {"t": old.replace(
             tzinfo=None)})
+        db.session.execute(text("UPDATE incident_events SET at = :t"), {"t": old.replace(
+            tzinfo=None)})
         db.session.commit()
+        sms_sids = sorted(db.session.scalars(select(Message.twilio_sid).where(
+            Message.twilio_sid.like("SM%"))))
+        standin.undeletable.add(sms_sids[-1])  # Twilio is not done with this one yet
         counts = purge_expired(db.session, 30, sms_app.config["SETTINGS"])
-        db.session.commit()
         assert counts["recordings"] == 1 and counts["messages"] >= 2
+        assert counts["event_texts"] == 1 and counts["twilio_pending"] == 1
+        assert counts["twilio_messages"] == len(sms_sids) - 1
+        assert sorted(standin.deleted_messages) == sms_sids[:-1]
+        note = db.session.scalar(select(IncidentEvent).where(IncidentEvent.kind == "note"))
+        assert note.data["text_enc"] is None and note.data["purged"] is True
+        # the next purge tries the unfinished one again, and only that one
+        standin.undeletable.clear()
+        again = purge_expired(db.session, 30, sms_app.config["SETTINGS"])
+        assert again["twilio_messages"] == 1 and again["twilio_pending"] == 0
+        assert sorted(standin.deleted_messages) == sms_sids
         assert db.session.scalar(select(func.count(Message.id)).where(
             Message.body_enc.is_not(None) | Message.counterpart_enc.is_not(None))) == 0
         assert db.session.scalar(select(func.count(Report.id)).where(

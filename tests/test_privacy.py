@@ -157,3 +157,50 @@ def test_a_dispatchers_note_with_a_decision_is_never_stored_in_clear(app, twilio
         notes = [vault.decrypt(e.data["text_enc"], "event.note") for e in db.session.scalars(
             select(IncidentEvent).where(IncidentEvent.kind == "note"))]
         assert notes == [secret] * 4
+
+
+def test_decision_notes_older_versions_kept_in_clear_are_sealed(app, twilio):
+    """Rows as the previous version wrote them: the note in the status event's reason or note,
+    in the hold marker, in reporters.blocked_reason. Sealing leaves none of it in clear, keeps
+    every text as an encrypted note, and leaves the system's own reasons alone."""
+    from sqlalchemy import select, text
+
+    from hotline.core.extensions import db
+    from hotline.models import Incident, IncidentEvent, Reporter, utcnow
+    from hotline.privacy.legacy import seal_plaintext_notes
+    from tests.conftest import drain
+
+    client = app.test_client()
+    twilio.post_sms(client, "ICE at 60601", from_number="+17735550700")
+    drain(app)
+    texts = ["verified: caller Ana 312-555-0201", "resolved: Ana's brother left",
+             "hold: Ana 312-555-0201 may be a troll", "blocked: ex of Ana, 312-555-0201"]
+    with app.app_context():
+        incident = db.session.scalar(select(Incident))
+        now = utcnow()
+        db.session.add_all([
+            IncidentEvent(incident_id=incident.id, kind="status", actor="user:1", at=now,
+                          data={"old": "new", "new": "verified", "reason": texts[0]}),
+            IncidentEvent(incident_id=incident.id, kind="status", actor="token:ops", at=now,
+                          data={"old": "verified", "new": "resolved", "note": texts[1]}),
+            IncidentEvent(incident_id=incident.id, kind="status", actor="system", at=now,
+                          data={"old": "new", "new": "verified",
+                                "reason": "auto-verified: three reports"}),
+            IncidentEvent(incident_id=incident.id, kind="held", actor="user:1", at=now,
+                          data={})])
+        incident.flags = {**(incident.flags or {}), "hold": texts[2]}
+        reporter = db.session.scalar(select(Reporter))
+        reporter.blocked, reporter.blocked_reason = True, texts[3]
+        db.session.commit()
+        vault = app.extensions["hotline_vault"]
+        counts = seal_plaintext_notes(db.session, vault)
+        assert counts == {"events": 2, "holds": 1, "blocked": 1}
+        assert seal_plaintext_notes(db.session, vault) == {"events": 0, "holds": 0, "blocked": 0}
+        dump = "\n".join(str(row) for table in ("incidents", "incident_events", "reporters")
+                         for row in db.session.execute(text(f"SELECT * FROM {table}")))
+        assert "555-0201" not in dump and "Ana" not in dump
+        assert "auto-verified: three reports" in dump
+        notes = sorted(vault.decrypt(e.data["text_enc"], "event.note") for e in db.session.scalars(
+            select(IncidentEvent).where(IncidentEvent.kind == "note")))
+        assert notes == sorted(texts)
+        assert db.session.scalar(select(Incident.flags))["hold"] == "held by a dispatcher"

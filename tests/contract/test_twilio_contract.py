@@ -23,7 +23,7 @@ from hotline.jobs import outbox
 from hotline.messaging import outbound
 from hotline.models import Message
 from hotline.models import utcnow as now
-from hotline.privacy.retention import delete_recordings
+from hotline.privacy.retention import delete_at_twilio
 from tests.conftest import PUBLIC_URL
 
 pytestmark = pytest.mark.contract
@@ -115,21 +115,27 @@ def test_a_claimed_send_is_reconciled_with_the_list_then_sent(sending_app, wire)
     assert outcome(app, message_id)[0] == "sent"
 
 
-def test_expired_recordings_are_deleted(sending_app, wire):
+def test_expired_records_are_deleted_at_twilio(sending_app, wire):
+    """The purge's DELETEs of a Message record (its media go with it) and of a recording are
+    requests Twilio's own OpenAPI description accepts."""
     app = sending_app(TWILIO_FROM_NUMBER=FROM)
+    message_sid = "MM" + "e" * 32
     with app.app_context():
         vault = app.extensions["hotline_vault"]
-        db.session.add(Message(
-            twilio_sid=RECORDING, direction="inbound", channel="voice",
-            counterpart_hmac=vault.phone_hmac(TO), counterpart_enc=vault.encrypt(
-                TO, "message.counterpart"), received_at=now() - timedelta(days=40)))
+        for sid, channel in ((RECORDING, "voice"), (message_sid, "mms")):
+            db.session.add(Message(
+                twilio_sid=sid, direction="inbound", channel=channel,
+                counterpart_hmac=vault.phone_hmac(TO), counterpart_enc=vault.encrypt(
+                    TO, "message.counterpart"), received_at=now() - timedelta(days=40)))
         db.session.commit()
-        assert delete_recordings(db.session, app.config["SETTINGS"], now()) == 1
+        counts = delete_at_twilio(db.session, app.config["SETTINGS"], now())
+        assert counts["recordings"] == 1 and counts["twilio_messages"] == 1
 
     wire.assert_conforms()
-    (delete,) = wire.exchanges
-    assert delete.method == "DELETE" and delete.status == 204
-    assert delete.url.endswith(f"/Recordings/{RECORDING}.json")
+    deletes = sorted(wire.exchanges, key=lambda e: e.url)
+    assert [(e.method, e.status) for e in deletes] == [("DELETE", 204)] * 2
+    assert deletes[0].url.endswith(f"/Messages/{message_sid}.json")
+    assert deletes[1].url.endswith(f"/Recordings/{RECORDING}.json")
 
 
 # -- direct calls of the real client ----------------------------------------------------------
