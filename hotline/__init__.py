@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hotline.routing import receivers
 
     receivers.connect()  # routing hears verified incidents and delivery outcomes
+    app.url_map.converters["int"] = inputs.RowId  # before any route is bound
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)

@@ -46,7 +46,7 @@ def db_upgrade(revision: str) -> None:
     older versions kept in clear."""
     from hotline.core.database import upgrade
     from hotline.core.extensions import db as database
-    from hotline.privacy.legacy import seal_plaintext_notes
+    from hotline.incidents.sealing import seal_plaintext_notes
 
     app = _app()
     upgrade(app, revision)

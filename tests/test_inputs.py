@@ -130,3 +130,29 @@ def test_metrics_only_for_private_networks_or_the_token(make_app):
     assert client.get("/metrics", environ_base=outside,
                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+
+
+def test_database_errors_never_show_their_parameters(app):
+    """A failing statement's error (and so any traceback or log of it) names no parameter."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        statement = text("INSERT INTO api_tokens (name, token_hash, prefix, role, jurisdictions, "
+                         "created_at) VALUES (:n, :h, 'htl_x', 'viewer', '[]', "
+                         "CURRENT_TIMESTAMP)")
+        db.session.execute(statement, {"n": "a", "h": "h" * 64})
+        with pytest.raises(IntegrityError) as caught:
+            db.session.execute(statement, {"n": "+13125550199 secret", "h": "h" * 64})
+        db.session.rollback()
+    assert "+13125550199" not in str(caught.value) and "secret" not in str(caught.value)
+    assert "hide_parameters" in str(caught.value)
+
+
+def test_an_id_too_large_for_the_database_is_a_404(app, client):
+    """Regression: /admin/users/<40 digits>/disable overflowed SQLite's integer: a 500."""
+    make_user(app, "boss@example.org", "admin")
+    login(client, "boss@example.org")
+    for path in ("/admin/users/" + "9" * 40 + "/disable", "/admin/tokens/2147483648/revoke",
+                 "/admin/responders/0/reachable"):
+        assert client.post(path, data={}).status_code == 404, path

@@ -166,8 +166,8 @@ def test_decision_notes_older_versions_kept_in_clear_are_sealed(app, twilio):
     from sqlalchemy import select, text
 
     from hotline.core.extensions import db
+    from hotline.incidents.sealing import seal_plaintext_notes
     from hotline.models import Incident, IncidentEvent, Reporter, utcnow
-    from hotline.privacy.legacy import seal_plaintext_notes
     from tests.conftest import drain
 
     client = app.test_client()

@@ -6,10 +6,13 @@ and queue that could hold PII has been written. See docs/seizure.md.
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 import shutil
 import subprocess
 import zlib
+from pathlib import Path
 
 import pytest
 import redis
@@ -26,6 +29,12 @@ REPORTS = [
     ("+13125550142", "Seizuretest: agents at 18th St & Ashland Ave Chicago right now"),
 ]
 RELAY = "Seizuretest: quédense adentro, vamos en camino"
+
+
+def server_logs() -> list[Path]:
+    """PostgreSQL's own log files, where this machine keeps them (Debian's pg_ctlcluster)."""
+    pattern = os.environ.get("HOTLINE_TEST_PG_LOGS", "/var/log/postgresql/*.log")
+    return [Path(p) for p in glob.glob(pattern) if os.access(p, os.R_OK)]
 
 
 def variants(number: str) -> list[str]:
@@ -65,6 +74,7 @@ def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio, ma
              "HOTLINE_SENDER_RATE": "50"}
     app = make_pg_app(REDIS_URL=redis_url, **extra)
     client = app.test_client()
+    logs = {path: path.stat().st_size for path in server_logs()}
     twilio.post_sms(client, "si", from_number=REPORTS[0][0])
     for number, body in REPORTS:
         twilio.post_sms(client, body, from_number=number)
@@ -103,3 +113,14 @@ def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio, ma
             assert fragment not in dump and fragment not in stored
     assert "Seizuretest" not in dump and "Seizuretest" not in stored
     assert RELAY not in dump
+
+    # PostgreSQL's own log of this run (errors with their statements, connections)
+    written = ""
+    for path, size in logs.items():
+        with path.open("rb") as handle:
+            handle.seek(size)
+            written += handle.read().decode("utf-8", "replace")
+    for number in numbers:
+        for form in variants(number):
+            assert form not in written, f"{form} in PostgreSQL's log"
+    assert "Seizuretest" not in written

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.incidents import lifecycle
 from hotline.models import Incident, IncidentEvent, Report, Reporter
 from hotline.privacy.vault import Vault
 
@@ -60,7 +61,8 @@ def seal_plaintext_notes(session: Session, vault: Vault) -> dict[str, int]:
                 .order_by(IncidentEvent.id.desc()))
             _note(session, vault, incident.id, held.actor if held else "user:unknown", reason,
                   held.at if held else incident.last_seen_at)
-            incident.flags = {**incident.flags, "hold": HELD}
+            lifecycle.unmark(incident, "hold")
+            lifecycle.mark(incident, "hold", reason=HELD)
             counts["holds"] += 1
     for reporter in session.scalars(select(Reporter).where(
             Reporter.blocked_reason.is_not(None), Reporter.blocked_reason != BLOCKED)).all():
