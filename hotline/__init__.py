@@ -84,3 +84,6 @@ def _prepare_data_keys(keyring: Keyring) -> None:
         keyring.prepare()
     except SQLAlchemyError:
         logging.getLogger(__name__).debug("no data keys prepared (database not migrated yet?)")
+    except OSError:  # the ratchet is missing or unreadable: serve anyway, sealing under the key
+        logging.getLogger(__name__).error("no data keys prepared: the PII ratchet cannot be "
+                                          "used", exc_info=True)

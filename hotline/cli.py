@@ -44,15 +44,20 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head); at head, also seal decision notes that
     older versions kept in clear."""
+    from datetime import timedelta
+
     from hotline.core.database import upgrade
     from hotline.core.extensions import db as database
     from hotline.incidents.sealing import seal_plaintext_notes
+    from hotline.models import utcnow
 
     app = _app()
     upgrade(app, revision)
     if revision == "head":
+        days = app.config["SETTINGS"].retention_days
         with app.app_context():
-            sealed = seal_plaintext_notes(database.session, app.extensions["hotline_vault"])
+            sealed = seal_plaintext_notes(database.session, app.extensions["hotline_vault"],
+                                          utcnow() - timedelta(days=days))
         if any(sealed.values()):
             click.echo(f"sealed plaintext notes: {sealed['events']} decisions, "
                        f"{sealed['holds']} holds, {sealed['blocked']} blocked reporters")

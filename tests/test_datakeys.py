@@ -23,7 +23,7 @@ TODAY = datetime.now(UTC).date()
 def _key(raw: str) -> bytes:
     import base64
 
-    return base64.b64decode(raw)
+    return base64.urlsafe_b64decode(raw)  # new_pii_key's alphabet
 
 
 def test_the_ratchet_only_goes_forward(tmp_path):
@@ -99,9 +99,19 @@ def test_two_processes_make_one_key_for_a_day(tmp_path):
         drop_database(url)
 
 
+def _own_keys(app) -> None:
+    """This test's ratchet is the database's only one: forget the keys made at app start."""
+    from sqlalchemy import delete
+
+    with app.app_context():
+        db.session.execute(delete(DataKey))
+        db.session.commit()
+
+
 def test_a_lost_ratchet_never_loses_a_value(app, tmp_path, caplog):
     path = tmp_path / "r.json"
     engine = db.state(app).engine
+    _own_keys(app)
     keyring = Keyring(engine, (_key(KEY),), Ratchet(path))
     keyring.prepare()
     path.unlink()  # the ratchet is lost: today's wrapped key can no longer be opened
@@ -111,7 +121,52 @@ def test_a_lost_ratchet_never_loses_a_value(app, tmp_path, caplog):
     token = vault.encrypt("ICE at 18th and Ashland", "report.text")
     assert token.startswith("v1.")  # sealed under HOTLINE_PII_KEY instead
     assert vault.decrypt(token, "report.text") == "ICE at 18th and Ashland"
-    assert "cannot be unwrapped" in caplog.text and "Ashland" not in caplog.text
+    assert "sealing under HOTLINE_PII_KEY" in caplog.text and "Ashland" not in caplog.text
+
+
+def test_a_lost_ratchet_is_never_replaced_silently(app, tmp_path):
+    """Regression (review): a process without the ratchet file minted its own, so its keys
+    opened nowhere else and its purge deleted rows while the real ratchet never moved."""
+    from hotline.privacy.datakeys import RatchetMissing
+
+    path = tmp_path / "r.json"
+    engine = db.state(app).engine
+    _own_keys(app)
+    Keyring(engine, (_key(KEY),), Ratchet(path)).prepare()
+    path.unlink()
+    elsewhere = Keyring(engine, (_key(KEY),), Ratchet(path))
+    assert Vault(_key(KEY), keyring=elsewhere).encrypt("x", "message.body").startswith("v1.")
+    assert not path.exists()  # no new ratchet
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(DataKey))
+        try:
+            elsewhere.destroy_before(db.session, TODAY + timedelta(days=30))
+            raise AssertionError("a purge without the ratchet went ahead")
+        except RatchetMissing as exc:
+            assert "HOTLINE_PII_RATCHET" in str(exc)
+        assert db.session.scalar(select(func.count()).select_from(DataKey)) == before > 0
+
+
+def test_two_purges_at_once_never_move_the_ratchet_back(tmp_path):
+    """Two processes' purges (say, the daily one and an emergency one with fewer days) race
+    to move the ratchet: it ends at the later day whatever the order."""
+    path = tmp_path / "r.json"
+    Ratchet(path).state(today=date(2026, 1, 1))
+    barrier = threading.Barrier(2)
+
+    def purge(day: int) -> None:
+        ratchet = Ratchet(path)
+        ratchet.state()
+        barrier.wait()
+        ratchet.advance(date(2026, 1, day))
+
+    for _round in range(20):
+        threads = [threading.Thread(target=purge, args=(d,)) for d in (10, 20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert Ratchet(path).first_day() == date(2026, 1, 20)
 
 
 def test_kept_values_stay_under_the_master_key(app):

@@ -4,13 +4,15 @@ Before decision notes were encrypted, the note went into the status event's `rea
 dismiss) or `note` (resolve, all-clear), into the hold marker's reason, and into
 `reporters.blocked_reason`. Each such text becomes an encrypted timeline note (same time, same
 actor) and its place gets the fixed label the current code writes. Reasons the system wrote
-itself ("verifier saw it", "auto-verified: ...") are not notes and stay. Idempotent; run by
-`hotline db upgrade`.
+itself ("verifier saw it", "auto-verified: ...") are not notes and stay. A note already older
+than the retention cutoff is not sealed but dropped: retention would have removed it, and sealed
+today it would outlive its time in backups. Idempotent; run by `hotline db upgrade`.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -28,14 +30,18 @@ BLOCKED = "blocked by a dispatcher"
 
 
 def _note(session: Session, vault: Vault, incident_id: int, actor: str, text: str,
-          at: Any) -> None:  # noqa: ANN401
+          at: Any, cutoff: datetime | None) -> None:  # noqa: ANN401
+    if cutoff is not None and at is not None and at < cutoff:
+        return  # past retention: dropped, not sealed
     session.add(IncidentEvent(incident_id=incident_id, kind="note", actor=actor, at=at,
                               data={"text_enc": vault.encrypt(text, "event.note"),
                                     "sealed_from": "decision"}))
 
 
-def seal_plaintext_notes(session: Session, vault: Vault) -> dict[str, int]:
-    """Move every plaintext decision note into an encrypted note; commits. Counts by place."""
+def seal_plaintext_notes(session: Session, vault: Vault,
+                         cutoff: datetime | None = None) -> dict[str, int]:
+    """Move every plaintext decision note into an encrypted note (dropping those from before
+    `cutoff`); commits. Counts by place."""
     counts = {"events": 0, "holds": 0, "blocked": 0}
     for event in session.scalars(select(IncidentEvent).where(IncidentEvent.kind == "status")
                                  .order_by(IncidentEvent.id)).all():
@@ -49,7 +55,7 @@ def seal_plaintext_notes(session: Session, vault: Vault) -> dict[str, int]:
         if isinstance(data.get("note"), str):
             texts.append(data.pop("note"))
         for text in texts:
-            _note(session, vault, event.incident_id, event.actor, text, event.at)
+            _note(session, vault, event.incident_id, event.actor, text, event.at, cutoff)
         if texts:
             event.data = data
             counts["events"] += 1
@@ -60,7 +66,7 @@ def seal_plaintext_notes(session: Session, vault: Vault) -> dict[str, int]:
                 IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "held")
                 .order_by(IncidentEvent.id.desc()))
             _note(session, vault, incident.id, held.actor if held else "user:unknown", reason,
-                  held.at if held else incident.last_seen_at)
+                  held.at if held else incident.last_seen_at, cutoff)
             lifecycle.unmark(incident, "hold")
             lifecycle.mark(incident, "hold", reason=HELD)
             counts["holds"] += 1
@@ -71,7 +77,7 @@ def seal_plaintext_notes(session: Session, vault: Vault) -> dict[str, int]:
             .order_by(Report.id.desc()))
         if incident_id is not None:
             _note(session, vault, incident_id, "user:unknown", reporter.blocked_reason,
-                  reporter.last_seen_at)
+                  reporter.last_seen_at, cutoff)
         reporter.blocked_reason = BLOCKED
         counts["blocked"] += 1
     session.commit()

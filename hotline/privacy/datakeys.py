@@ -33,20 +33,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.models import DataKey
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 300.0
-PREPARE_DAYS = 2  # days ahead whose keys are made in advance (SQLite: no write mid-request)
+RETRY_SECONDS = 60.0  # a day whose key could not be had is not asked for again sooner
+PREPARE_DAYS = 7  # days ahead whose keys are made in advance (SQLite: no write mid-request)
 
 
 def period_of(day: date) -> str:
@@ -75,14 +77,28 @@ class _RatchetState:
     stamp: tuple[int, int]  # (inode, mtime_ns) of the file it was read from
 
 
-class Ratchet:
-    """The one-way chain of day steps, kept in a file (see the module docstring)."""
+class RatchetMissing(OSError):
+    """The ratchet file is not there although data keys exist: it was lost, or this process
+    was given another path. A new one is never made silently (it would wrap keys no other
+    process can open, and a purge would move nothing)."""
 
-    def __init__(self, path: Path) -> None:
+
+class Ratchet:
+    """The one-way chain of day steps, kept in a file (see the module docstring).
+
+    Changes (creating it, moving it forward) hold an exclusive `flock` on a lock file beside
+    it, so two purges in two processes cannot move it backwards; reads re-check the file's
+    identity, so a process never pairs old content with a new stamp.
+    """
+
+    def __init__(self, path: Path, may_create: Callable[[], bool] | None = None) -> None:
         self.path = path
+        # asked before a missing file is created: False when data keys already exist
+        self.may_create = may_create or (lambda: True)
         self._state: _RatchetState | None = None
         self._steps: dict[date, bytes] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._holding = False  # the cross-process lock is held (always under `_lock`)
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
@@ -92,15 +108,41 @@ class Ratchet:
         return info.st_ino, info.st_mtime_ns
 
     def _read(self) -> _RatchetState:
-        raw = json.loads(self.path.read_text())
-        stamp = self._stamp()
-        assert stamp is not None
-        return _RatchetState(date.fromisoformat(raw["first"]), base64.b64decode(raw["secret"]),
-                             stamp)
+        for _attempt in range(5):
+            before = self._stamp()
+            raw = json.loads(self.path.read_text())
+            if before is not None and self._stamp() == before:
+                return _RatchetState(date.fromisoformat(raw["first"]),
+                                     base64.b64decode(raw["secret"]), before)
+        raise OSError(f"PII ratchet {self.path} keeps changing while read")
 
-    def _write(self, first: date, secret: bytes, exclusive: bool = False) -> None:
-        """Write the state atomically: a new file renamed over the old, both synced."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _exclusive(self) -> Any:  # noqa: ANN401
+        """An exclusive lock across processes, on `<file>.lock` (never the ratchet itself)."""
+        import fcntl
+        from contextlib import contextmanager
+
+        @contextmanager
+        def held() -> Any:  # noqa: ANN401
+            if self._holding:  # this thread has it already (flock is per open file)
+                yield
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"),
+                         os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._holding = True
+                yield
+            finally:
+                self._holding = False
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+        return held()
+
+    def _write(self, first: date, secret: bytes) -> None:
+        """Write the state atomically (a new file renamed over the old, both synced); the
+        caller holds `_exclusive`."""
         body = json.dumps({"version": 1, "first": first.isoformat(),
                            "secret": base64.b64encode(secret).decode()})
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
@@ -110,31 +152,32 @@ class Ratchet:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if exclusive:
-            try:
-                os.link(tmp, self.path)  # fails if another process created it first
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(tmp)
-        else:
-            os.replace(tmp, self.path)
+        os.replace(tmp, self.path)
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
 
+    def _create(self, start: date) -> None:
+        with self._lock, self._exclusive():
+            if self._stamp() is not None:  # another process made it first
+                return
+            if not self.may_create():
+                raise RatchetMissing(
+                    f"HOTLINE_PII_RATCHET: {self.path} is missing but data keys exist; restore "
+                    "it (or point every process at the same file)")
+            self._write(start, os.urandom(32))
+        logger.warning("PII ratchet created at %s (first day %s)", self.path, start)
+
     def state(self, today: date | None = None) -> _RatchetState:
         """The current state, re-read when the file changed (another process advanced it);
-        a new ratchet starting today when there is none."""
+        a new ratchet starting today when there is none and `may_create` allows it."""
         with self._lock:
             stamp = self._stamp()
             if stamp is None:
-                start = today or datetime.now(UTC).date()
-                self._write(start, os.urandom(32), exclusive=True)
+                self._create(today or datetime.now(UTC).date())
                 stamp = self._stamp()
-                logger.warning("PII ratchet created at %s (first day %s)", self.path, start)
             if self._state is None or self._state.stamp != stamp:
                 self._state = self._read()
                 self._steps = {}
@@ -146,10 +189,10 @@ class Ratchet:
 
     def step(self, day: date) -> bytes | None:
         """Day's step, or None when the day is before the ratchet's first day (shredded)."""
-        state = self.state()
-        if day < state.first:
-            return None
         with self._lock:
+            state = self.state()  # the same state for the check and the steps cached
+            if day < state.first:
+                return None
             if day in self._steps:
                 return self._steps[day]
             current, step = state.first, state.secret
@@ -164,13 +207,15 @@ class Ratchet:
             return step
 
     def advance(self, first: date) -> bool:
-        """Forget every day before `first`; True when the ratchet moved."""
-        state = self.state()
-        if first <= state.first:
-            return False
-        secret = self.step(first)
-        assert secret is not None
-        with self._lock:
+        """Forget every day before `first`; True when the ratchet moved. Never backwards,
+        even with two purges at once in two processes."""
+        with self._lock, self._exclusive():
+            self._state = None  # read it again under the lock
+            state = self.state()
+            if first <= state.first:
+                return False
+            secret = self.step(first)
+            assert secret is not None
             self._write(first, secret)
             self._state = None
             self._steps = {}
@@ -186,7 +231,9 @@ class Keyring:
         self._current = masters[0]
         self._masters = {key_id(m): m for m in reversed(masters)}
         self.ratchet = ratchet
+        ratchet.may_create = self._no_keys_yet
         self._cache: dict[str, tuple[float, AESGCM]] = {}
+        self._failed: dict[str, float] = {}  # period -> when its key last could not be had
         self._lock = threading.Lock()
         # which day a value written now belongs to (tests move it to write "old" data)
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -222,13 +269,20 @@ class Keyring:
 
     # -- lookups ----------------------------------------------------------------------------
 
+    def _no_keys_yet(self) -> bool:
+        """A ratchet may be created only for a database that has no data keys yet."""
+        with self._engine.connect() as connection:
+            return connection.scalar(select(DataKey.period).limit(1)) is None
+
     def _cached(self, period: str) -> AESGCM | None:
-        entry = self._cache.get(period)
+        with self._lock:
+            entry = self._cache.get(period)
         if entry is None:
             return None
         if time.monotonic() - entry[0] > CACHE_SECONDS or \
                 day_of(period) < self.ratchet.first_day():
-            self._cache.pop(period, None)
+            with self._lock:
+                self._cache.pop(period, None)
             return None
         return entry[1]
 
@@ -260,30 +314,45 @@ class Keyring:
         return aead
 
     def for_encrypt(self, now: datetime | None = None) -> tuple[str, AESGCM] | None:
-        """(period, key) to seal a value written now, or None when no data key can be had."""
-        period = period_of((now or self.clock()).astimezone(UTC).date())
-        aead = self._cached(period)
-        if aead is None:
-            try:
-                aead = self._load(period, create=True)
-            except (SQLAlchemyError, OSError, ValueError):
-                logger.warning("no data key for %s: sealing under HOTLINE_PII_KEY", period,
-                               exc_info=True)
+        """(period, key) to seal a value written now, or None when no data key can be had
+        (the vault then seals under HOTLINE_PII_KEY): this never raises, so a report is never
+        lost for want of a key."""
+        try:
+            period = period_of((now or self.clock()).astimezone(UTC).date())
+            aead = self._cached(period)
+            if aead is not None:
+                return period, aead
+            if time.monotonic() - self._failed.get(period, -RETRY_SECONDS) < RETRY_SECONDS:
                 return None
-            if aead is None:
+            aead = self._load(period, create=True)
+        except Exception:  # noqa: BLE001 - whatever it is, the value must still be sealed
+            logger.warning("no data key for today: sealing under HOTLINE_PII_KEY",
+                           exc_info=True)
+            aead = None
+            period = ""
+        if aead is None:
+            if period:
                 logger.warning("data key for %s cannot be unwrapped (was the PII ratchet "
                                "file replaced?): sealing under HOTLINE_PII_KEY", period)
-                return None
+            with self._lock:
+                self._failed[period] = time.monotonic()
+            return None
+        with self._lock:
+            self._failed.pop(period, None)
         return period, aead
 
     def for_decrypt(self, period: str) -> AESGCM | None:
-        """The key of a period, or None when it was destroyed (or never existed)."""
+        """The key of a period, or None when it was destroyed, never existed, or the ratchet
+        cannot be read (the vault raises DecryptionError). Database errors propagate: a job
+        that meets one is retried rather than told the data is gone."""
         try:
             if day_of(period) < self.ratchet.first_day():
                 return None
-        except ValueError:
+            return self._cached(period) or self._load(period, create=False)
+        except (OSError, ValueError, KeyError):
+            logger.warning("PII ratchet unreadable: day %s cannot be decrypted", period,
+                           exc_info=True)
             return None
-        return self._cached(period) or self._load(period, create=False)
 
     # -- maintenance ------------------------------------------------------------------------
 
@@ -296,12 +365,14 @@ class Keyring:
     def destroy_before(self, session: Session, first_kept: date) -> int:
         """Delete the keys of every day before `first_kept` and move the ratchet past them.
         Commits: a destroyed key must not come back with a rollback."""
+        # the ratchet first: a process that has lost it (RatchetMissing) destroys nothing and
+        # fails loudly, instead of deleting rows while the real ratchet stays where it was
+        self.ratchet.advance(first_kept)
         destroyed = session.execute(delete(DataKey).where(
             DataKey.period < period_of(first_kept))).rowcount
         session.commit()
-        self.ratchet.advance(first_kept)
         with self._lock:
-            for period in [p for p in self._cache if day_of(p) < first_kept]:
+            for period in [p for p in list(self._cache) if day_of(p) < first_kept]:
                 self._cache.pop(period, None)
         return destroyed or 0
 

@@ -157,6 +157,10 @@ def _merge_reporters(session: Session, keep: Reporter, drop: Reporter) -> None:
     keep.blocked = keep.blocked or drop.blocked
     keep.consent_contact = keep.consent_contact or drop.consent_contact
     keep.language = drop.language or keep.language
+    if drop.last_seen_at > keep.last_seen_at and drop.phone_enc is not None:
+        # the newer contact's number is sealed under a newer day's key: it lives as long as
+        # the merged row's last_seen_at
+        keep.phone_enc = drop.phone_enc
     keep.last_seen_at = max(keep.last_seen_at, drop.last_seen_at)
     session.delete(drop)
     session.flush()

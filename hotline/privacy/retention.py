@@ -105,10 +105,14 @@ def _blank_event_texts(session: Session, cutoff: datetime) -> int:
 
 def purge_expired(session: Session, days: int, settings: Settings | None = None,
                   keyring: Keyring | None = None) -> dict[str, int]:
-    """Blank PII older than `days`, destroy the expired days' data keys, then delete the
-    expired records at Twilio. Commits (a destroyed key must not come back on rollback)."""
+    """Blank PII of the UTC days that ended more than `days` ago, destroy those days' data
+    keys, then delete the expired records at Twilio. Commits (a destroyed key must not come
+    back on rollback)."""
     now = utcnow()
-    cutoff = now - timedelta(days=days)
+    # whole UTC days: what is blanked is exactly what the destroyed day keys sealed, so no
+    # expired value stays readable in a backup until the next purge (PII is kept for `days`
+    # to `days` + 1 days)
+    cutoff = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     messages = session.execute(
         update(Message).where(Message.received_at < cutoff, Message.purged_at.is_(None))
         .values(body_enc=None, counterpart_enc=None, media=[], purged_at=now)
