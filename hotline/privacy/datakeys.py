@@ -317,8 +317,8 @@ class Keyring:
         """(period, key) to seal a value written now, or None when no data key can be had
         (the vault then seals under HOTLINE_PII_KEY): this never raises, so a report is never
         lost for want of a key."""
+        period = period_of((now or self.clock()).astimezone(UTC).date())
         try:
-            period = period_of((now or self.clock()).astimezone(UTC).date())
             aead = self._cached(period)
             if aead is not None:
                 return period, aead
@@ -328,12 +328,12 @@ class Keyring:
         except Exception:  # noqa: BLE001 - whatever it is, the value must still be sealed
             logger.warning("no data key for today: sealing under HOTLINE_PII_KEY",
                            exc_info=True)
-            aead = None
-            period = ""
+            with self._lock:
+                self._failed[period] = time.monotonic()
+            return None
         if aead is None:
-            if period:
-                logger.warning("data key for %s cannot be unwrapped (was the PII ratchet "
-                               "file replaced?): sealing under HOTLINE_PII_KEY", period)
+            logger.warning("data key for %s cannot be unwrapped (was the PII ratchet "
+                           "file replaced?): sealing under HOTLINE_PII_KEY", period)
             with self._lock:
                 self._failed[period] = time.monotonic()
             return None
