@@ -171,8 +171,9 @@ def tokens_create(name: str, role: str, jurisdictions: tuple[str, ...],
 
 @main.command()
 @click.option("--from", "from_number", help="The sender's number (its area code is a hint).")
-@click.option("--language", "language_hint", type=click.Choice(["en", "es"]),
-              help="The reporter's remembered language, used only to break ties.")
+@click.option("--language", "language_hint", metavar="CODE",
+              help="The reporter's remembered language (a configured code such as es, zh or "
+                   "zh-Hant), used only to break ties.")
 @click.argument("text")
 def triage(from_number: str | None, language_hint: str | None, text: str) -> None:
     """Print the triage of one message as JSON; touches nothing."""
@@ -183,7 +184,18 @@ def triage(from_number: str | None, language_hint: str | None, text: str) -> Non
         directory = _config_dir(os.environ.get("HOTLINE_CONFIG_DIR"))
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    result = triage_text(text, gazetteer_from_config(directory), from_number, language_hint)
+    from hotline.core.config_files import ConfigError
+    from hotline.core.languages import load_languages
+
+    try:
+        languages = load_languages(directory)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if language_hint and language_hint.partition("-")[0] not in languages:
+        raise click.BadParameter(f"{language_hint!r} is not a configured language "
+                                 f"({', '.join(languages.codes)})", param_hint="--language")
+    result = triage_text(text, gazetteer_from_config(directory), from_number, language_hint,
+                         languages=languages)
     click.echo(json.dumps(result.public(), ensure_ascii=False, indent=2))
 
 

@@ -15,6 +15,7 @@ from hotline.core.config_files import (  # noqa: F401 - re-exported for callers
     parse_networks,
     read_yaml,
 )
+from hotline.core.languages import load_languages
 from hotline.messaging.templates import Templates
 from hotline.models import (
     EscalationPolicy,
@@ -55,8 +56,14 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
     """Upsert jurisdictions, networks, responders, rotations and policies; flush, never commit."""
     summary = LoadSummary()
     jurisdictions = parse_jurisdictions(directory / "jurisdictions.yaml")
-    if (directory / "templates.yaml").exists():
-        Templates(directory / "templates.yaml")  # the third file: validated the same way
+    # the languages and their texts: validated the same way (read afresh, not the cached copy)
+    languages = load_languages.__wrapped__(directory)
+    Templates(languages)
+    for i, record in enumerate(jurisdictions):
+        for code in record["rules"]["languages"]:
+            if code not in languages:
+                raise ConfigError(f"{directory / 'jurisdictions.yaml'}: jurisdictions[{i}]"
+                                  f".languages: {code!r} is not in languages.yaml")
     networks_file = directory / "networks.yaml"
     networks = (parse_networks(networks_file, {j["slug"] for j in jurisdictions}, region)
                 if networks_file.exists() else [])

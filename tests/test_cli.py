@@ -35,7 +35,7 @@ def test_triage_prints_json_and_touches_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"language", "jurisdiction", "needs_location", "location", "salute",
-                         "confidence"}
+                         "confidence", "language_confidence"}
     assert set(data["location"]) == {"text", "street", "zip", "city", "county", "state", "lat",
                                      "lon", "source"}
     assert set(data["salute"]) == {"size", "activity", "location", "uniform", "time",

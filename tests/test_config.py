@@ -114,8 +114,16 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
      "networks[0].members[0].role"),
     ("networks.yaml", lambda d: d["networks"][0]["escalation"].update(repeats=1),
      "networks[0].escalation.repeats"),
-    ("templates.yaml", lambda d: d["templates"]["ack"].pop("en"), "templates.ack"),
-    ("templates.yaml", lambda d: d["templates"].pop("page"), "templates"),
+    ("languages/es.yaml", lambda d: d["templates"].pop("page"), "templates"),
+    ("languages/es.yaml", lambda d: d["templates"].update(page="HOTLINE {cdoe}"),
+     "templates.page"),
+    ("languages/es.yaml", lambda d: d.update(code="fr"), "code"),
+    ("languages/es.yaml", lambda d: d["keywords"].update(stop="parar"), "keywords.stop"),
+    ("languages.yaml", lambda d: d["languages"].append("xx"), "languages"),
+    ("languages.yaml", lambda d: d.update(fallback=["en", "de"]), "fallback[1]"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][0].update(languages=["xx"]),
+     "jurisdictions[0].languages"),
+    ("templates.yaml", lambda d: d.update(templates={"ack": {"xx": "hi"}}), "templates.ack.xx"),
     ("templates.yaml", lambda d: d.update(extra={}), "extra"),
 ])
 def test_bad_file_names_file_and_key(app, config_dir, file, mutate, where):

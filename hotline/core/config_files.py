@@ -50,6 +50,8 @@ def parse_jurisdictions(file: Path) -> list[dict[str, Any]]:
                            **lm.model_dump(include={"zip", "lat", "lon"}, exclude_none=True)}
                           for lm in j.landmarks],
             "streets": [s.lower() for s in j.streets],
+            "exonyms": {name: target.lower() for name, target in j.exonyms.items()},
+            "languages": list(j.languages),
         },
         "policy": j.policy.model_dump(exclude_none=True),
     } for j in parsed.jurisdictions]

@@ -73,6 +73,8 @@ Number = StrictInt | StrictFloat
 Lat = Annotated[Number, Field(ge=-90, le=90)]
 Lon = Annotated[Number, Field(ge=-180, le=180)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+# a template's language: an ISO 639-1 code, or one with a script ("zh-Hant")
+LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2}(?:-[A-Z][a-z]{3})?$")]
 
 
 class Strict(BaseModel):
@@ -144,6 +146,11 @@ class JurisdictionSchema(Strict):
     aliases: dict[Text, AliasSchema] = {}
     landmarks: list[LandmarkSchema] = []
     streets: list[Text] = []
+    # names of its places as other languages and scripts write them (法拉盛, Чикаго,
+    # Filadelfia) -> the name triage knows (an alias, a landmark's match, a city)
+    exonyms: dict[Text, Text] = {}
+    # the languages offered first (voice menu order, the language choice), from languages.yaml
+    languages: list[Language] = []
     policy: PolicySchema = PolicySchema()
 
     @model_validator(mode="after")
@@ -275,18 +282,85 @@ class NetworksFile(Strict):
 
 # -- templates.yaml -------------------------------------------------------------------------
 
+TemplateName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+TemplateText = Annotated[str, Field(min_length=1, max_length=1600)]
+
+
 class TemplatesFile(Strict):
     """`templates.yaml`: every text Hotline sends, by name and language."""
 
-    templates: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
-                    dict[Language, Annotated[str, Field(min_length=1, max_length=1600)]]]
+    templates: dict[TemplateName, dict[LanguageTag, TemplateText]] = {}
+
+
+# -- languages.yaml and languages/<code>.yaml ------------------------------------------------
+
+class LanguagesFile(Strict):
+    """`languages.yaml`: the languages Hotline speaks, in the order offered by default."""
+
+    languages: list[Language]
+    # a first message whose language is unclear is answered in these, with the choice offered
+    fallback: list[Language] = ["en", "es"]
 
     @model_validator(mode="after")
-    def _english(self) -> TemplatesFile:
-        for name, texts in self.templates.items():
-            if "en" not in texts:
-                raise _at(("templates", name), "needs at least an `en` text")
+    def _consistent(self) -> LanguagesFile:
+        if "en" not in self.languages:
+            raise _at(("languages",), "must include en (the source of every translation)")
+        if len(set(self.languages)) != len(self.languages):
+            raise _at(("languages",), "lists a language twice")
+        for i, code in enumerate(self.fallback):
+            if code not in self.languages:
+                raise _at(("fallback", i), f"{code!r} is not in languages")
         return self
+
+
+Phrase = Annotated[str, BeforeValidator(lambda v: _text(v)), Field(min_length=1, max_length=60)]
+
+
+# a BCP-47 tag as Twilio's speech takes it: "en-US", "cmn-CN", "arb"
+SpeechTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,4})*$")]
+
+
+class VoiceSchema(Strict):
+    """How a language is spoken on a call."""
+
+    say: SpeechTag | None = None
+    voice: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-]+$", max_length=64)] | None = None
+    transcription: SpeechTag | None = None
+    # operator-supplied recordings, by prompt (voice_menu, voice_prompt, voice_thanks): played
+    # instead of text-to-speech (the only way for a language Twilio has no voice for)
+    prompt_url: dict[Literal["voice_menu", "voice_prompt", "voice_thanks"],
+                     Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]] = {}
+
+
+class KeywordsSchema(Strict):
+    """Whole messages that are a keyword, in one language (matched folded)."""
+
+    stop: list[Phrase] = []
+    start: list[Phrase] = []
+    help: list[Phrase] = []
+    rights: list[Phrase] = []
+    consent: list[Phrase] = []
+
+
+class VariantSchema(Strict):
+    """A script variant (`Hant` for Traditional Chinese): its own name and templates."""
+
+    name: Text
+    templates: dict[TemplateName, TemplateText]
+
+
+class LanguageFile(Strict):
+    """`languages/<code>.yaml`: one language's names, voice, keywords, glossary and texts."""
+
+    code: Language
+    name: Text
+    english: Text
+    names: list[Phrase] = []
+    voice: VoiceSchema = VoiceSchema()
+    keywords: KeywordsSchema = KeywordsSchema()
+    words: dict[Phrase, Annotated[str, Field(pattern=r"^[a-z][a-z ]*$", max_length=40)]] = {}
+    templates: dict[TemplateName, TemplateText]
+    variants: dict[Annotated[str, Field(pattern=r"^[A-Z][a-z]{3}$")], VariantSchema] = {}
 
 
 # -- errors ---------------------------------------------------------------------------------

@@ -207,6 +207,11 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
     return value
 
 
+def default_config_dir() -> Path:
+    """HOTLINE_CONFIG_DIR, or ./config, or the checkout's config/ (for code without an app)."""
+    return _config_dir(os.environ.get("HOTLINE_CONFIG_DIR"))
+
+
 def _config_dir(raw: str | None) -> Path:
     if raw:
         path = Path(raw).resolve()

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.languages import load_languages
 from hotline.core.policy import Policy
 from hotline.incidents import abuse, clustering, credibility, lifecycle, verification
 from hotline.incidents.geography import current_gazetteer, policy_for
@@ -23,6 +24,7 @@ from hotline.messaging import notify
 from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, utcnow
 from hotline.privacy.vault import Vault
 from hotline.triage import Triage, triage_text
+from hotline.triage.language import CONFIDENT
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,13 @@ def _triage(session: Session, body: str, sender: str | None,
             reporter: Reporter | None) -> Triage:
     result = triage_text(body[:TRIAGED_CHARACTERS], current_gazetteer(session),
                          from_number=sender,
-                         language_hint=reporter.language if reporter else None)
-    if reporter is not None and body.strip():
-        reporter.language = result.language
+                         language_hint=reporter.language if reporter else None,
+                         languages=load_languages(current_app.config["SETTINGS"].config_dir))
+    if reporter is not None and body.strip() and (
+            result.language_confidence >= CONFIDENT or reporter.language is None):
+        # remembered only when the message says so clearly (an unsure guess, or a short
+        # transcript, never switches a reporter who wrote in another language before)
+        reporter.language = result.language_tag or result.language
     return result
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.languages import load_languages
 from hotline.incidents import clustering, lifecycle
 from hotline.incidents.geography import current_gazetteer
 from hotline.messaging import notify
@@ -27,7 +28,8 @@ def _names_another_place(session: Session, incident: Incident, body: str,
     """Whether the text places something (finer than a city) somewhere the incident is not."""
     vault: Vault = current_app.extensions["hotline_vault"]
     sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
-    result = triage_text(body, current_gazetteer(session), from_number=sender)
+    result = triage_text(body, current_gazetteer(session), from_number=sender,
+                         languages=load_languages(current_app.config["SETTINGS"].config_dir))
     if result.needs_location:
         return False  # no place of its own: a reply in the conversation
     location = result.location.public()

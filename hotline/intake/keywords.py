@@ -1,53 +1,43 @@
-"""Carrier-style keywords: STOP and its synonyms, START, HELP, in English and Spanish."""
+"""Keywords: a whole message that is STOP, START, HELP, RIGHTS or YES in some configured language
+(`keywords:` of `config/languages/<code>.yaml`), or the name of a language ("Kreyòl", "中文").
+
+Matching is on the whole message, folded: case, accents, punctuation and emoji do not count,
+digits do (so "YES 2345", a verifier's answer about incident 2345, is not the keyword YES).
+When Twilio's Advanced Opt-Out recognised the message it says so in `OptOutType` (STOP, START or
+HELP), and that wins.
+"""
 
 from __future__ import annotations
 
-import re
+from hotline.core.languages import Languages
+from hotline.triage.language import default_languages
 
-from hotline.triage.places import fold
-
-STOP = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout",
-                  "opt out", "revoke", "parar", "para", "alto", "basta", "cancelar", "baja",
-                  "detener", "no mas", "no mas mensajes"})
-START = frozenset({"start", "unstop", "subscribe", "begin", "resume", "comenzar",
-                   "empezar", "reanudar", "alta"})
-CONSENT = frozenset({"yes", "y", "si", "ok", "okay", "claro", "dale", "yes please",
-                     "si por favor"})
-HELP = frozenset({"help", "info", "ayuda", "informacion", "derechos", "rights"})
+# Twilio's OptOutType values -> the keyword
+OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
 
 
-def _words(body: str) -> str:
-    """The message as keywords are matched: folded, punctuation and emoji dropped, digits kept
-    (so "YES 2345", a verifier's answer about incident 2345, is not the keyword YES)."""
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", "", fold(body)).strip())
+def _languages(languages: Languages | None) -> Languages:
+    return languages or default_languages()
 
 
-def keyword_of(body: str | None) -> str | None:
-    """`stop`, `start`, `help` or `consent` when the whole message is one, else None."""
-    if not body:
+def keyword_of(body: str | None, languages: Languages | None = None,
+               opt_out_type: str | None = None) -> str | None:
+    """`stop`, `start`, `help`, `rights` or `consent` when the whole message is one, else None."""
+    if opt_out_type and opt_out_type.strip().upper() in OPT_OUT_TYPES:
+        return OPT_OUT_TYPES[opt_out_type.strip().upper()]
+    found = _languages(languages).keyword(body)
+    return found[0] if found else None
+
+
+def keyword_language(body: str | None, languages: Languages | None = None) -> str | None:
+    """The language a keyword is in (AYUDA is Spanish, 帮助 Chinese); None for English's, which
+    carriers and Twilio make everyone's (STOP, HELP), and for words languages share."""
+    found = _languages(languages).keyword(body)
+    if not found or found[1] == "en":
         return None
-    word = _words(body)
-    if len(word) > 20:
-        return None
-    if word in STOP:
-        return "stop"
-    if word in START:
-        return "start"
-    if word in HELP:
-        return "help"
-    if word in CONSENT:
-        return "consent"
-    return None
+    return found[1]
 
 
-SPANISH_KEYWORDS = frozenset({"parar", "para", "alto", "basta", "cancelar", "baja", "detener",
-                              "no mas", "no mas mensajes", "comenzar", "empezar", "reanudar",
-                              "alta", "ayuda", "informacion", "derechos", "si", "claro", "dale",
-                              "si por favor"})
-
-
-def keyword_language(body: str | None) -> str | None:
-    """`es` when the keyword itself is Spanish (AYUDA, PARAR), else None."""
-    if not body:
-        return None
-    return "es" if _words(body) in SPANISH_KEYWORDS else None
+def language_named(body: str | None, languages: Languages | None = None) -> str | None:
+    """The language tag a whole message names ("Português" -> pt, "中文（繁體）" -> zh-Hant)."""
+    return _languages(languages).named(body)

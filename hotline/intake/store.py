@@ -22,14 +22,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline.core.extensions import db
+from hotline.core.languages import Languages, load_languages
 from hotline.core.phones import normalize_phone
 from hotline.incidents import abuse
 from hotline.intake.commands import parse_command
-from hotline.intake.keywords import keyword_language, keyword_of
+from hotline.intake.keywords import keyword_language, keyword_of, language_named
 from hotline.jobs import outbox
 from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
-from hotline.triage.language import detect_language
+from hotline.triage.language import CONFIDENT, detect
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class Inbound:
     received_at: datetime
     blocked: bool = False
     command: bool = False
+    # nothing tells the language: not the message (too unsure) and no earlier one
+    language_unknown: bool = False
+    # a US sender's area code (which jurisdiction's languages to offer), else ""
+    area_code: str = ""
     responder: bool = False  # the sender is an active responder: never a report
     rate_limited: bool = False  # set by `hand_over`
     deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
@@ -207,15 +212,19 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     body = form.get("Body") or ""
     media = media_of(form)
 
-    keyword = keyword_of(body)
+    languages = _languages()
+    keyword = keyword_of(body, languages, form.get("OptOutType"))
     command = parse_command(body) if keyword is None else None
     detected = None
     confidence = 0.0
     if keyword is not None:
-        detected = keyword_language(body)  # AYUDA is Spanish; STOP says nothing
+        detected = keyword_language(body, languages)  # AYUDA is Spanish; STOP says nothing
+    elif command is None and (named := language_named(body, languages)) is not None:
+        keyword, detected = "language", named  # "Kreyòl": from now on, in Haitian Creole
     elif command is None and body.strip():
-        detected, confidence = detect_language(body)
-    remember = detected if confidence >= 0.75 or keyword is not None else None
+        found = detect(body, None, languages)
+        detected, confidence = found.tag, found.confidence
+    remember = detected if confidence >= CONFIDENT or keyword is not None else None
     phone_hmac = vault.phone_hmac(e164)
     flags: dict[str, Any] = {}
     if keyword:
@@ -228,8 +237,9 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "remember": remember, "now": now, "sid": sid, "channel": "mms" if media else "sms",
         "counterpart_enc": vault.encrypt(e164, "message.counterpart"),
         "body_enc": vault.encrypt(body, "message.body"), "media": media,
-        "language": detected if confidence >= 0.75 else None, "flags": flags,
-        "defer": keyword not in ("stop", "start", "consent", "help"),
+        "language": detected if confidence >= CONFIDENT or keyword is not None else None,
+        "flags": flags,
+        "defer": keyword not in ("stop", "start", "consent", "help", "rights", "language"),
     }
     if session.get_bind().dialect.name == "postgresql":
         if keyword not in _REPORTER_KEYWORDS and not session.in_transaction():
@@ -244,7 +254,12 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         stored = _store_stepwise(session, params)
     reporter_id, remembered, opted_out, blocked, message_id, outbox_id, responder = stored
     # an unclear message is answered in the language we remember
-    language = detected if confidence >= 0.75 else (remembered or detected or "en")
+    if detected is not None and (confidence >= CONFIDENT or keyword is not None):
+        language = detected
+    else:
+        language = remembered or detected or languages.fallback[0]
+    unknown = keyword is None and command is None and remembered is None and \
+        confidence < CONFIDENT
     created = message_id is not None
     if created:
         values = _REPORTER_KEYWORDS.get(keyword or "")
@@ -263,8 +278,14 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     return Inbound(
         message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
         blocked=blocked, command=command is not None, responder=responder,
+        language_unknown=unknown,
+        area_code=e164[2:5] if e164.startswith("+1") and len(e164) == 12 else "",
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)
+
+
+def _languages() -> Languages:
+    return load_languages(current_app.config["SETTINGS"].config_dir)
 
 
 def hand_over(session: Session, inbound: Inbound) -> Inbound:

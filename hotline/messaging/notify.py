@@ -15,7 +15,7 @@ from hotline.privacy.vault import Vault
 
 def templates() -> Templates:
     """The app's message templates."""
-    return load_templates(current_app.config["SETTINGS"].config_dir / "templates.yaml")
+    return load_templates(current_app.config["SETTINGS"].config_dir)
 
 
 def vault() -> Vault:

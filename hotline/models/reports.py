@@ -26,7 +26,7 @@ class Reporter(Base):
     phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     phone_enc: Mapped[str | None] = mapped_column(  # purged after retention
         String(255), info={"encryption_context": "reporter.phone"})
-    language: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(16))
     trust_score: Mapped[float] = mapped_column(default=0.5)
     confirmed_count: Mapped[int] = mapped_column(default=0)
     false_alarm_count: Mapped[int] = mapped_column(default=0)
@@ -59,7 +59,7 @@ class Message(Base):
     body_enc: Mapped[str | None] = mapped_column(
         Text, info={"encryption_context": "message.body"})
     media: Mapped[list[Any]] = mapped_column(default=list)  # [{url, content_type}]
-    language: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="received")
     error_code: Mapped[int | None]
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)

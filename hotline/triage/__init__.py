@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hotline.core.languages import Languages
 from hotline.triage.gazetteer import Gazetteer, JurisdictionRules
-from hotline.triage.language import detect_language
+from hotline.triage.gloss import gloss
+from hotline.triage.language import default_languages, detect
 from hotline.triage.location import Location, find_location
 from hotline.triage.salute import extract_salute
 
@@ -28,6 +30,8 @@ class Triage:
     location: Location
     salute: dict[str, Any]
     confidence: float
+    # the language replies use: the code, or the code and its script ("zh-Hant")
+    language_tag: str = ""
 
     @property
     def jurisdiction(self) -> str | None:
@@ -43,6 +47,7 @@ class Triage:
         """The JSON shape of DESIGN.md's `hotline triage`."""
         return {
             "language": self.language,
+            "language_confidence": self.language_confidence,
             "jurisdiction": self.jurisdiction,
             "needs_location": self.needs_location,
             "location": self.location.public(),
@@ -56,11 +61,16 @@ _PRECISION_WEIGHT = {"address": 1.0, "intersection": 0.95, "landmark": 0.85, "st
 
 
 def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
-                language_hint: str | None = None, now: datetime | None = None) -> Triage:
-    """Triage one message (`language_hint`: the reporter's remembered language)."""
-    language, language_confidence = detect_language(text, language_hint)
-    location = find_location(text, gazetteer, from_number, language)
-    salute = extract_salute(text, location.text, now or datetime.now(UTC),
+                language_hint: str | None = None, now: datetime | None = None,
+                languages: Languages | None = None) -> Triage:
+    """Triage one message (`language_hint`: the reporter's remembered language, as a tag)."""
+    languages = languages or default_languages()
+    found = detect(text, language_hint, languages)
+    language, language_confidence = found.code, found.confidence
+    # place names in other scripts, and the language's raid words, as the passes read them
+    read = gloss(text, gazetteer.exonyms, languages.by_code.get(language))
+    location = find_location(read, gazetteer, from_number, language)
+    salute = extract_salute(read, location.text, now or datetime.now(UTC),
                             gazetteer.timezone(location.jurisdiction), location.phrases)
     filled = sum(1 for key in ("size", "activity", "uniform", "time", "equipment")
                  if salute[key])
@@ -68,7 +78,8 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   + 0.15 * (1.0 if location.jurisdiction else 0.0)
                   + 0.2 * min(filled, 3) / 3
                   + 0.1 * language_confidence)
-    return Triage(language, language_confidence, location, salute, round(confidence, 2))
+    return Triage(language, language_confidence, location, salute, round(confidence, 2),
+                  found.tag)
 
 
 def gazetteer_from_config(config_dir: Path) -> Gazetteer:

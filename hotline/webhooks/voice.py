@@ -16,7 +16,7 @@ SAY_LANGUAGE = {"en": "en-US", "es": "es-US"}
 
 
 def _templates():  # noqa: ANN202
-    return load_templates(current_app.config["SETTINGS"].config_dir / "templates.yaml")
+    return load_templates(current_app.config["SETTINGS"].config_dir)
 
 
 def _url(endpoint: str, **values: str) -> str:

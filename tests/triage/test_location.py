@@ -139,7 +139,7 @@ def test_streets(gazetteer, text, street, precision):
 def test_public_shape(gazetteer):
     result = triage_text("ICE en Little Village, 26th y Kedzie", gazetteer, CHI).public()
     assert set(result) == {"language", "jurisdiction", "needs_location", "location", "salute",
-                           "confidence"}
+                           "confidence", "language_confidence"}
     assert set(result["location"]) == {"text", "street", "zip", "city", "county", "state", "lat",
                                        "lon", "source"}
     assert set(result["salute"]) == {"size", "activity", "location", "uniform", "time",
