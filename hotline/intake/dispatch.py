@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.incidents import reports
 from hotline.incidents.geography import policy_for
-from hotline.intake import conversation, responders
+from hotline.intake import conversation, responders, voice
 from hotline.intake.commands import parse_command
 from hotline.messaging import notify
 from hotline.models import Message, Report, Reporter, Responder, utcnow
@@ -36,6 +36,8 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
         return None
     message.processed_at = utcnow()
     body = vault.decrypt(message.body_enc, "message.body") or ""
+    if not body and message.channel == "voice":
+        body = voice.collect_transcript(session, vault, message)  # what a live one heard
     sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
     reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
 

@@ -23,6 +23,7 @@ from hotline.models.reports import (
     Message,
     Report,
     Reporter,
+    VoiceTranscript,
 )
 
 __all__ = [
@@ -30,6 +31,6 @@ __all__ = [
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "Incident",
     "IncidentEvent",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
-    "Responder", "User", "encrypted_columns", "network_jurisdictions", "responder_jurisdictions",
+    "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions", "responder_jurisdictions",
     "utcnow",
 ]

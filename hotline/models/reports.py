@@ -70,6 +70,25 @@ class Message(Base):
     purged_at: Mapped[datetime | None]
 
 
+class VoiceTranscript(Base):
+    """One final utterance of a call's real-time transcription (Twilio's <Start><Transcription>,
+    in the caller's language), kept until the call's recording is stored and the text joins it;
+    then deleted. Retention deletes any left behind."""
+
+    __tablename__ = "voice_transcripts"
+    __table_args__ = (UniqueConstraint("call_sid", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(34), index=True)
+    # Twilio's SequenceId; two markers: -1 the transcription ended (transcription-stopped),
+    # -2 the call's recording is stored (as `message_id`)
+    sequence: Mapped[int]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    text_enc: Mapped[str | None] = mapped_column(
+        Text, info={"encryption_context": "voice.transcript"})
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Report(Base):
     """One person's account of what they see, possibly over several messages."""
 

@@ -35,7 +35,8 @@ _VERSION = "v1"
 _DAY_VERSION = "v2"
 # what the retention purge removes: sealed under the day's data key
 RETAINED_CONTEXTS = frozenset({"reporter.phone", "message.counterpart", "message.body",
-                               "report.text", "event.relay", "event.note"})
+                               "report.text", "event.relay", "event.note",
+                               "voice.transcript"})
 
 
 class DecryptionError(ValueError):

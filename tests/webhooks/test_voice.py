@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from hotline.core.extensions import db
-from hotline.models import Incident, Jurisdiction, Message, Report
+from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, VoiceTranscript
 from tests.conftest import drain, run_due_timers
 
 CALLER = "+13125550170"
@@ -38,12 +40,27 @@ def test_no_input_repeats_once_then_english(client, twilio):
     assert "<Record" in english.text and "Tell us what you see" in english.text
 
 
-def test_spanish_prompt_records_two_minutes_with_transcription(client, twilio):
-    response = post(client, twilio, "/twilio/voice/language?attempt=1", Digits="2")
-    assert "Díganos lo que ve" in response.text
+def test_english_prompt_records_two_minutes_with_the_recording_s_transcription(client, twilio):
+    response = post(client, twilio, "/twilio/voice/language?attempt=1", Digits="1")
+    assert "Tell us what you see" in response.text
     assert 'maxLength="120"' in response.text and 'transcribe="true"' in response.text
     assert re.search(r'transcribeCallback="https://hotline.test/twilio/voice/transcription\?'
-                     r'lang=es"', response.text)
+                     r'lang=en"', response.text)
+    assert "<Start>" not in response.text
+
+
+def test_spanish_is_transcribed_live_in_spanish_not_by_the_english_engine(client, twilio):
+    """Twilio's recording transcription is English only: a Spanish caller used to get an
+    English model's guess ("pulaski" became a separate incident)."""
+    response = post(client, twilio, "/twilio/voice/language?attempt=1", Digits="2")
+    assert "Díganos lo que ve" in response.text
+    assert 'transcribe="false"' in response.text and "transcribeCallback" not in response.text
+    assert re.search(r'<Start><Transcription languageCode="es-US" partialResults="false" '
+                     r'statusCallbackMethod="POST" statusCallbackUrl="https://hotline.test/'
+                     r'twilio/voice/transcription-events\?lang=es" track="inbound_track" />'
+                     r'</Start>', response.text)
+    assert re.search(r'action="https://hotline.test/twilio/voice/recorded\?lang=es&amp;'
+                     r'tx=live"', response.text)
 
 
 def test_hang_up_before_speaking_leaves_nothing(app, client, twilio):
@@ -95,3 +112,68 @@ def test_without_a_transcript_the_recording_still_becomes_a_report(sms_app, twil
     with sms_app.app_context():
         report = db.session.scalar(select(Report))
         assert report.location["zip"] == "60608"
+
+
+def _utterance(client, twilio, sequence, text, final="true", track="inbound_track"):
+    return post(client, twilio, "/twilio/voice/transcription-events?lang=es",
+                TranscriptionEvent="transcription-content", TranscriptionSid="GT" + "1" * 32,
+                SequenceId=str(sequence), Final=final, Track=track, LanguageCode="es-US",
+                TranscriptionData=json.dumps({"transcript": text, "confidence": 0.9}))
+
+
+LIVE_RECORDING = {"RecordingSid": "RE" + "f" * 32, "RecordingDuration": "40",
+                  "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE3"}
+
+
+@pytest.mark.parametrize("stopped_first", [False, True])
+def test_a_live_spanish_transcription_becomes_the_report_s_text(sms_app, twilio, stopped_first):
+    client = sms_app.test_client()
+    assert _utterance(client, twilio, 2, "tres camionetas, están agarrando gente").status_code \
+        == 204
+    _utterance(client, twilio, 1, "la migra está en la 26 y Pulaski en la Villita")
+    _utterance(client, twilio, 1, "la migra está en la 26 y Pulaski en la Villita")  # a retry
+    _utterance(client, twilio, 3, "la migra está en", final="false")  # partial: not kept
+    _utterance(client, twilio, 4, "Díganos lo que ve", track="outbound_track")  # our prompt
+    stopped = {"TranscriptionEvent": "transcription-stopped",
+               "TranscriptionSid": "GT" + "1" * 32}
+    if stopped_first:
+        post(client, twilio, "/twilio/voice/transcription-events?lang=es", **stopped)
+    response = post(client, twilio, "/twilio/voice/recorded?lang=es&tx=live", **LIVE_RECORDING)
+    assert "Gracias" in response.text
+    if not stopped_first:
+        post(client, twilio, "/twilio/voice/transcription-events?lang=es", **stopped)
+    drain(sms_app)
+    with sms_app.app_context():
+        report = db.session.scalar(select(Report))
+        assert report is not None and report.channel == "voice" and report.language == "es"
+        text = sms_app.extensions["hotline_vault"].decrypt(report.text_enc, "report.text")
+        assert text == ("la migra está en la 26 y Pulaski en la Villita tres camionetas, están "
+                        "agarrando gente")
+        incident = db.session.scalar(select(Incident))
+        assert db.session.get(Jurisdiction, incident.jurisdiction_id).slug == "chicago"
+        assert db.session.scalar(select(func.count(VoiceTranscript.id))) == 0  # nothing kept
+        reporter = db.session.get(Reporter, report.reporter_id)
+        assert reporter.language == "es"
+
+
+def test_utterances_whose_end_never_came_still_reach_the_report(sms_app, twilio):
+    client = sms_app.test_client()
+    _utterance(client, twilio, 1, "ICE en la 26 y Pulaski ahorita")
+    post(client, twilio, "/twilio/voice/recorded?lang=es&tx=live", **LIVE_RECORDING)
+    drain(sms_app)
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 0  # waiting
+    run_due_timers(sms_app, "triage_message")
+    with sms_app.app_context():
+        report = db.session.scalar(select(Report))
+        text = sms_app.extensions["hotline_vault"].decrypt(report.text_enc, "report.text")
+        assert text == "ICE en la 26 y Pulaski ahorita"
+
+
+def test_malformed_transcription_events_are_refused_and_lose_nothing(client, twilio):
+    bad = post(client, twilio, "/twilio/voice/transcription-events",
+               TranscriptionEvent="transcription-content", SequenceId="x", Final="true",
+               TranscriptionData="{")
+    assert bad.status_code == 400
+    assert post(client, twilio, "/twilio/voice/transcription-events", CallSid="nope",
+                TranscriptionEvent="transcription-stopped").status_code == 400
