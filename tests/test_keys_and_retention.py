@@ -8,7 +8,15 @@ from sqlalchemy import func, select, text
 
 from hotline.core.extensions import db
 from hotline.core.settings import new_pii_key
-from hotline.models import IncidentEvent, Message, Report, Reporter, Responder, utcnow
+from hotline.models import (
+    IncidentEvent,
+    Message,
+    Report,
+    Reporter,
+    Responder,
+    VoiceTranscript,
+    utcnow,
+)
 from hotline.privacy.keys import rotate
 from hotline.privacy.retention import purge_expired
 from hotline.privacy.vault import Vault
@@ -79,6 +87,11 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
             "RecordingDuration": "20"}
     path = "/twilio/voice/recorded?lang=en"
     client.post(path, data=call, headers=twilio.headers(path, call))
+    # ... and the utterances of a call whose recording never came
+    event = {"CallSid": "CA" + "b" * 32, "TranscriptionEvent": "transcription-content",
+             "SequenceId": "1", "Final": "true", "TranscriptionData": '{"transcript": "ICE"}'}
+    events = "/twilio/voice/transcription-events?lang=es"
+    client.post(events, data=event, headers=twilio.headers(events, event))
     drain(sms_app)
     with sms_app.app_context():
         old = utcnow() - timedelta(days=31)
@@ -90,6 +103,8 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
             tzinfo=None)})
         db.session.execute(text("UPDATE incident_events SET at = :t"), {"t": old.replace(
             tzinfo=None)})
+        db.session.execute(text("UPDATE voice_transcripts SET received_at = :t"),
+                           {"t": old.replace(tzinfo=None)})
         db.session.commit()
         sms_sids = sorted(db.session.scalars(select(Message.twilio_sid).where(
             Message.twilio_sid.like("SM%"))))
@@ -111,6 +126,7 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
         assert db.session.scalar(select(func.count(Report.id)).where(
             Report.text_enc.is_not(None))) == 0
         assert db.session.scalar(select(Reporter.phone_enc)) is None
+        assert db.session.scalar(select(func.count(VoiceTranscript.id))) == 0
         # the facts stay: the incident, its place and its SALUTE
         assert db.session.scalar(select(func.count(Report.id))) >= 1
     assert standin.deleted_recordings == ["RE" + "f" * 32]
@@ -135,11 +151,18 @@ def test_every_encrypted_column_is_declared_and_rotated(make_app, twilio):
     declared = {(model.__name__, column) for model, column, _ in encrypted_columns()}
     in_models = {(mapper.class_.__name__, attr.key) for mapper in Base.registry.mappers
                  for attr in mapper.column_attrs if attr.key.endswith("_enc")}
-    assert declared == in_models and len(declared) == 6
+    assert declared == in_models and len(declared) == 7
 
     old = make_app()
     twilio.post_sms(old.test_client(), "ICE at 18th and Ashland, Pilsen", from_number=PHONE)
     drain(old)
+    # an utterance of a live transcription whose call is still going
+    event = {"CallSid": "CA" + "a" * 32, "TranscriptionEvent": "transcription-content",
+             "SequenceId": "1", "Final": "true", "Track": "inbound_track",
+             "TranscriptionData": '{"transcript": "la migra en la 18"}'}
+    path = "/twilio/voice/transcription-events?lang=es"
+    assert old.test_client().post(path, data=event, headers=twilio.headers(path, event)
+                                  ).status_code == 204
     import pyotp
 
     with old.app_context():

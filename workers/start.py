@@ -52,7 +52,7 @@ def warm_up(app: Flask) -> None:
     with app.app_context():
         with db.new_session() as session:
             current_gazetteer(session)
-        load_templates(app.config["SETTINGS"].config_dir / "templates.yaml")
+        load_templates(app.config["SETTINGS"].config_dir)
 
 
 class _Worker(SimpleWorker):

@@ -346,7 +346,15 @@ class VariantSchema(Strict):
     """A script variant (`Hant` for Traditional Chinese): its own name and templates."""
 
     name: Text
+    # whole messages that switch a reporter to this script ("繁體中文")
+    names: list[Phrase] = []
     templates: dict[TemplateName, TemplateText]
+
+
+# the SALUTE words of a responder's one-line summary of an incident
+LABELS = ("arrest", "raid", "checkpoint", "door_knocking", "waiting", "surveillance", "police",
+          "vests", "plain_clothes", "masks", "activity", "place_unconfirmed", "agents",
+          "vehicles")
 
 
 class LanguageFile(Strict):
@@ -356,10 +364,14 @@ class LanguageFile(Strict):
     name: Text
     english: Text
     names: list[Phrase] = []
+    # everyday words that give the language away in a short text (also as typed without
+    # accents, and romanised for languages of other scripts): evidence for detection only
+    markers: list[Phrase] = []
     voice: VoiceSchema = VoiceSchema()
     keywords: KeywordsSchema = KeywordsSchema()
     words: dict[Phrase, Annotated[str, Field(pattern=r"^[a-z][a-z ]*$", max_length=40)]] = {}
     templates: dict[TemplateName, TemplateText]
+    labels: dict[Literal[LABELS], Annotated[str, Field(min_length=1, max_length=40)]] = {}
     variants: dict[Annotated[str, Field(pattern=r"^[A-Z][a-z]{3}$")], VariantSchema] = {}
 
 

@@ -37,7 +37,7 @@ def fold_phrase(text: str) -> str:
     punctuation and emoji dropped, letters of every script and digits kept, spaces squeezed."""
     lowered = text.lower()
     if lowered.isascii():
-        kept = re.sub(r"[^a-z0-9 ]", "", lowered.replace("\t", " ").replace("\n", " "))
+        kept = re.sub(r"[^a-z0-9 ]", " ", lowered.replace("'", "").replace("`", ""))
         return " ".join(kept.split())
     decomposed = unicodedata.normalize("NFKD", lowered)
     out = []
@@ -45,11 +45,16 @@ def fold_phrase(text: str) -> str:
         category = unicodedata.category(char)
         if category == "Mn" and _is_latin_mark(char):
             continue  # an accent on a Latin letter: "sí" is "si"
+        if char in _APOSTROPHES:
+            continue  # "d'accord", "d’accord" and "daccord" are one word
         if category[0] in "LMN":
             out.append(char)
-        elif char.isspace() or category[0] in "PSZ":
+        elif char.isspace() or category[0] in "PSZC":
             out.append(" ")
     return " ".join(unicodedata.normalize("NFC", "".join(out)).split())
+
+
+_APOSTROPHES = frozenset("'`\u2018\u2019\u02bc\u00b4")
 
 
 def _is_latin_mark(char: str) -> bool:
@@ -81,6 +86,9 @@ class Language:
     words: dict[str, str]
     templates: dict[str, str]
     variants: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    variant_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    markers: tuple[str, ...] = ()
 
     def tag_name(self, tag: str) -> str:
         """The name of this language or of one of its script variants ("zh-Hant")."""
@@ -115,7 +123,8 @@ class Languages:
                 self._names.setdefault(fold_phrase(phrase), lang.code)
         for lang in self.by_code.values():
             for script, (name, _) in lang.variants.items():
-                self._names[fold_phrase(name)] = f"{lang.code}-{script}"
+                for phrase in (name, *lang.variant_names.get(script, ())):
+                    self._names[fold_phrase(phrase)] = f"{lang.code}-{script}"
 
     def __contains__(self, code: object) -> bool:
         return code in self.by_code
@@ -183,10 +192,11 @@ def _language(file: Path) -> Language:
         say=parsed.voice.say, voice=parsed.voice.voice,
         transcription=parsed.voice.transcription, prompt_url=dict(parsed.voice.prompt_url),
         keywords={kind: tuple(getattr(parsed.keywords, kind)) for kind in KEYWORD_KINDS},
-        words={fold_phrase(k.rstrip("*")) + ("*" if k.endswith("*") else ""): v
-               for k, v in parsed.words.items()},
+        words=dict(parsed.words),  # as written: triage.gloss normalises by script
         templates=dict(parsed.templates),
-        variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()})
+        variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()},
+        variant_names={script: tuple(v.names) for script, v in parsed.variants.items()},
+        labels=dict(parsed.labels), markers=tuple(fold_phrase(m) for m in parsed.markers))
 
 
 @lru_cache(maxsize=8)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
+
+from hotline.core.languages import load_languages
 from hotline.dashboard.blueprint import bp
 from hotline.models import utcnow
 
@@ -63,3 +66,13 @@ def salute_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v).replace("_", " ") for v in value)
     return str(value)
+
+
+@bp.app_template_filter("language_name")
+def language_name(code: str | None) -> str:
+    """A language as dispatchers read it: "Vietnamese (Tiếng Việt)", "English"."""
+    if not code:
+        return "unknown"
+    languages = load_languages(current_app.config["SETTINGS"].config_dir)
+    english, own = languages.english_name(code), languages.name(code)
+    return english if own in ("", english) else f"{english} ({own})"

@@ -42,8 +42,10 @@ def policy_timezone(session: Session, incident: Incident) -> str | None:
     return jurisdiction.timezone if jurisdiction else None
 
 
-def _languages(session: Session, incident: Incident) -> set[str]:
-    return set(session.scalars(select(Report.language).where(Report.incident_id == incident.id)))
+def report_languages(session: Session, incident: Incident) -> set[str]:
+    """The languages the incident's reports are written in (codes, "zh" for both scripts)."""
+    return {language.partition("-")[0] for language in session.scalars(
+        select(Report.language).where(Report.incident_id == incident.id)) if language}
 
 
 def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]:
@@ -59,7 +61,7 @@ def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]
                Responder.unreachable.is_(False))).all()
     asked = set(session.scalars(select(Alert.responder_id).where(
         Alert.incident_id == incident.id, Alert.kind == "verify")))
-    languages = _languages(session, incident)
+    languages = report_languages(session, incident)
 
     def key(responder: Responder) -> tuple[float, int, int]:
         if incident.lat is not None and responder.lat is not None:

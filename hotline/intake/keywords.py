@@ -10,7 +10,7 @@ HELP), and that wins.
 from __future__ import annotations
 
 from hotline.core.languages import Languages
-from hotline.triage.language import default_languages
+from hotline.triage.language import default_languages, script_tag
 
 # Twilio's OptOutType values -> the keyword
 OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
@@ -32,12 +32,17 @@ def keyword_of(body: str | None, languages: Languages | None = None,
 def keyword_language(body: str | None, languages: Languages | None = None) -> str | None:
     """The language a keyword is in (AYUDA is Spanish, 帮助 Chinese); None for English's, which
     carriers and Twilio make everyone's (STOP, HELP), and for words languages share."""
-    found = _languages(languages).keyword(body)
-    if not found or found[1] == "en":
+    languages = _languages(languages)
+    found = languages.keyword(body)
+    if not found or found[1] is None or found[1] == "en":
         return None
-    return found[1]
+    return script_tag(found[1], body or "", languages)  # 幫助 is answered in Traditional
 
 
 def language_named(body: str | None, languages: Languages | None = None) -> str | None:
     """The language tag a whole message names ("Português" -> pt, "中文（繁體）" -> zh-Hant)."""
-    return _languages(languages).named(body)
+    languages = _languages(languages)
+    tag = languages.named(body)
+    if tag is not None and "-" not in tag:
+        tag = script_tag(tag, body or "", languages)  # 國語, 廣東話: Traditional
+    return tag

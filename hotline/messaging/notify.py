@@ -49,15 +49,12 @@ def to_reporter(session: Session, reporter: Reporter, template: str | None = Non
                               reporter=reporter)
 
 
-_LABELS_ES = {"arrest": "arresto", "raid": "redada", "checkpoint": "retén",
-              "door_knocking": "tocando puertas", "waiting": "esperando",
-              "surveillance": "vigilancia", "police": "policía", "vests": "chalecos",
-              "plain_clothes": "ropa de civil", "masks": "máscaras"}
-
-
 def _label(value: str, language: str) -> str:
-    value = _LABELS_ES.get(value, value) if language == "es" else value
-    return value.replace("_", " ")
+    """A SALUTE word in the reader's language (`labels:` of its file; English otherwise)."""
+    languages = templates().languages
+    own = languages[language].labels if language in languages else {}
+    english = languages["en"].labels
+    return own.get(value) or english.get(value) or value.replace("_", " ")
 
 
 def summary(incident: Incident, language: str = "en", timezone: str | None = None) -> str:
@@ -66,18 +63,17 @@ def summary(incident: Incident, language: str = "en", timezone: str | None = Non
 
     salute = incident.salute or {}
     parts = []
-    activity = ", ".join(_label(a, language) for a in salute.get("activity") or []) or (
-        "actividad" if language == "es" else "activity")
+    activity = ", ".join(_label(a, language) for a in salute.get("activity") or []) or \
+        _label("activity", language)
     uniform = ", ".join(u.upper() if len(u) <= 4 else _label(u, language)
                         for u in salute.get("uniform") or [])
     parts.append(f"{uniform} {activity}".strip())
-    parts.append(incident.location_text or ("lugar sin confirmar" if language == "es"
-                                            else "place unconfirmed"))
+    parts.append(incident.location_text or _label("place_unconfirmed", language))
     size = salute.get("size") or {}
     if size.get("agents"):
-        parts.append(f"{size['agents']} {'agentes' if language == 'es' else 'agents'}")
+        parts.append(f"{size['agents']} {_label('agents', language)}")
     if size.get("vehicles"):
-        parts.append(f"{size['vehicles']} {'vehículos' if language == 'es' else 'vehicles'}")
+        parts.append(f"{size['vehicles']} {_label('vehicles', language)}")
     when = (salute.get("time") or {}).get("at")
     if when:
         parts.append(when[11:16])

@@ -31,6 +31,6 @@ __all__ = [
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "Incident",
     "IncidentEvent",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
-    "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions", "responder_jurisdictions",
-    "utcnow",
+    "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions",
+    "responder_jurisdictions", "utcnow",
 ]

@@ -19,13 +19,21 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
-from hotline.models import EVENT_TEXT_CONTEXT, IncidentEvent, Message, Report, Reporter, utcnow
+from hotline.models import (
+    EVENT_TEXT_CONTEXT,
+    IncidentEvent,
+    Message,
+    Report,
+    Reporter,
+    VoiceTranscript,
+    utcnow,
+)
 from hotline.privacy.datakeys import Keyring
 
 logger = logging.getLogger(__name__)
@@ -126,6 +134,8 @@ def purge_expired(session: Session, days: int, settings: Settings | None = None,
         .values(phone_enc=None)
     ).rowcount
     events = _blank_event_texts(session, cutoff)
+    # utterances of a live transcription whose recording never came
+    session.execute(delete(VoiceTranscript).where(VoiceTranscript.received_at < cutoff))
     session.commit()
     counts = {"messages": messages, "reports": reports, "reporters": reporters,
               "event_texts": events, "data_keys": 0}

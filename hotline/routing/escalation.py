@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.incidents import lifecycle
+from hotline.incidents.verification import report_languages
 from hotline.jobs import outbox
 from hotline.messaging import notify
 from hotline.models import (
@@ -89,7 +90,10 @@ def _recipients(session: Session, incident: Incident, step: dict[str, Any],
     if target == "on_call":
         keys = [k for k in order if k not in taken][:1]
     elif target == "next_in_rotation":
-        keys = [k for k in order if k not in taken][:1]
+        # the next one in the rotation who speaks the reporters' language, else the next one
+        left = [k for k in order if k not in taken]
+        spoken = report_languages(session, incident)
+        keys = ([k for k in left if spoken & set(members[k].languages or [])] or left)[:1]
     elif target == "network":
         keys = sorted(k for k, r in members.items() if r.role == "lawyer")
     elif target == "dispatchers":

@@ -87,6 +87,8 @@ class Gazetteer:
         self._by_city: dict[tuple[str, str], str] = {}
         self._by_county: dict[tuple[str, str], str] = {}
         self.named: dict[str, Named] = {}
+        # phrases more than one jurisdiction names ("chinatown"): every one of them
+        self.homonyms: dict[str, list[Named]] = {}
         self.streets: dict[str, set[str]] = {}
         self.street_names: dict[str, set[str]] = {}
         self.states = frozenset(j.state for j in self.jurisdictions.values())
@@ -104,14 +106,14 @@ class Gazetteer:
                                                              and "zip" not in target)
                     kind = "alias_city" if whole else "neighbourhood"
                     key = phrase_key(phrase)
-                    self.named[key] = Named(key, kind, phrase, place, j.slug)
+                    self._name(Named(key, kind, phrase, place, j.slug))
             for landmark in j.landmarks:
                 place = self._resolve_target(landmark, j.state)
                 if place is None:
                     continue
                 for phrase in landmark["match"]:
                     key = phrase_key(phrase)
-                    self.named[key] = Named(key, "landmark", landmark["name"], place, j.slug)
+                    self._name(Named(key, "landmark", landmark["name"], place, j.slug))
             for street in j.streets:
                 self.streets.setdefault(fold(street), set()).add(j.slug)
                 self.street_names.setdefault(street_base(street), set()).add(j.slug)
@@ -121,6 +123,15 @@ class Gazetteer:
             for phrase, name in j.exonyms.items():
                 exonyms.setdefault(phrase, name)
         self.exonyms = Glossary(exonyms)
+
+    def _name(self, named: Named) -> None:
+        first = self.named.get(named.phrase)
+        if first is None:
+            self.named[named.phrase] = named
+        elif first.slug != named.slug:
+            self.homonyms.setdefault(named.phrase, [first]).append(named)
+        else:
+            self.named[named.phrase] = named  # the same jurisdiction: the later entry wins
 
     def _resolve_target(self, target: dict[str, Any], state: str) -> Place | None:
         if target.get("zip"):

@@ -24,12 +24,28 @@ _ATTACHING = re.compile(r"[\u0400-\u052f\u0600-\u06ff\u0750-\u077f\u0980-\u09ff\
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670]")
+
+
 def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text.lower())
+    """The form other-script phrases are matched in: lower case, composed, without Arabic
+    harakat, hamza or madda marks (people rarely type them; keys are written either way)."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return unicodedata.normalize("NFC", _ARABIC_MARKS.sub("", decomposed))
 
 
 def _is_inside_match(phrase: str) -> bool:
+    # a single letter of an attaching script ("و", and) is a word of its own, never a part
+    if _ATTACHING.search(phrase) and len(phrase.strip("*")) < 2:
+        return False
     return bool(_UNSPACED.search(phrase) or _ATTACHING.search(phrase))
+
+
+def _nfc_keep_case(text: str) -> str:
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", _ARABIC_MARKS.sub("", decomposed))
 
 
 class Glossary:
@@ -64,7 +80,7 @@ class Glossary:
     def apply(self, text: str) -> str:
         """The text with every known phrase replaced by its English (space-separated)."""
         if self._inside_re is not None:
-            text = unicodedata.normalize("NFC", text)
+            text = _nfc_keep_case(text)
             if self._inside_re.search(text):
                 text = self._inside_re.sub(lambda m: f" {self.inside[_nfc(m.group(0))]} ",
                                            text)

@@ -65,6 +65,9 @@ LEANS_SPANISH = frozenset({"migra", "migras", "redada", "troca", "trocas"})
 
 # a language is remembered (and answered without asking) from this confidence on
 CONFIDENT = 0.75
+# what one word of a language's own (its markers, or the tuned lists) weighs against the
+# model's probability (0..1)
+WORD_WEIGHT = 0.35
 
 # -- scripts --------------------------------------------------------------------------------
 
@@ -147,14 +150,28 @@ def chinese_script(text: str) -> str:
     return "Hant" if traditional > simplified else "Hans"
 
 
-def english_or_spanish(text: str, fallback: str | None = None) -> tuple[str, float]:
-    """(`en`|`es`, confidence 0..1) from the tuned word lists; `fallback` breaks ties."""
+def _tuned_counts(text: str) -> tuple[float, float]:
+    """(English, Spanish) evidence of the tuned lists: words, and Spanish's marks."""
     raw = text.lower()
     words = WORD.findall(fold(raw))
     es = sum(1.0 for w in words if w in SPANISH) + 0.5 * sum(1 for w in words
                                                               if w in LEANS_SPANISH)
     en = sum(1.0 for w in words if w in ENGLISH)
-    es += 1.5 * len(SPANISH_MARKS.findall(raw))
+    return en, es + 1.5 * len(SPANISH_MARKS.findall(raw))
+
+
+def script_tag(code: str, text: str, languages: Languages) -> str:
+    """The tag replies use for text in `code`: "zh-Hant" when it is written in Traditional
+    characters and the catalogue has them, else the code."""
+    if code == "zh" and "Hant" in languages.by_code["zh"].variants and \
+            chinese_script(text) == "Hant":
+        return "zh-Hant"
+    return code
+
+
+def english_or_spanish(text: str, fallback: str | None = None) -> tuple[str, float]:
+    """(`en`|`es`, confidence 0..1) from the tuned word lists; `fallback` breaks ties."""
+    en, es = _tuned_counts(text)
     if es == en:
         return (fallback if fallback in ("en", "es") else "en"), 0.5
     language = "es" if es > en else "en"
@@ -204,11 +221,18 @@ class Detector:
         self.codes = frozenset(languages.codes)
         latin = {code for code in self.codes if _SCRIPT_LANGUAGE_OF.get(code) is None}
         self.latin = frozenset(latin)
-        # each Latin language's own words (keywords, glossary, names) that no other language
-        # and neither tuned list has: a word of evidence each
+        # each language's own words that no other language and neither tuned list has: its
+        # markers (chosen for it, two letters and more), and the longer words of its keywords,
+        # glossary and names; a language of another script counts here by its romanised
+        # markers ("kya", "mein": Urdu as typed on a Latin keyboard)
         owners: dict[str, set[str]] = {}
-        for code in latin - {"en", "es"}:
+        for code in self.codes - {"en", "es"}:
             lang = languages.by_code[code]
+            for word in lang.markers:
+                if len(word) >= 2 and word.isascii():
+                    owners.setdefault(word, set()).add(code)
+            if code not in latin:
+                continue
             phrases = [*lang.words, *lang.names,
                        *(p for kind in lang.keywords.values() for p in kind)]
             for phrase in phrases:
@@ -252,11 +276,8 @@ class Detector:
                 code = max(scores, key=scores.__getitem__) if scores else "ar"
         if code is None or code not in self.codes:
             return self._unsure(hint)  # a script none of the configured languages is written in
-        tag = code
-        if code == "zh" and chinese_script(text) == "Hant" and "Hant" in \
-                self.languages.by_code["zh"].variants:
-            tag = "zh-Hant"
-        return Detection(code, tag, round(min(0.99, 0.8 + 0.2 * share), 2))
+        return Detection(code, script_tag(code, text, self.languages),
+                         round(min(0.99, 0.8 + 0.2 * share), 2))
 
     def _latin(self, text: str, hint: str | None, hint_code: str | None) -> Detection:
         lowered = text.lower()
@@ -270,35 +291,43 @@ class Detector:
             return self._unsure(hint)
         scores = model_scores(" ".join(words), self.latin) if len(self.latin) > 1 else {}
         votes = Counter(self.lexicon[w] for w in words if w in self.lexicon)
-        combined = dict(scores)
-        for code, n in votes.items():
-            combined[code] = combined.get(code, 0.0) + 0.3 * n
         tuned, tuned_confidence = english_or_spanish(text, hint_code)
-        en_es = combined.get("en", 0.0) + combined.get("es", 0.0)
+        combined = dict(scores)
+        # the model leans English (and Spanish) on any short text it cannot place: without a
+        # word of the tuned list, its English or Spanish counts half
+        own = " ".join(words)  # the tuned lists' words among those that are no names
+        for code, count in zip(("en", "es"), _tuned_counts(own), strict=True):
+            if not count and code in combined:
+                combined[code] *= 0.5
+        for code, n in votes.items():
+            combined[code] = combined.get(code, 0.0) + WORD_WEIGHT * n
         best = max(combined, key=combined.__getitem__) if combined else tuned
-        if best in ("en", "es") or en_es >= max(combined.values(), default=0.0):
-            if {"en", "es"} <= self.latin:
-                # between the two, the tuned lists beat the model on slang and Spanglish
-                code = tuned if tuned_confidence > 0.5 else best
-                if code not in ("en", "es"):
-                    code = tuned
-                if tuned_confidence == 0.5 and hint_code in ("en", "es"):
-                    code = hint_code
-                total = sum(combined.values()) or 1.0
-                # the tuned lists know slang; the model knows everything else
-                weight = 0.7 if tuned_confidence > 0.5 else 0.3
-                confidence = (weight * tuned_confidence
-                              + (1 - weight) * combined.get(code, 0.0) / total)
-                tag = hint if hint and hint_code == code else code
-                return Detection(code, tag, round(min(confidence, 0.99), 2))
-        total = sum(combined.values()) or 1.0
+        # another language wins over English or Spanish words only with a word of its own
+        # ("la migra esta aqui" reads Portuguese to the model, and is not)
+        if best not in ("en", "es") and not votes.get(best) and \
+                max(_tuned_counts(own)) >= 2 and tuned_confidence > 0.5:
+            best = tuned
+        if best in ("en", "es") and {"en", "es"} <= self.latin:
+            # between the two, the tuned lists beat the model on slang and Spanglish
+            code = tuned if tuned_confidence > 0.5 else best
+            if tuned_confidence == 0.5 and hint_code in ("en", "es"):
+                code = hint_code
+            total = sum(combined.values()) or 1.0
+            # the tuned lists know slang; the model knows everything else
+            weight = 0.7 if tuned_confidence > 0.5 else 0.3
+            confidence = weight * tuned_confidence + (1 - weight) * (
+                (combined.get("en", 0.0) + combined.get("es", 0.0)) / total)
+            tag = hint if hint and hint_code == code else code
+            return Detection(code, tag, round(min(confidence, 0.99), 2))
         ranked = sorted(combined.items(), key=lambda kv: -kv[1])
         code, top = ranked[0]
-        confidence = top / total
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        # sure as the winner stands out from the runner-up
+        confidence = top / (top + second) if top > 0 else 0.5
         if hint_code and hint_code != code and confidence < CONFIDENT and \
                 combined.get(hint_code, 0.0) >= 0.5 * top:
             code = hint_code  # unclear between the two: the remembered language
-            confidence = combined[hint_code] / total
+            confidence = combined[hint_code] / (combined[hint_code] + top)
         tag = hint if hint and hint_code == code else code
         return Detection(code, tag, round(min(confidence, 0.99), 2))
 
@@ -364,4 +393,5 @@ def warm() -> None:
 
 
 __all__ = ["CONFIDENT", "ENGLISH", "SPANISH", "Detection", "Detector", "chinese_script",
+           "script_tag",
            "default_languages", "detect", "detect_language", "english_or_spanish", "warm"]

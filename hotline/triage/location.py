@@ -17,7 +17,7 @@ it places someone in a county at best, so it never fills a city-only jurisdictio
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hotline.triage.gazetteer import STREET_SUFFIXES, Gazetteer, Named
@@ -84,6 +84,8 @@ class _Candidate:
     text: str
     slug: str | None
     position: int
+    # the same name in other jurisdictions ("Chinatown"): settled by the rest of the message
+    others: tuple[Named, ...] = ()
 
 
 # lower is stronger: an explicit state beats everything, then the finest places
@@ -109,6 +111,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     _named_places(msg, gazetteer, hint_state, candidates)
     street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
+    _settle_homonyms(candidates, gazetteer.jurisdiction_for_area(hint) if hint else None)
     landmark = next((c for c in candidates if c.source == "landmark"), None)
     generic = None if landmark is not None else _generic_landmark(msg)
 
@@ -211,7 +214,12 @@ def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                 if gram in SHORT_NICKNAMES and not _nickname_ok(msg, i):
                     continue
                 msg.take(i, i + n, record=named.kind != "landmark")
-                candidates.append(_named_candidate(named, gram, i))
+                candidate = _named_candidate(named, gram, i)
+                others = gazetteer.homonyms.get(gram, ())
+                if others:
+                    candidate = replace(candidate, others=tuple(o for o in others
+                                                                if o is not named))
+                candidates.append(candidate)
                 continue
             if msg.word(i + n) == "county" and not street_use and msg.free(i + n, i + n + 1):
                 place = _county(gram, gazetteer, hint_state)
@@ -220,6 +228,23 @@ def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                     candidates.append(_Candidate(place, "county", f"{place.county} County",
                                                  gazetteer.jurisdiction_for(place), i))
     _los_angeles(msg, gazetteer, candidates)
+
+
+def _settle_homonyms(candidates: list[_Candidate], hint_slug: str | None) -> None:
+    """A name several jurisdictions have ("Chinatown") is the one of the jurisdiction the rest
+    of the message names ("Chinatown, Seattle"), else of the sender's area code."""
+    for index, candidate in enumerate(candidates):
+        if not candidate.others:
+            continue
+        named_slugs = {c.slug for c in candidates if not c.others and c.slug}
+        options = {o.slug: o for o in candidate.others}
+        wanted = next((s for s in named_slugs if s in options), None)
+        if wanted is None and candidate.slug not in named_slugs and hint_slug in options:
+            wanted = hint_slug
+        if wanted is not None and wanted != candidate.slug:
+            other = options[wanted]
+            candidates[index] = replace(_named_candidate(other, candidate.text,
+                                                         candidate.position), others=())
 
 
 def _in_los_angeles(name: str, gazetteer: Gazetteer) -> bool:

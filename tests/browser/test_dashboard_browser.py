@@ -172,3 +172,19 @@ def test_raid_mode_on_the_board_and_the_incident_page(live_server, page):
     page.get_by_role("link", name="Board").click()
     assert page.locator(f"tr[data-code='{code}'] .marker-hold").count() == 0
     assert page.errors == []
+
+
+def test_a_report_in_another_script_is_shown_with_its_language_by_name(live_server, page):
+    """A Chinese report (Traditional script) placed at Flushing from its own script's names:
+    shown as written, its language named for the dispatcher, the text marked with its lang."""
+    body = "法拉盛 Main St 和 Roosevelt Ave 路口有移民局的人在抓人，兩輛車"
+    assert live_server.sms(body, "+17185550123").status_code == 200
+    code = wait_for_incident(live_server)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/incidents/{code}")
+    assert page.get_by_test_id("report-text").inner_text() == body
+    assert page.get_by_test_id("report-text").get_attribute("lang") == "zh"
+    assert page.get_by_test_id("report-language").inner_text() == "Chinese (中文)"
+    assert "Flushing" in page.content() or "flushing" in page.content()
+    screenshot(page, "10-report-in-chinese")
+    assert page.errors == []

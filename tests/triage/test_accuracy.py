@@ -48,3 +48,29 @@ def test_accuracy_meets_targets(gazetteer, corpus):
     accuracy = {field: right[field] / len(rows) for field in TARGETS}
     for field, target in TARGETS.items():
         assert accuracy[field] >= target, (field, accuracy[field], wrong)
+
+
+LANGUAGES = ("zh", "ht", "vi", "ko", "tl", "ar", "fr", "ru", "pt", "bn", "pl", "so", "am", "ur")
+
+
+def test_the_multilingual_corpus_has_ten_messages_a_language_or_more():
+    rows = _rows("triage_multilingual.jsonl")
+    for code in LANGUAGES:
+        assert sum(1 for r in rows if r["language"] == code) >= 10, code
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_each_language_is_detected(gazetteer, code):
+    """Language >= 0.95 for every configured language (the languages issue's target)."""
+    rows = [r for r in _rows("triage_multilingual.jsonl") if r["language"] == code]
+    wrong = [(r["text"], got) for r in rows
+             if (got := triage_text(r["text"], gazetteer, r["from"], now=NOW).language) != code]
+    assert 1 - len(wrong) / len(rows) >= 0.95, wrong
+
+
+def test_multilingual_messages_find_their_jurisdiction(gazetteer):
+    rows = _rows("triage_multilingual.jsonl")
+    wrong = [(r["text"], r["jurisdiction"], got) for r in rows
+             if (got := triage_text(r["text"], gazetteer, r["from"], now=NOW).jurisdiction)
+             != r["jurisdiction"]]
+    assert 1 - len(wrong) / len(rows) >= 0.93, wrong
