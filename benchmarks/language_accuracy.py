@@ -77,10 +77,13 @@ def _detectors(codes: list[str]) -> dict[str, tuple[Callable[[str], str], float]
     """The candidate detectors importable here: name -> (detect, load seconds)."""
     found: dict[str, tuple[Callable[[str], str], float]] = {}
     allowed = frozenset(codes)
-    from hotline.triage.language import detect, model_scores, warm
+    import fasttext
 
-    start = time.perf_counter()
+    from hotline.triage.language import detect, model_path, model_scores, warm
+
     warm()
+    start = time.perf_counter()
+    fasttext.load_model(str(model_path()))  # what loading costs a fresh process
     load = time.perf_counter() - start
     found["hotline (script + lid.176 + word lists)"] = (lambda t: detect(t).code, load)
 

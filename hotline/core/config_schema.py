@@ -354,7 +354,13 @@ class VariantSchema(Strict):
 # the SALUTE words of a responder's one-line summary of an incident
 LABELS = ("arrest", "raid", "checkpoint", "door_knocking", "waiting", "surveillance", "police",
           "vests", "plain_clothes", "masks", "activity", "place_unconfirmed", "agents",
-          "vehicles")
+          "vehicles",
+          # a verifier's answer as recorded ({outcome} of verify_thanks)
+          "outcome_confirmed", "outcome_false_alarm", "outcome_contested", "outcome_unable",
+          # an incident's status ({status} of already_closed)
+          "status_new", "status_verifying", "status_verified", "status_routed",
+          "status_acknowledged", "status_resolved", "status_false_alarm", "status_unconfirmed",
+          "status_merged")
 
 
 class LanguageFile(Strict):
@@ -371,7 +377,7 @@ class LanguageFile(Strict):
     keywords: KeywordsSchema = KeywordsSchema()
     words: dict[Phrase, Annotated[str, Field(pattern=r"^[a-z][a-z ]*$", max_length=40)]] = {}
     templates: dict[TemplateName, TemplateText]
-    labels: dict[Literal[LABELS], Annotated[str, Field(min_length=1, max_length=40)]] = {}
+    labels: dict[Literal[LABELS], Annotated[str, Field(min_length=1, max_length=60)]] = {}
     variants: dict[Annotated[str, Field(pattern=r"^[A-Z][a-z]{3}$")], VariantSchema] = {}
 
 

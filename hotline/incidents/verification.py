@@ -255,7 +255,8 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
     if not alerts:
         return "not_alerted", values
     if incident.status != "verifying":
-        return "already_closed", {**values, "status": incident.status}
+        return "already_closed", {**values, "status": notify.label(
+            f"status_{incident.status}", notify.responder_language(responder))}
     now = utcnow()
     actor = f"responder:{responder.key}"
     if verb == "eta":
@@ -273,7 +274,7 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
     language = notify.responder_language(responder)
     if verb == "yes":
         confirm(session, incident, actor, reason="verifier saw it")
-        outcome = "confirmado" if language == "es" else "confirmed"
+        outcome = notify.label("outcome_confirmed", language)
     elif verb == "no":
         lifecycle.record_event(session, incident, "verifier_no", actor=actor)
         session.flush()
@@ -282,18 +283,17 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
         needed = policy_of(session, incident).false_alarm_after_no
         if noes >= needed:
             dismiss(session, incident, actor, reason=f"{noes} verifier(s) found nothing")
-            outcome = "falsa alarma" if language == "es" else "a false alarm"
+            outcome = notify.label("outcome_false_alarm", language)
         else:
             # one NO is not a false alarm: someone may have looked at the wrong corner
             if lifecycle.mark(incident, "contested"):
                 lifecycle.record_event(session, incident, "flagged", flags=["contested"])
             request_verifiers(session, incident)
-            outcome = ("en duda: preguntamos a otro verificador" if language == "es"
-                       else "contested: we are asking another verifier")
+            outcome = notify.label("outcome_contested", language)
     else:
         lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
         request_verifiers(session, incident)
-        outcome = "sin verificar" if language == "es" else "unable to verify"
+        outcome = notify.label("outcome_unable", language)
     return "verify_thanks", {**values, "outcome": outcome}
 
 

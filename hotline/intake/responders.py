@@ -43,7 +43,8 @@ def handle_command(session: Session, responder: Responder, command: Command,
         template = conversation.relay_to_reporters(session, responder, incident,
                                                    command.argument)
     if incident is not None:
-        values.setdefault("status", incident.status)
+        values.setdefault("status", notify.label(f"status_{incident.status}",
+                                                 notify.responder_language(responder)))
         values.setdefault("name", _acknowledger_name(session, incident))
         message.alert_id = session.scalar(select(Alert.id).where(
             Alert.incident_id == incident.id, Alert.responder_id == responder.id)

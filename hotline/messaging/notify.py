@@ -49,8 +49,9 @@ def to_reporter(session: Session, reporter: Reporter, template: str | None = Non
                               reporter=reporter)
 
 
-def _label(value: str, language: str) -> str:
-    """A SALUTE word in the reader's language (`labels:` of its file; English otherwise)."""
+def label(value: str, language: str) -> str:
+    """A word of a responder's text (a SALUTE value, an outcome, a status) in the reader's
+    language (`labels:` of its file; English's when it lacks one)."""
     languages = templates().languages
     own = languages[language].labels if language in languages else {}
     english = languages["en"].labels
@@ -63,17 +64,17 @@ def summary(incident: Incident, language: str = "en", timezone: str | None = Non
 
     salute = incident.salute or {}
     parts = []
-    activity = ", ".join(_label(a, language) for a in salute.get("activity") or []) or \
-        _label("activity", language)
-    uniform = ", ".join(u.upper() if len(u) <= 4 else _label(u, language)
+    activity = ", ".join(label(a, language) for a in salute.get("activity") or []) or \
+        label("activity", language)
+    uniform = ", ".join(u.upper() if len(u) <= 4 else label(u, language)
                         for u in salute.get("uniform") or [])
     parts.append(f"{uniform} {activity}".strip())
-    parts.append(incident.location_text or _label("place_unconfirmed", language))
+    parts.append(incident.location_text or label("place_unconfirmed", language))
     size = salute.get("size") or {}
     if size.get("agents"):
-        parts.append(f"{size['agents']} {_label('agents', language)}")
+        parts.append(f"{size['agents']} {label('agents', language)}")
     if size.get("vehicles"):
-        parts.append(f"{size['vehicles']} {_label('vehicles', language)}")
+        parts.append(f"{size['vehicles']} {label('vehicles', language)}")
     when = (salute.get("time") or {}).get("at")
     if when:
         parts.append(when[11:16])

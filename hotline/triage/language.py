@@ -19,6 +19,7 @@ Three readers, from the cheapest:
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
@@ -124,13 +125,22 @@ class Detection:
         return self.confidence >= CONFIDENT
 
 
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_UPPER = re.compile(r"[A-Z]")
+
+
 def script_counts(text: str) -> Counter[str]:
     """Letters by script ("Latin", "Han", "Hangul" ...)."""
     counts: Counter[str] = Counter()
+    latin = len(_ASCII_LETTER.findall(text))
+    if latin:
+        counts["Latin"] = latin
+    if text.isascii():
+        return counts  # most texts: nothing more to look at (this is on the webhook's path)
     for char in text:
-        if not char.isalpha():
-            continue
         code = ord(char)
+        if code < 0x80 or not char.isalpha():
+            continue
         if code < 0x0250 or 0x1E00 <= code <= 0x1EFF:
             counts["Latin"] += 1
             continue
@@ -289,14 +299,21 @@ class Detector:
         words = _language_words(text)
         if not words:
             return self._unsure(hint)
-        scores = model_scores(" ".join(words), self.latin) if len(self.latin) > 1 else {}
         votes = Counter(self.lexicon[w] for w in words if w in self.lexicon)
         tuned, tuned_confidence = english_or_spanish(text, hint_code)
+        own_counts = _tuned_counts(" ".join(words))
+        if not votes and tuned_confidence >= 0.8 and max(own_counts) >= 2 and \
+                {"en", "es"} <= self.latin:
+            # plainly English or Spanish, and no word of another language: the model would
+            # only agree (most texts; this is on the webhook's path)
+            return Detection(tuned, hint if hint and hint_code == tuned else tuned,
+                             round(min(tuned_confidence, 0.99), 2))
+        scores = model_scores(" ".join(words), self.latin) if len(self.latin) > 1 else {}
         combined = dict(scores)
         # the model leans English (and Spanish) on any short text it cannot place: without a
         # word of the tuned list, its English or Spanish counts half
-        own = " ".join(words)  # the tuned lists' words among those that are no names
-        for code, count in zip(("en", "es"), _tuned_counts(own), strict=True):
+        # (the tuned lists' words among those that are no names)
+        for code, count in zip(("en", "es"), own_counts, strict=True):
             if not count and code in combined:
                 combined[code] *= 0.5
         for code, n in votes.items():
@@ -305,7 +322,7 @@ class Detector:
         # another language wins over English or Spanish words only with a word of its own
         # ("la migra esta aqui" reads Portuguese to the model, and is not)
         if best not in ("en", "es") and not votes.get(best) and \
-                max(_tuned_counts(own)) >= 2 and tuned_confidence > 0.5:
+                max(own_counts) >= 2 and tuned_confidence > 0.5:
             best = tuned
         if best in ("en", "es") and {"en", "es"} <= self.latin:
             # between the two, the tuned lists beat the model on slang and Spanglish
@@ -337,24 +354,25 @@ _SCRIPT_LANGUAGE_OF = {code: script for script, code in _SCRIPT_LANGUAGE.items()
 _SCRIPT_LANGUAGE_OF["ur"] = "Arabic"
 
 
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|[.!?\n]")
+
+
 def _language_words(text: str) -> list[str]:
     """The words of a Latin-script message that say something about its language: not names
     (capitalised inside a sentence), agencies, numbers or street abbreviations."""
-    letters = [c for c in text if c.isalpha()]
-    all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    letters = len(_ASCII_LETTER.findall(text))
+    all_caps = bool(letters) and len(_UPPER.findall(text)) > 0.8 * letters
     out = []
     sentence_start = True
-    for match in re.finditer(r"[^\W\d_]+(?:['’][^\W\d_]+)?|[.!?\n]", text):
-        token = match.group(0)
+    for token in _TOKEN.findall(text):
         if token in ".!?\n":
             sentence_start = True
             continue
         low = token.lower()
-        plain = fold(low)
-        if plain in _NOT_LANGUAGE:
+        if (low if low.isascii() else fold(low)) in _NOT_LANGUAGE:
             sentence_start = False
             continue
-        if not all_caps and token[0].isupper() and not sentence_start and len(token) > 1:
+        if not all_caps and not sentence_start and len(token) > 1 and token[0].isupper():
             continue  # a name: "Flatbush", "Church"
         sentence_start = False
         out.append(low)
@@ -368,6 +386,11 @@ def _detector(languages: Languages) -> Detector:
 
 def default_languages() -> Languages:
     """The languages of the default config directory (HOTLINE_CONFIG_DIR, or ./config)."""
+    return _default_languages(os.environ.get("HOTLINE_CONFIG_DIR"), os.getcwd())
+
+
+@lru_cache(maxsize=4)
+def _default_languages(_config_dir: str | None, _cwd: str) -> Languages:
     from hotline.core.settings import default_config_dir
 
     return load_languages(default_config_dir())
