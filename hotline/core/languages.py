@@ -126,8 +126,8 @@ class Languages:
                 for phrase in (name, *lang.variant_names.get(script, ())):
                     self._names[fold_phrase(phrase)] = f"{lang.code}-{script}"
 
-    def __contains__(self, code: object) -> bool:
-        return code in self.by_code
+    def __contains__(self, tag: object) -> bool:
+        return isinstance(tag, str) and tag.partition("-")[0] in self.by_code
 
     def __getitem__(self, code: str) -> Language:
         return self.by_code[code.partition("-")[0]]

@@ -102,8 +102,9 @@ _BOTH = TRADITIONAL & SIMPLIFIED
 TRADITIONAL_ONLY = TRADITIONAL - _BOTH
 SIMPLIFIED_ONLY = SIMPLIFIED - _BOTH
 
+# letters only Vietnamese has (â, ê, ô are French and Portuguese too)
 VIETNAMESE_MARKS = re.compile(
-    "[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+    "[ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
 POLISH_MARKS = re.compile("[ąćęłńśźż]")
 # Latin words that are never evidence of a language: they are names, streets and agencies
 _NOT_LANGUAGE = frozenset("""
@@ -336,6 +337,8 @@ class Detector:
                 (combined.get("en", 0.0) + combined.get("es", 0.0)) / total)
             tag = hint if hint and hint_code == code else code
             return Detection(code, tag, round(min(confidence, 0.99), 2))
+        if not combined:
+            return self._unsure(hint)
         ranked = sorted(combined.items(), key=lambda kv: -kv[1])
         code, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0

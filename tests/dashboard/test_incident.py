@@ -31,7 +31,7 @@ def test_incident_page_shows_everything_and_audits_the_pii_view(app, logged_in, 
     html = response.text
     assert CHICAGO_SMS in html
     for part in ("Credibility", "corroboration", "Verifiers", "Alerts", "Timeline",
-                 "language en", "Size", "3 vehicles", "Carmen Torres"):
+                 "English</span>", "Size", "3 vehicles", "Carmen Torres"):
         assert part in html, part
     assert response.headers["Cache-Control"] == "no-store"
     assert ("dashboard.incident.view", code) in audit_actions(app)

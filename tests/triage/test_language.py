@@ -31,3 +31,41 @@ def test_fallback_breaks_ties():
 def test_confidence_grows_with_margin():
     assert detect_language("la migra esta aqui en la tienda")[1] > \
         detect_language("la migra at the store")[1]
+
+
+@pytest.mark.parametrize(("text", "code", "tag"), [
+    ("唐人街有移民局的人在抓人", "zh", "zh"),
+    ("唐人街有移民局的人在抓人，還有兩輛車", "zh", "zh-Hant"),
+    ("الهجرة في باي ريدج الآن", "ar", "ar"),
+    ("امیگریشن والے یہاں ہیں، دروازہ نہ کھولیں", "ur", "ur"),
+    ("kya ICE bina warrant ghar mein aa sakti hai", "ur", "ur"),  # romanised Urdu
+    ("você está lá com três agentes", "pt", "pt"),  # ê and ô are not Vietnamese
+    ("Cảnh sát đang ở đây", "vi", "vi"),
+    ("ICE ayaa jooga suuqa hadda", "so", "so"),
+    ("ICE на углу сейчас", "ru", "ru"),
+    ("이민국 단속 지금", "ko", "ko"),
+])
+def test_other_languages_and_scripts(text, code, tag):
+    from hotline.triage.language import detect
+
+    found = detect(text)
+    assert (found.code, found.tag) == (code, tag)
+
+
+def test_only_configured_languages_are_ever_answered():
+    from hotline.triage.language import default_languages, detect
+
+    codes = set(default_languages().codes)
+    for text in ("Die Polizei ist hier, bitte helfen", "ICE è qui davanti alla scuola",
+                 "ตำรวจอยู่ที่นี่", "ICE"):
+        assert detect(text).code in codes
+    unsure = detect("ตำรวจอยู่ที่นี่")  # a script no configured language is written in
+    assert unsure.confidence < 0.75 and unsure.code == "en"
+
+
+def test_a_remembered_language_is_kept_when_a_message_is_unclear():
+    from hotline.triage.language import detect
+
+    assert detect("ICE 19107", "ht").tag == "ht"
+    assert detect("ICE 19107", "zh-Hant").tag == "zh-Hant"
+    assert detect("ICE 19107").confidence < 0.75

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 
 import pytest
@@ -177,3 +178,74 @@ def test_malformed_transcription_events_are_refused_and_lose_nothing(client, twi
     assert bad.status_code == 400
     assert post(client, twilio, "/twilio/voice/transcription-events", CallSid="nope",
                 TranscriptionEvent="transcription-stopped").status_code == 400
+
+
+def _menu_options(text: str) -> list[tuple[str, str]]:
+    """(voice or Play, words) of each menu option, in order."""
+    gather = text[text.index("<Gather"):text.index("</Gather>")]
+    found = re.findall(r'<Say language="[^"]+" voice="([^"]+)">([^<]+)</Say>|'
+                       r'<Play>([^<]+)</Play>', gather)
+    return [(voice or "play", words or url) for voice, words, url in found]
+
+
+def test_the_menu_offers_the_caller_s_jurisdiction_s_languages_each_in_its_own_voice(client,
+                                                                                      twilio):
+    """A Chicago caller hears Chicago's languages first (en, es, pl, zh, ar, ko, tl, ur, vi),
+    each announced in that language by its own voice; Urdu, which has no Twilio voice and no
+    recording here, is left out, so the next language takes its key; nine keys at most."""
+    response = post(client, twilio, "/twilio/voice")
+    options = _menu_options(response.text)
+    assert [o[0] for o in options[:5]] == ["Polly.Joanna", "Polly.Lupe", "Polly.Ewa",
+                                           "Polly.Zhiyu", "Polly.Zeina"]
+    assert options[0][1] == "For English, press 1." and "2" in options[1][1]
+    assert "3" in options[2][1] and "polsk" in options[2][1].lower()
+    assert len(options) == 9 and all(voice != "play" for voice, _ in options)
+    menu = re.search(r'action="[^"]*menu=([^"&]+)', response.text).group(1).split(",")
+    assert menu[:8] == ["en", "es", "pl", "zh", "ar", "ko", "tl", "vi"] and "ur" not in menu
+    # the key chooses from that same menu: 3 is Polish, spoken and transcribed in Polish
+    chosen = post(client, twilio, "/twilio/voice/language?attempt=1&menu=" + ",".join(menu),
+                  Digits="3")
+    assert 'voice="Polly.Ewa"' in chosen.text and 'languageCode="pl-PL"' in chosen.text
+
+
+def test_a_language_without_a_voice_is_offered_with_the_operator_s_recordings(make_app,
+                                                                             twilio, tmp_path):
+    import shutil
+
+    import yaml
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "config", config)
+    path = config / "languages" / "ht.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["voice"]["prompt_url"] = {name: f"https://recordings.example.org/ht/{name}.mp3"
+                                   for name in ("voice_menu", "voice_prompt", "voice_thanks")}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    app = make_app(HOTLINE_CONFIG_DIR=str(config))
+    client = app.test_client()
+    philadelphia = {"From": "+12155550190"}  # Philadelphia offers Kreyòl
+    options = _menu_options(post(client, twilio, "/twilio/voice", **philadelphia).text)
+    assert ("play", "https://recordings.example.org/ht/voice_menu.mp3") in options
+    key = options.index(("play", "https://recordings.example.org/ht/voice_menu.mp3")) + 1
+    menu = "en,es,zh,vi,ht,pt,fr,ru,ar"
+    chosen = post(client, twilio, f"/twilio/voice/language?attempt=1&menu={menu}",
+                  Digits=str(menu.split(",").index("ht") + 1), **philadelphia)
+    assert "<Play>https://recordings.example.org/ht/voice_prompt.mp3</Play>" in chosen.text
+    # no engine transcribes Haitian Creole: the recording is a report that needs listening
+    assert "<Start>" not in chosen.text and 'transcribe="false"' in chosen.text
+    assert "tx=none" in chosen.text
+    assert options[key - 1][0] == "play"
+
+
+def test_a_recording_nobody_can_transcribe_is_a_report_that_needs_listening(sms_app, twilio):
+    client = sms_app.test_client()
+    response = post(client, twilio, "/twilio/voice/recorded?lang=ht&tx=none",
+                    RecordingSid="RE" + "9" * 32, RecordingDuration="25",
+                    RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9")
+    assert response.status_code == 200
+    drain(sms_app)  # at once: no transcript is waited for
+    with sms_app.app_context():
+        message = db.session.scalar(select(Message).where(Message.channel == "voice"))
+        assert message.flags.get("needs_listening") is True
+        report = db.session.scalar(select(Report))
+        assert report is not None and report.language == "ht"
