@@ -25,7 +25,7 @@ GLOSS = frozenset("""
     suvs unmarked vests masks plain clothes guns raid arrested arresting detained checkpoint
     knocking waiting parked watching asking for papers right now today and corner street
     avenue at near in one two three four five six seven eight nine ten school church store court
-    home depot
+    home depot people
 """.split())
 REQUIRED_CODES = {"en", "es", "zh", "ht", "vi", "ko", "tl", "ar", "fr", "ru", "pt", "bn", "pl"}
 

@@ -45,14 +45,17 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
 
 
 def warm_up(app: Flask) -> None:
-    """Load the place data, the gazetteer and the templates before the first job needs them."""
+    """Load the place data, the gazetteer, the templates and the language model before the
+    first job needs them."""
     from hotline.incidents.geography import current_gazetteer
     from hotline.messaging.templates import load_templates
+    from hotline.triage.language import warm
 
     with app.app_context():
         with db.new_session() as session:
             current_gazetteer(session)
         load_templates(app.config["SETTINGS"].config_dir)
+    warm()
 
 
 class _Worker(SimpleWorker):

@@ -45,8 +45,8 @@ def fold_phrase(text: str) -> str:
         category = unicodedata.category(char)
         if category == "Mn" and _is_latin_mark(char):
             continue  # an accent on a Latin letter: "sí" is "si"
-        if char in _APOSTROPHES:
-            continue  # "d'accord", "d’accord" and "daccord" are one word
+        if char in _APOSTROPHES or category == "Cf":
+            continue  # "d'accord" is "daccord"; a zero-width space hides nothing ("S\u200bTOP")
         if category[0] in "LMN":
             out.append(char)
         elif char.isspace() or category[0] in "PSZC":

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Boolean, Connection, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline.core.extensions import db
-from hotline.core.languages import Languages, load_languages
+from hotline.core.languages import Languages, fold_phrase, load_languages
 from hotline.core.phones import normalize_phone
 from hotline.incidents import abuse
 from hotline.intake.commands import parse_command
@@ -30,12 +30,16 @@ from hotline.intake.keywords import keyword_language, keyword_of, language_named
 from hotline.jobs import outbox
 from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
-from hotline.triage.language import CONFIDENT, detect
+from hotline.triage.language import detect
 
 logger = logging.getLogger(__name__)
 
 SID = re.compile(r"^(SM|MM|SMS|CA|RE)[0-9a-fA-F]{32}$")
 MAX_MEDIA = 10
+# the opt-out words Twilio handles itself on long codes, replying on its own
+# (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out)
+TWILIO_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit",
+                                  "revoke", "optout"})
 MAX_FROM = 64  # "whatsapp:+" and 15 digits is Twilio's longest; the ciphertext must fit 255
 
 
@@ -61,6 +65,9 @@ class Inbound:
     language_unknown: bool = False
     # a US sender's area code (which jurisdiction's languages to offer), else ""
     area_code: str = ""
+    # Twilio opted the sender out itself (Advanced Opt-Out said so, or one of its default
+    # English opt-out words) and answered them
+    twilio_opted_out: bool = False
     responder: bool = False  # the sender is an active responder: never a report
     rate_limited: bool = False  # set by `hand_over`
     deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
@@ -108,7 +115,10 @@ def _build(insert: Any, name: str) -> Any:  # noqa: ANN401
         return stmt.on_conflict_do_update(
             index_elements=[table.c.phone_hmac],
             set_={"last_seen_at": excluded.last_seen_at,
-                  "language": func.coalesce(excluded.language, table.c.language),
+                  # a keyword's language fills in an unknown one, never replaces it
+                  "language": case((bindparam("weak", type_=Boolean()),
+                                    func.coalesce(table.c.language, excluded.language)),
+                                   else_=func.coalesce(excluded.language, table.c.language)),
                   # sealed again under today's data key with last_seen_at, so the number
                   # lives exactly as long as retention keeps it (and a purged one returns)
                   "phone_enc": excluded.phone_enc},
@@ -137,7 +147,8 @@ WITH r AS (
           false)
   ON CONFLICT (phone_hmac) DO UPDATE SET
     last_seen_at = excluded.last_seen_at,
-    language = coalesce(excluded.language, reporters.language),
+    language = CASE WHEN %(weak)s THEN coalesce(reporters.language, excluded.language)
+                    ELSE coalesce(excluded.language, reporters.language) END,
     phone_enc = excluded.phone_enc
   RETURNING id, language, opted_out, blocked
 ), k AS (
@@ -186,7 +197,7 @@ def upsert_reporter(session: Session, vault: Vault, e164: str,
     """
     return session.execute(_statement(session, "reporter"), {
         "phone_hmac": vault.phone_hmac(e164), "phone_enc": vault.encrypt(e164, "reporter.phone"),
-        "language": language, "now": utcnow()}).one()
+        "language": language, "weak": False, "now": utcnow()}).one()
 
 
 def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
@@ -217,6 +228,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     command = parse_command(body) if keyword is None else None
     detected = None
     confidence = 0.0
+    clear = False
     if keyword is not None:
         detected = keyword_language(body, languages)  # AYUDA is Spanish; STOP says nothing
     elif command is None and (named := language_named(body, languages)) is not None:
@@ -224,7 +236,10 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     elif command is None and body.strip():
         found = detect(body, None, languages)
         detected, confidence = found.tag, found.confidence
-    remember = detected if confidence >= CONFIDENT or keyword is not None else None
+        clear = found.clear
+    # remembered: a clear message's language, a language named; a keyword's only when nothing
+    # was known (AIDE says French; "oo" or "ha" from an English speaker switches nothing)
+    remember = detected if clear or keyword is not None else None
     phone_hmac = vault.phone_hmac(e164)
     flags: dict[str, Any] = {}
     if keyword:
@@ -237,8 +252,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "remember": remember, "now": now, "sid": sid, "channel": "mms" if media else "sms",
         "counterpart_enc": vault.encrypt(e164, "message.counterpart"),
         "body_enc": vault.encrypt(body, "message.body"), "media": media,
-        "language": detected if confidence >= CONFIDENT or keyword is not None else None,
-        "flags": flags,
+        "language": detected if clear or keyword is not None else None,
+        "weak": keyword not in (None, "language"), "flags": flags,
         "defer": keyword not in ("stop", "start", "consent", "help", "rights", "language"),
     }
     if session.get_bind().dialect.name == "postgresql":
@@ -253,13 +268,17 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     else:
         stored = _store_stepwise(session, params)
     reporter_id, remembered, opted_out, blocked, message_id, outbox_id, responder = stored
-    # an unclear message is answered in the language we remember
-    if detected is not None and (confidence >= CONFIDENT or keyword is not None):
+    # a clear message is answered in its language, a keyword in the reporter's (or its own when
+    # none is known), anything unclear in the language we remember
+    if detected is not None and (clear or keyword == "language"):
         language = detected
     else:
         language = remembered or detected or languages.fallback[0]
-    unknown = keyword is None and command is None and remembered is None and \
-        confidence < CONFIDENT
+    unknown = keyword is None and command is None and remembered is None and not clear
+    if keyword == "consent" and remembered and detected and \
+            detected.partition("-")[0] not in (remembered.partition("-")[0], "en"):
+        # another language's yes ("ha", "oo" from an English speaker) is not consent
+        keyword = "foreign_consent"
     created = message_id is not None
     if created:
         values = _REPORTER_KEYWORDS.get(keyword or "")
@@ -279,6 +298,9 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
         blocked=blocked, command=command is not None, responder=responder,
         language_unknown=unknown,
+        twilio_opted_out=keyword == "stop" and (
+            bool((form.get("OptOutType") or "").strip())
+            or fold_phrase(body) in TWILIO_OPT_OUT_WORDS),
         area_code=e164[2:5] if e164.startswith("+1") and len(e164) == 12 else "",
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)
@@ -323,7 +345,7 @@ def _store_postgres(executor: Session | Connection, params: dict[str, Any]) -> t
 def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:
     reporter = session.execute(_statement(session, "reporter"), {
         "phone_hmac": params["phone_hmac"], "phone_enc": params["phone_enc"],
-        "language": params["remember"], "now": params["now"]}).one()
+        "language": params["remember"], "weak": params["weak"], "now": params["now"]}).one()
     responder = session.scalar(select(Responder.id).where(
         Responder.phone_hmac == params["phone_hmac"], Responder.active.is_(True)).limit(1))
     flags = {**params["flags"], **({"blocked": True} if reporter.blocked else {}),

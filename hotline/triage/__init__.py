@@ -32,6 +32,8 @@ class Triage:
     confidence: float
     # the language replies use: the code, or the code and its script ("zh-Hant")
     language_tag: str = ""
+    # clear enough to remember as the reporter's language (see Detection.clear)
+    language_clear: bool = False
 
     @property
     def jurisdiction(self) -> str | None:
@@ -79,7 +81,7 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   + 0.2 * min(filled, 3) / 3
                   + 0.1 * language_confidence)
     return Triage(language, language_confidence, location, salute, round(confidence, 2),
-                  found.tag)
+                  found.tag, found.clear)
 
 
 def gazetteer_from_config(config_dir: Path) -> Gazetteer:

@@ -56,7 +56,13 @@ class Glossary:
         inside: dict[str, str] = {}
         exact: dict[tuple[str, ...], str] = {}
         prefixes: list[tuple[str, str]] = []
+        # "<n>대" -> "3 cars": a number and its counter (Korean and Chinese count after it)
+        self.counted: list[tuple[re.Pattern[str], str]] = []
         for phrase, english in entries.items():
+            if "<n>" in phrase:
+                pattern = re.escape(_nfc(phrase)).replace(re.escape("<n>"), r"(\d+)\s*")
+                self.counted.append((re.compile(pattern, re.IGNORECASE), english))
+                continue
             if _is_inside_match(phrase):
                 inside[_nfc(phrase.rstrip("*"))] = english
             elif phrase.endswith("*"):
@@ -75,10 +81,12 @@ class Glossary:
         self.prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
 
     def __bool__(self) -> bool:
-        return bool(self.inside or self.exact or self.prefixes)
+        return bool(self.inside or self.exact or self.prefixes or self.counted)
 
     def apply(self, text: str) -> str:
         """The text with every known phrase replaced by its English (space-separated)."""
+        for pattern, english in self.counted:
+            text = pattern.sub(lambda m, e=english: f" {m.group(1)} {e} ", text)
         if self._inside_re is not None:
             text = _nfc_keep_case(text)
             if self._inside_re.search(text):

@@ -66,6 +66,8 @@ LEANS_SPANISH = frozenset({"migra", "migras", "redada", "troca", "trocas"})
 
 # a language is remembered (and answered without asking) from this confidence on
 CONFIDENT = 0.75
+# the evidence a detection needs before a reporter's language is remembered or changed
+MIN_EVIDENCE = 1.5
 # what one word of a language's own (its markers, or the tuned lists) weighs against the
 # model's probability (0..1)
 WORD_WEIGHT = 0.35
@@ -100,7 +102,8 @@ SIMPLIFIED = frozenset(
 # ... of which these are the same in both and say nothing
 _BOTH = TRADITIONAL & SIMPLIFIED
 TRADITIONAL_ONLY = TRADITIONAL - _BOTH
-SIMPLIFIED_ONLY = SIMPLIFIED - _BOTH
+# ... and these are Simplified forms Traditional writing uses too (皇后, 對面, 台灣, 周, 里)
+SIMPLIFIED_ONLY = SIMPLIFIED - _BOTH - frozenset("后面台周里征划")
 
 # letters only Vietnamese has (â, ê, ô are French and Portuguese too)
 VIETNAMESE_MARKS = re.compile(
@@ -120,10 +123,19 @@ class Detection:
     code: str
     tag: str
     confidence: float
+    # how much of the message spoke for it: the language's own words (markers, the tuned
+    # lists), or half its letters in its own script
+    evidence: float = 0.0
 
     @property
     def confident(self) -> bool:
         return self.confidence >= CONFIDENT
+
+    @property
+    def clear(self) -> bool:
+        """Sure, and on enough of the message to remember it (or to switch a reporter to it):
+        "mesi" or "ICE left" may read Polish with confidence, and never switch anyone."""
+        return self.confident and self.evidence >= MIN_EVIDENCE
 
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
@@ -255,10 +267,17 @@ class Detector:
                         and word not in _NOT_LANGUAGE}
 
     def detect(self, text: str, hint: str | None = None) -> Detection:
-        """The language of `text`; `hint` (the remembered language) breaks ties."""
+        """The language of `text`; `hint` (the remembered language) stands unless the text is
+        clearly in another one."""
         hint_code = hint.partition("-")[0] if hint else None
         if hint_code not in self.codes:
             hint, hint_code = None, None
+        found = self._detect(text, hint, hint_code)
+        if hint and hint_code and found.code != hint_code and not found.clear:
+            return Detection(hint_code, hint, 0.5, found.evidence)
+        return found
+
+    def _detect(self, text: str, hint: str | None, hint_code: str | None) -> Detection:
         scripts = script_counts(text)
         letters = sum(scripts.values())
         if not letters:
@@ -287,16 +306,18 @@ class Detector:
                 code = max(scores, key=scores.__getitem__) if scores else "ar"
         if code is None or code not in self.codes:
             return self._unsure(hint)  # a script none of the configured languages is written in
+        letters = script_counts(text).get(script, 0)
         return Detection(code, script_tag(code, text, self.languages),
-                         round(min(0.99, 0.8 + 0.2 * share), 2))
+                         round(min(0.99, 0.8 + 0.2 * share), 2), letters / 2)
 
     def _latin(self, text: str, hint: str | None, hint_code: str | None) -> Detection:
         lowered = text.lower()
-        if "vi" in self.latin and len(VIETNAMESE_MARKS.findall(lowered)) >= 2:
-            return Detection("vi", "vi", 0.95)
-        if "pl" in self.latin and len(POLISH_MARKS.findall(lowered)) >= 1 and \
-                not VIETNAMESE_MARKS.search(lowered):
-            return Detection("pl", "pl", 0.9)
+        marks = len(VIETNAMESE_MARKS.findall(lowered))
+        if "vi" in self.latin and marks >= 2:
+            return Detection("vi", "vi", 0.95, float(marks))
+        polish = len(POLISH_MARKS.findall(lowered))
+        if "pl" in self.latin and polish >= 1 and not marks:
+            return Detection("pl", "pl", 0.9, 1.0 + polish)
         words = _language_words(text)
         if not words:
             return self._unsure(hint)
@@ -308,7 +329,7 @@ class Detector:
             # plainly English or Spanish, and no word of another language: the model would
             # only agree (most texts; this is on the webhook's path)
             return Detection(tuned, hint if hint and hint_code == tuned else tuned,
-                             round(min(tuned_confidence, 0.99), 2))
+                             round(min(tuned_confidence, 0.99), 2), max(own_counts))
         scores = model_scores(" ".join(words), self.latin) if len(self.latin) > 1 else {}
         combined = dict(scores)
         # the model leans English (and Spanish) on any short text it cannot place: without a
@@ -336,7 +357,8 @@ class Detector:
             confidence = weight * tuned_confidence + (1 - weight) * (
                 (combined.get("en", 0.0) + combined.get("es", 0.0)) / total)
             tag = hint if hint and hint_code == code else code
-            return Detection(code, tag, round(min(confidence, 0.99), 2))
+            return Detection(code, tag, round(min(confidence, 0.99), 2),
+                             own_counts[0 if code == "en" else 1])
         if not combined:
             return self._unsure(hint)
         ranked = sorted(combined.items(), key=lambda kv: -kv[1])
@@ -349,7 +371,10 @@ class Detector:
             code = hint_code  # unclear between the two: the remembered language
             confidence = combined[hint_code] / (combined[hint_code] + top)
         tag = hint if hint and hint_code == code else code
-        return Detection(code, tag, round(min(confidence, 0.99), 2))
+        # its own words, and the model's word when it is sure of three words or more
+        evidence = votes.get(code, 0) + (1 if scores.get(code, 0.0) > 0.9 and len(words) >= 3
+                                         else 0)
+        return Detection(code, tag, round(min(confidence, 0.99), 2), float(evidence))
 
 
 # the non-Latin script each configured code is written in (None: Latin)

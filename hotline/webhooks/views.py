@@ -37,8 +37,12 @@ def inbound_sms() -> Response:
     inbound = store.hand_over(session, inbound)
     templates = load_templates(settings.config_dir)
     if inbound.keyword == "stop":
-        # Twilio's own opt-out handling answers STOP; a second reply would be blocked anyway.
-        return twiml(EMPTY_TWIML)
+        if inbound.twilio_opted_out:
+            # Twilio's own opt-out handling answered it; a second reply would be blocked anyway
+            return twiml(EMPTY_TWIML)
+        # a STOP word of another language (ARRÊT, 停止): Twilio did not opt them out, so the
+        # confirmation is ours to send
+        return twiml(templates.twiml_message("stopped", inbound.language))
     if inbound.keyword == "start":
         return twiml(templates.twiml_message("started", inbound.language))
     if inbound.opted_out or inbound.blocked or inbound.command:
@@ -60,7 +64,9 @@ def inbound_sms() -> Response:
 
 
 _KEYWORD_REPLIES = {"help": "help", "consent": "consent_thanks", "rights": "rights",
-                    "language": "language_set"}
+                    "language": "language_set",
+                    # another language's "yes" is no consent: how to use the line instead
+                    "foreign_consent": "help"}
 
 
 def _offered(area_code: str) -> list[str]:

@@ -113,7 +113,8 @@ def voice_language() -> Response:
     codes = _menu_from_args(languages)
     digit = (request.form.get("Digits") or "").strip()
     attempt = request.args.get("attempt", "1")
-    chosen = int(digit) if digit.isdigit() and 1 <= int(digit) <= len(codes) else None
+    chosen = int(digit) if digit.isascii() and digit.isdigit() and \
+        1 <= int(digit) <= len(codes) else None
     if chosen is None and attempt == "1":
         return twiml(str(_menu(2, codes)))
     language = languages[codes[(chosen or 1) - 1]]

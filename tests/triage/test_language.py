@@ -36,6 +36,7 @@ def test_confidence_grows_with_margin():
 @pytest.mark.parametrize(("text", "code", "tag"), [
     ("唐人街有移民局的人在抓人", "zh", "zh"),
     ("唐人街有移民局的人在抓人，還有兩輛車", "zh", "zh-Hant"),
+    ("他們在皇后區外面", "zh", "zh-Hant"),  # 后 and 面 are Traditional too
     ("الهجرة في باي ريدج الآن", "ar", "ar"),
     ("امیگریشن والے یہاں ہیں، دروازہ نہ کھولیں", "ur", "ur"),
     ("kya ICE bina warrant ghar mein aa sakti hai", "ur", "ur"),  # romanised Urdu
@@ -69,3 +70,11 @@ def test_a_remembered_language_is_kept_when_a_message_is_unclear():
     assert detect("ICE 19107", "ht").tag == "ht"
     assert detect("ICE 19107", "zh-Hant").tag == "zh-Hant"
     assert detect("ICE 19107").confidence < 0.75
+
+
+@pytest.mark.parametrize("text", ["mesi", "non", "ICE left", "no se", "siguen aqui", "ا",
+                                  "i dont know"])
+def test_a_few_words_are_never_clear_enough_to_remember(text):
+    from hotline.triage.language import detect
+
+    assert not detect(text).clear

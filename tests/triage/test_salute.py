@@ -124,3 +124,17 @@ def test_time_uses_the_jurisdiction_of_the_message(gazetteer):
     # 15:00 is still ahead in Chicago (13:30): the report means yesterday's
     later = triage_text("la migra en Pilsen a las 3", gazetteer, now=NOW)
     assert later.salute["time"]["at"] == "2025-06-11T15:00-05:00"
+
+
+def test_counters_after_the_number_count_agents_and_vehicles_not_people_taken(gazetteer):
+    """Korean counts after the number: 요원 5명 is five agents, 2대 two vehicles; 가족 3명
+    (three of my family) taken is no agent count, and 3가지 (three kinds) is no 3rd Street."""
+    from hotline.triage import triage_text
+
+    agents = triage_text("요원 5명 밴 2대 윌셔 하고 버몬트 지금", gazetteer).salute["size"]
+    assert agents == {"agents": 5, "vehicles": 2}
+    family = triage_text("우리 가족 3명이 윌셔에서 잡혀갔어요", gazetteer).salute["size"]
+    assert not (family or {}).get("agents")
+    kinds = triage_text("이민국 요원들이 집에 와서 3가지 질문을 했어요", gazetteer,
+                        "+12135550100")
+    assert kinds.needs_location and kinds.location.street is None

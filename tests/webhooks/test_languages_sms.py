@@ -82,12 +82,56 @@ def test_keywords_and_language_names_in_every_language(sms_app, twilio, body, te
     assert reply == TEMPLATES.text(template, tag)
 
 
-@pytest.mark.parametrize("body", ["ARRÊT", "停止", "СТОП", "PARAR", "KANPE"])
-def test_stop_in_other_languages_opts_out(sms_app, twilio, body):
+@pytest.mark.parametrize(("body", "tag"), [
+    ("ARRÊT", "fr"), ("停止", "zh"), ("СТОП", "ru"), ("BASTA", "es"), ("KANPE", "ht"),
+    ("S\u200bTOP", None), ("STOP", None)])
+def test_stop_in_every_language_opts_out_and_is_confirmed_when_twilio_did_not(
+        sms_app, twilio, body, tag):
+    """Twilio answers its own English opt-out words itself; another language's STOP is
+    confirmed by Hotline (Twilio did not opt the sender out, so the reply goes through)."""
     client = sms_app.test_client()
-    assert _reply(twilio.post_sms(client, body, from_number="+13125550142")) == ""
+    reply = _reply(twilio.post_sms(client, body, from_number="+13125550142"))
+    assert reply == ("" if tag is None else TEMPLATES.text("stopped", tag))
     with sms_app.app_context():
         assert db.session.scalar(select(Reporter.opted_out)) is True
+
+
+@pytest.mark.parametrize(("first", "then", "tag"), [
+    ("Ajan ICE yo nan Flatbush ak Church Ave kounye a, yo ap arete moun", "mesi", "ht"),
+    ("la migra esta en la esquina de la 26 y Pulaski", "siguen aqui", "es"),
+    ("la migra esta en la esquina de la 26 y Pulaski", "no se", "es"),
+    ("ICE agents at the corner of Main and 5th right now", "i dont know", "en"),
+    ("ICE agents at the corner of Main and 5th right now", "ICE left", "en"),
+])
+def test_a_short_reply_never_switches_the_remembered_language(sms_app, twilio, first, then,
+                                                               tag):
+    """Found by an adversarial pass: "mesi" read Polish, "siguen aqui" Portuguese, "i dont
+    know" French — each with confidence — and the reporter was switched for good."""
+    client = sms_app.test_client()
+    sender = "+13125550144"
+    assert _reply(twilio.post_sms(client, first, from_number=sender)) == \
+        TEMPLATES.text("ack", tag)
+    assert _reply(twilio.post_sms(client, then, from_number=sender)) == \
+        TEMPLATES.text("ack", tag)
+    drain(sms_app)
+    with sms_app.app_context():
+        assert db.session.scalar(select(Reporter.language)) == tag
+
+
+@pytest.mark.parametrize("yes", ["ha", "oo", "tak", "co"])
+def test_another_language_s_yes_is_no_consent_and_switches_nothing(sms_app, twilio, yes):
+    client = sms_app.test_client()
+    sender = "+13125550145"
+    twilio.post_sms(client, "ICE agents at the corner of Main and 5th right now",
+                    from_number=sender)
+    assert _reply(twilio.post_sms(client, yes, from_number=sender)) == \
+        TEMPLATES.text("help", "en")
+    with sms_app.app_context():
+        reporter = db.session.scalar(select(Reporter))
+        assert reporter.language == "en" and reporter.consent_contact is False
+    # the reporter's own yes still is consent
+    assert _reply(twilio.post_sms(client, "YES", from_number=sender)) == \
+        TEMPLATES.text("consent_thanks", "en")
 
 
 def test_twilio_s_opt_out_type_wins(sms_app, twilio):
