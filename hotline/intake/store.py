@@ -227,7 +227,6 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     keyword = keyword_of(body, languages, form.get("OptOutType"))
     command = parse_command(body) if keyword is None else None
     detected = None
-    confidence = 0.0
     clear = False
     if keyword is not None:
         detected = keyword_language(body, languages)  # AYUDA is Spanish; STOP says nothing
@@ -235,8 +234,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         keyword, detected = "language", named  # "Kreyòl": from now on, in Haitian Creole
     elif command is None and body.strip():
         found = detect(body, None, languages)
-        detected, confidence = found.tag, found.confidence
-        clear = found.clear
+        detected, clear = found.tag, found.clear
     # remembered: a clear message's language, a language named; a keyword's only when nothing
     # was known (AIDE says French; "oo" or "ha" from an English speaker switches nothing)
     remember = detected if clear or keyword is not None else None
