@@ -38,7 +38,7 @@ def _triage(session: Session, body: str, sender: str | None,
                          language_hint=reporter.language if reporter else None,
                          languages=load_languages(current_app.config["SETTINGS"].config_dir))
     if reporter is not None and body.strip() and (
-            result.language_clear or reporter.language is None):
+            result.language_clear or (reporter.language is None and result.language_usable)):
         # remembered only when the message says so clearly (an unsure guess, or a short
         # transcript, never switches a reporter who wrote in another language before)
         reporter.language = result.language_tag or result.language

@@ -227,17 +227,18 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     keyword = keyword_of(body, languages, form.get("OptOutType"))
     command = parse_command(body) if keyword is None else None
     detected = None
-    clear = False
+    clear = usable = False
     if keyword is not None:
         detected = keyword_language(body, languages)  # AYUDA is Spanish; STOP says nothing
     elif command is None and (named := language_named(body, languages)) is not None:
         keyword, detected = "language", named  # "Kreyòl": from now on, in Haitian Creole
     elif command is None and body.strip():
         found = detect(body, None, languages)
-        detected, clear = found.tag, found.clear
-    # remembered: a clear message's language, a language named; a keyword's only when nothing
-    # was known (AIDE says French; "oo" or "ha" from an English speaker switches nothing)
-    remember = detected if clear or keyword is not None else None
+        detected, clear, usable = found.tag, found.clear, found.usable
+    # remembered: a clear message's language and a language named replace the one known; a
+    # usable message's or a keyword's fill in only an unknown one (AIDE says French; "ha" or
+    # "ICE at 60608" switch nobody who wrote before)
+    remember = detected if usable or keyword is not None else None
     phone_hmac = vault.phone_hmac(e164)
     flags: dict[str, Any] = {}
     if keyword:
@@ -250,8 +251,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "remember": remember, "now": now, "sid": sid, "channel": "mms" if media else "sms",
         "counterpart_enc": vault.encrypt(e164, "message.counterpart"),
         "body_enc": vault.encrypt(body, "message.body"), "media": media,
-        "language": detected if clear or keyword is not None else None,
-        "weak": keyword not in (None, "language"), "flags": flags,
+        "language": remember,
+        "weak": keyword != "language" and not clear, "flags": flags,
         "defer": keyword not in ("stop", "start", "consent", "help", "rights", "language"),
     }
     if session.get_bind().dialect.name == "postgresql":
@@ -272,7 +273,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         language = detected
     else:
         language = remembered or detected or languages.fallback[0]
-    unknown = keyword is None and command is None and remembered is None and not clear
+    unknown = keyword is None and command is None and remembered is None
     if keyword == "consent" and remembered and detected and \
             detected.partition("-")[0] not in (remembered.partition("-")[0], "en"):
         # another language's yes ("ha", "oo" from an English speaker) is not consent

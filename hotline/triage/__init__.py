@@ -32,8 +32,10 @@ class Triage:
     confidence: float
     # the language replies use: the code, or the code and its script ("zh-Hant")
     language_tag: str = ""
-    # clear enough to remember as the reporter's language (see Detection.clear)
+    # clear enough to switch a reporter to it, usable enough for one with no language yet
+    # (see Detection.clear and .usable)
     language_clear: bool = False
+    language_usable: bool = False
 
     @property
     def jurisdiction(self) -> str | None:
@@ -81,7 +83,7 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   + 0.2 * min(filled, 3) / 3
                   + 0.1 * language_confidence)
     return Triage(language, language_confidence, location, salute, round(confidence, 2),
-                  found.tag, found.clear)
+                  found.tag, found.clear, found.usable)
 
 
 def gazetteer_from_config(config_dir: Path) -> Gazetteer:

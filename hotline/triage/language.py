@@ -132,6 +132,12 @@ class Detection:
         return self.confidence >= CONFIDENT
 
     @property
+    def usable(self) -> bool:
+        """Sure, and on at least one word of its own: enough to answer a new reporter in it
+        (and to remember it until a clear message says otherwise)."""
+        return self.confident and self.evidence >= 1
+
+    @property
     def clear(self) -> bool:
         """Sure, and on enough of the message to remember it (or to switch a reporter to it):
         "mesi" or "ICE left" may read Polish with confidence, and never switch anyone."""
