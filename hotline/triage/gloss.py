@@ -30,8 +30,7 @@ _ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670]")
 def _nfc(text: str) -> str:
     """The form other-script phrases are matched in: lower case, composed, without Arabic
     harakat, hamza or madda marks (people rarely type them; keys are written either way)."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return unicodedata.normalize("NFC", _ARABIC_MARKS.sub("", decomposed))
+    return _nfc_keep_case(text.lower())
 
 
 def _is_inside_match(phrase: str) -> bool:

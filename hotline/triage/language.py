@@ -293,14 +293,15 @@ class Detector:
             count, script = max(other)
             # a few letters of another script outweigh Latin names and agencies around them
             if count >= 2 or count == letters:
-                return self._by_script(text, script, count / letters, hint)
+                return self._by_script(text, script, count, letters, hint)
         return self._latin(text, hint, hint_code)
 
     def _unsure(self, hint: str | None) -> Detection:
         tag = hint or self.languages.fallback[0]
         return Detection(tag.partition("-")[0], tag, 0.5)
 
-    def _by_script(self, text: str, script: str, share: float, hint: str | None) -> Detection:
+    def _by_script(self, text: str, script: str, count: int, letters: int,
+                   hint: str | None) -> Detection:
         code = _SCRIPT_LANGUAGE.get(script)
         if script == "Arabic":
             urdu = sum(1 for c in text if c in URDU_LETTERS)
@@ -312,9 +313,8 @@ class Detector:
                 code = max(scores, key=scores.__getitem__) if scores else "ar"
         if code is None or code not in self.codes:
             return self._unsure(hint)  # a script none of the configured languages is written in
-        letters = script_counts(text).get(script, 0)
         return Detection(code, script_tag(code, text, self.languages),
-                         round(min(0.99, 0.8 + 0.2 * share), 2), letters / 2)
+                         round(min(0.99, 0.8 + 0.2 * count / letters), 2), count / 2)
 
     def _latin(self, text: str, hint: str | None, hint_code: str | None) -> Detection:
         lowered = text.lower()
