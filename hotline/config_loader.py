@@ -18,6 +18,7 @@ from hotline.core.config_files import (  # noqa: F401 - re-exported for callers
 from hotline.core.languages import load_languages
 from hotline.messaging.templates import Templates
 from hotline.models import (
+    CallRoster,
     EscalationPolicy,
     EscalationStep,
     Jurisdiction,
@@ -140,6 +141,18 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
         for stale in rotations.values():
             net.rotations.remove(stale)
             summary.updated.append(f"rotation {net.slug}/{stale.name} removed")
+
+        rosters = {r.name: r for r in net.rosters}
+        for r in record["rosters"]:
+            obj = rosters.pop(r["name"], None)
+            if obj is None:
+                net.rosters.append(CallRoster(**r))
+                summary.created.append(f"call roster {net.slug}/{r['name']}")
+            elif _assign(obj, r):
+                summary.updated.append(f"call roster {net.slug}/{r['name']}")
+        for stale in rosters.values():
+            net.rosters.remove(stale)
+            summary.updated.append(f"call roster {net.slug}/{stale.name} removed")
 
         policy = record["policy"]
         current = next((p for p in net.policies if p.name == policy["name"]), None)

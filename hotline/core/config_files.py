@@ -52,6 +52,7 @@ def parse_jurisdictions(file: Path) -> list[dict[str, Any]]:
             "streets": [s.lower() for s in j.streets],
             "exonyms": {name: target.lower() for name, target in j.exonyms.items()},
             "languages": list(j.languages),
+            "hotline_numbers": list(j.hotline_numbers),
         },
         "policy": j.policy.model_dump(exclude_none=True),
     } for j in parsed.jurisdictions]
@@ -90,9 +91,19 @@ def parse_networks(file: Path, jurisdiction_slugs: set[str], region: str) -> lis
                            "responder": o.responder} for o in r.overrides],
             "priority": j,
         } for j, r in enumerate(network.rotations)]
+        rosters = [{
+            "name": r.name, "serves": list(r.serves) or list(network.serves),
+            "ring_seconds": r.ring_seconds, "call_limit": r.call_limit,
+            "call_limit_minutes": r.call_limit_minutes,
+            "shifts": [{"volunteer": s.volunteer, "days": list(s.days), "start": s.start,
+                        "end": s.end} for s in r.shifts],
+            "overrides": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                           "responder": o.responder} for o in r.overrides],
+        } for r in network.call_rosters]
         records.append({
             "slug": network.slug, "name": network.name, "timezone": network.timezone,
             "serves": list(network.serves), "members": members, "rotations": rotations,
+            "rosters": rosters,
             "policy": {"name": network.escalation.name, "repeat": network.escalation.repeat,
                        "steps": [{"target": s.target, "responder_key": s.responder,
                                   "wait_minutes": s.wait_minutes}

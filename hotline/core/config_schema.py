@@ -73,6 +73,8 @@ Number = StrictInt | StrictFloat
 Lat = Annotated[Number, Field(ge=-90, le=90)]
 Lon = Annotated[Number, Field(ge=-180, le=180)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+# a phone number as Twilio writes it: + and up to 15 digits
+E164 = Annotated[str, BeforeValidator(_text), Field(pattern=r"^\+[1-9]\d{6,14}$")]
 # a template's language: an ISO 639-1 code, or one with a script ("zh-Hant")
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2}(?:-[A-Z][a-z]{3})?$")]
 
@@ -151,6 +153,8 @@ class JurisdictionSchema(Strict):
     exonyms: dict[Text, Text] = {}
     # the languages offered first (voice menu order, the language choice), from languages.yaml
     languages: list[Language] = []
+    # the hotline's own numbers for this jurisdiction: a call or text to one of them names it
+    hotline_numbers: list[E164] = []
     policy: PolicySchema = PolicySchema()
 
     @model_validator(mode="after")
@@ -168,10 +172,16 @@ class JurisdictionsFile(Strict):
     @model_validator(mode="after")
     def _unique(self) -> JurisdictionsFile:
         seen: set[str] = set()
+        numbers: dict[str, str] = {}
         for i, j in enumerate(self.jurisdictions):
             if j.slug in seen:
                 raise _at(("jurisdictions", i, "slug"), f"duplicate slug {j.slug!r}")
             seen.add(j.slug)
+            for k, number in enumerate(j.hotline_numbers):
+                if number in numbers:
+                    raise _at(("jurisdictions", i, "hotline_numbers", k),
+                              f"{number!r} is already {numbers[number]}'s number")
+                numbers[number] = j.slug
         return self
 
 
@@ -218,6 +228,42 @@ class RotationSchema(Strict):
     overrides: list[OverrideSchema] = []
 
 
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ShiftSchema(Strict):
+    """A volunteer answering calls on some weekdays from `start` to `end` (the network's time;
+    `end` "24:00" is midnight, an end before the start runs past midnight)."""
+
+    volunteer: Slug
+    days: Annotated[list[Literal[WEEKDAYS]], Field(min_length=1)] = list(WEEKDAYS)
+    start: Annotated[str, BeforeValidator(_text), Field(pattern=HHMM)] = "00:00"
+    end: Annotated[str, BeforeValidator(_text),
+                   Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")] = "24:00"
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ShiftSchema:
+        if self.start == self.end or (self.start == "00:00" and self.end == "00:00"):
+            raise ValueError("start and end must differ")
+        return self
+
+
+class RosterSchema(Strict):
+    """Who answers the hotline's calls: volunteers (members of the network) on shifts."""
+
+    name: Slug
+    # the jurisdictions whose calls it answers (default: all the network serves)
+    serves: list[Slug] = []
+    # how long every volunteer's phone rings before the caller is offered voicemail
+    ring_seconds: Annotated[StrictInt, Field(ge=5, le=60)] = 20
+    # calls a number may make in `call_limit_minutes` before it goes straight to voicemail
+    call_limit: Annotated[StrictInt, Field(ge=1, le=100)] = 5
+    call_limit_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 60
+    shifts: list[ShiftSchema] = []
+    overrides: list[OverrideSchema] = []
+
+
 class StepSchema(Strict):
     """One step of an escalation policy."""
 
@@ -244,10 +290,28 @@ class NetworkSchema(Strict):
     members: list[MemberSchema] = []
     rotations: list[RotationSchema] = []
     escalation: EscalationSchema = EscalationSchema()
+    call_rosters: list[RosterSchema] = []
 
     @model_validator(mode="after")
     def _known_people(self) -> NetworkSchema:
         keys = {m.key for m in self.members}
+        names: set[str] = set()
+        for j, roster in enumerate(self.call_rosters):
+            if roster.name in names:
+                raise _at(("call_rosters", j, "name"), f"duplicate roster {roster.name!r}")
+            names.add(roster.name)
+            for k, shift in enumerate(roster.shifts):
+                if shift.volunteer not in keys:
+                    raise _at(("call_rosters", j, "shifts", k, "volunteer"),
+                              f"{shift.volunteer!r} is not a member")
+            for k, override in enumerate(roster.overrides):
+                if override.responder not in keys:
+                    raise _at(("call_rosters", j, "overrides", k, "responder"),
+                              f"{override.responder!r} is not a member")
+            for k, slug in enumerate(roster.serves):
+                if slug not in self.serves:
+                    raise _at(("call_rosters", j, "serves", k),
+                              f"{slug!r} is not served by this network")
         for j, rotation in enumerate(self.rotations):
             for key in rotation.members:
                 if key not in keys:
@@ -379,6 +443,8 @@ class LanguageFile(Strict):
     templates: dict[TemplateName, TemplateText]
     labels: dict[Literal[LABELS], Annotated[str, Field(min_length=1, max_length=60)]] = {}
     variants: dict[Annotated[str, Field(pattern=r"^[A-Z][a-z]{3}$")], VariantSchema] = {}
+    # the weekdays' names, Monday first, for a language whose CLDR data (Babel) lacks them
+    weekdays: Annotated[list[Text], Field(min_length=7, max_length=7)] | None = None
 
 
 # -- errors ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import string
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -89,6 +90,20 @@ class Language:
     variant_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     markers: tuple[str, ...] = ()
+    weekdays: tuple[str, ...] = ()
+
+    def when(self, moment: datetime) -> str:
+        """A weekday and a 24-hour time as the language writes them ("lunes 08:00"): the
+        language file's weekdays when it has them, else CLDR's (Babel), else English."""
+        clock = moment.strftime("%H:%M")
+        if self.weekdays:
+            return f"{self.weekdays[moment.weekday()]} {clock}"
+        from babel import Locale, UnknownLocaleError  # noqa: PLC0415 - only calls need it
+        try:
+            names = Locale.parse(self.code).days["format"]["wide"]
+        except (UnknownLocaleError, ValueError):
+            return moment.strftime("%A %H:%M")
+        return f"{names[moment.weekday()]} {clock}"
 
     def tag_name(self, tag: str) -> str:
         """The name of this language or of one of its script variants ("zh-Hant")."""
@@ -196,7 +211,8 @@ def _language(file: Path) -> Language:
         templates=dict(parsed.templates),
         variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()},
         variant_names={script: tuple(v.names) for script, v in parsed.variants.items()},
-        labels=dict(parsed.labels), markers=tuple(fold_phrase(m) for m in parsed.markers))
+        labels=dict(parsed.labels), markers=tuple(fold_phrase(m) for m in parsed.markers),
+        weekdays=tuple(parsed.weekdays or ()))
 
 
 @lru_cache(maxsize=8)

@@ -32,11 +32,12 @@ TRIAGED_CHARACTERS = 1600  # Twilio's limit for one SMS: a longer body is kept w
 
 
 def _triage(session: Session, body: str, sender: str | None,
-            reporter: Reporter | None) -> Triage:
+            reporter: Reporter | None, called: str | None = None) -> Triage:
     result = triage_text(body[:TRIAGED_CHARACTERS], current_gazetteer(session),
                          from_number=sender,
                          language_hint=reporter.language if reporter else None,
-                         languages=load_languages(current_app.config["SETTINGS"].config_dir))
+                         languages=load_languages(current_app.config["SETTINGS"].config_dir),
+                         called=called)
     if reporter is not None and body.strip() and (
             result.language_clear or (reporter.language is None and result.language_usable)):
         # remembered only when the message says so clearly (an unsure guess, or a short
@@ -68,9 +69,12 @@ def _apply_triage(session: Session, report: Report, result: Triage, text: str) -
 def create_report(session: Session, message: Message, body: str, sender: str | None,
                   reporter: Reporter | None) -> Report:
     """Triage a message into a new report, cluster it, and set verification going."""
-    result = _triage(session, body, sender, reporter)
+    # the jurisdiction whose hotline number it came in on, kept for a later re-triage
+    called = current_gazetteer(session).jurisdiction_for_number((message.flags or {}).get("to"))
+    result = _triage(session, body, sender, reporter, called)
     report = Report(reporter_id=message.reporter_id, channel=message.channel,
-                    media=list(message.media or []), state="complete", flags={},
+                    media=list(message.media or []), state="complete",
+                    flags={"called": called} if called else {},
                     created_at=message.received_at)
     _apply_triage(session, report, result, body)
     policy = _policy(session, report)
@@ -143,7 +147,7 @@ def complete_follow_up(session: Session, report: Report, message: Message, body:
     vault: Vault = current_app.extensions["hotline_vault"]
     previous = vault.decrypt(report.text_enc, "report.text") or ""
     combined = f"{previous}\n{body}".strip()
-    result = _triage(session, combined, sender, reporter)
+    result = _triage(session, combined, sender, reporter, (report.flags or {}).get("called"))
     before = report.incident_id
     _apply_triage(session, report, result, combined)
     report.state = "complete"  # answered or not, we do not ask twice
@@ -176,7 +180,7 @@ def _report_retriaged(session: Session, incident: Incident, report: Report, even
 def refresh_report_text(session: Session, report: Report, text: str) -> None:
     """Re-triage a report whose text arrived late (a voice transcript)."""
     result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
-                     if report.reporter_id else None)
+                     if report.reporter_id else None, (report.flags or {}).get("called"))
     _apply_triage(session, report, result, text)
     session.flush()
     incident = lifecycle.lock(session, report.incident_id) if report.incident_id else None

@@ -65,6 +65,7 @@ class Inbound:
     language_unknown: bool = False
     # a US sender's area code (which jurisdiction's languages to offer), else ""
     area_code: str = ""
+    to: str = ""  # the hotline number texted (names a jurisdiction when configured)
     # Twilio opted the sender out itself (Advanced Opt-Out said so, or one of its default
     # English opt-out words) and answered them
     twilio_opted_out: bool = False
@@ -241,6 +242,9 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     remember = detected if usable or keyword is not None else None
     phone_hmac = vault.phone_hmac(e164)
     flags: dict[str, Any] = {}
+    to = (form.get("To") or "").strip()
+    if to.startswith("+") and len(to) <= 16:
+        flags["to"] = to  # the hotline number: which jurisdiction's line (not personal data)
     if keyword:
         flags["keyword"] = keyword
     if command:
@@ -301,6 +305,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             bool((form.get("OptOutType") or "").strip())
             or fold_phrase(body) in TWILIO_OPT_OUT_WORDS),
         area_code=e164[2:5] if e164.startswith("+1") and len(e164) == 12 else "",
+        to=flags.get("to", ""),
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)
 

@@ -15,7 +15,9 @@ from hotline.messaging.segments import segments
 REQUIRED = frozenset({
     "ack", "ask_location", "location_thanks", "language_choice", "language_set", "rights",
     "help", "responder_help", "stopped", "started", "rate_limited", "voice_menu",
-    "voice_prompt", "voice_thanks", "consent_thanks", "help_coming", "verify_request",
+    "voice_prompt", "voice_thanks", "voice_connecting", "voice_missed", "voice_closed",
+    "voice_check", "voice_screen", "voice_screen_taken", "consent_thanks", "help_coming",
+    "verify_request",
     "verify_place", "verify_thanks", "eta_thanks", "page", "accepted", "claimed_by_other",
     "declined", "already_closed", "not_alerted", "unknown_code", "no_consent",
     "relay_to_reporter", "relay_to_lawyer", "relay_new_report", "all_clear", "retraction",

@@ -2,7 +2,9 @@
 
 from hotline.models.accounts import ROLES, ApiToken, AuditLog, DataKey, User
 from hotline.models.base import Base, encrypted_columns, utcnow
+from hotline.models.calls import CALL_STATES, LIVE_STATES, Call, CallLeg
 from hotline.models.geo import (
+    CallRoster,
     EscalationPolicy,
     EscalationStep,
     Jurisdiction,
@@ -27,6 +29,7 @@ from hotline.models.reports import (
 )
 
 __all__ = [
+    "CALL_STATES", "LIVE_STATES", "Call", "CallLeg", "CallRoster",
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "Incident",
     "IncidentEvent",

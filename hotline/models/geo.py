@@ -67,6 +67,8 @@ class LegalNetwork(Base):
         back_populates="network", cascade="all, delete-orphan")
     policies: Mapped[list[EscalationPolicy]] = relationship(
         back_populates="network", cascade="all, delete-orphan")
+    rosters: Mapped[list[CallRoster]] = relationship(
+        back_populates="network", cascade="all, delete-orphan")
 
 
 class Responder(Base):
@@ -146,3 +148,23 @@ class EscalationStep(Base):
     wait_minutes: Mapped[int] = mapped_column(default=5)
 
     policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")
+
+
+class CallRoster(Base):
+    """Who answers the hotline's calls for some of a network's jurisdictions: volunteers (the
+    network's members) on weekly shifts in the network's timezone, plus dated overrides."""
+
+    __tablename__ = "call_rosters"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("legal_networks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    serves: Mapped[list[Any]] = mapped_column(default=list)  # jurisdiction slugs
+    ring_seconds: Mapped[int] = mapped_column(default=20)
+    call_limit: Mapped[int] = mapped_column(default=5)
+    call_limit_minutes: Mapped[int] = mapped_column(default=60)
+    shifts: Mapped[list[Any]] = mapped_column(default=list)  # {volunteer, days, start, end}
+    overrides: Mapped[list[Any]] = mapped_column(default=list)  # {responder, start, end}
+
+    network: Mapped[LegalNetwork] = relationship(back_populates="rosters")

@@ -66,14 +66,15 @@ _PRECISION_WEIGHT = {"address": 1.0, "intersection": 0.95, "landmark": 0.85, "st
 
 def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                 language_hint: str | None = None, now: datetime | None = None,
-                languages: Languages | None = None) -> Triage:
-    """Triage one message (`language_hint`: the reporter's remembered language, as a tag)."""
+                languages: Languages | None = None, called: str | None = None) -> Triage:
+    """Triage one message (`language_hint`: the reporter's remembered language, as a tag;
+    `called`: the jurisdiction of the hotline number it was sent to)."""
     languages = languages or default_languages()
     found = detect(text, language_hint, languages)
     language, language_confidence = found.code, found.confidence
     # place names in other scripts, and the language's raid words, as the passes read them
     read = gloss(text, gazetteer.exonyms, languages.by_code.get(language))
-    location = find_location(read, gazetteer, from_number, language)
+    location = find_location(read, gazetteer, from_number, language, called)
     salute = extract_salute(read, location.text, now or datetime.now(UTC),
                             gazetteer.timezone(location.jurisdiction), location.phrases)
     filled = sum(1 for key in ("size", "activity", "uniform", "time", "equipment")

@@ -50,6 +50,8 @@ class JurisdictionRules:
     # names of its places as other languages and scripts write them -> the name triage knows
     exonyms: dict[str, str] = field(default_factory=dict)
     languages: tuple[str, ...] = ()
+    # the hotline's own numbers for it (E.164): a call or text to one names the jurisdiction
+    hotline_numbers: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, slug: str, name: str, state: str, timezone: str,
@@ -62,6 +64,7 @@ class JurisdictionRules:
             landmarks=tuple(rules.get("landmarks", ())),
             streets=tuple(rules.get("streets", ())),
             exonyms=dict(rules.get("exonyms", {})), languages=tuple(rules.get("languages", ())),
+            hotline_numbers=tuple(rules.get("hotline_numbers", ())),
         )
 
 
@@ -92,6 +95,8 @@ class Gazetteer:
         self.streets: dict[str, set[str]] = {}
         self.street_names: dict[str, set[str]] = {}
         self.states = frozenset(j.state for j in self.jurisdictions.values())
+        self._by_number = {number: j.slug for j in self.jurisdictions.values()
+                           for number in j.hotline_numbers}
         for j in self.jurisdictions.values():
             for z in j.zips:
                 self._by_zip[z] = j.slug
@@ -171,6 +176,25 @@ class Gazetteer:
         if place.county is None or place.state is None:
             return None
         return self._by_county.get((fold(place.county), place.state))
+
+    def jurisdiction_for_number(self, e164: str | None) -> str | None:
+        """The jurisdiction whose hotline number was called or texted (`To`), or None."""
+        return self._by_number.get((e164 or "").strip()) if e164 else None
+
+    def centre(self, slug: str) -> Place | None:
+        """Where a jurisdiction is, to a city: its first city, else its first county's."""
+        j = self.jurisdictions.get(slug)
+        if j is None:
+            return None
+        for city in j.cities:
+            place = self.places.city(city, j.state)
+            if place is not None:
+                return place
+        for zip_code in j.zips:
+            place = self.places.zip(zip_code)
+            if place is not None:
+                return Place(place.city, place.county, place.state, place.lat, place.lon)
+        return None
 
     def area_code_place(self, e164: str | None) -> Place | None:
         """The principal city and county of a US number's area code (a weak hint), or None."""

@@ -96,22 +96,27 @@ _PRECISION = {"zip": "zip", "landmark": "landmark", "neighbourhood": "neighbourh
 
 
 def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = None,
-                  language: str = "en") -> Location:
+                  language: str = "en", called: str | None = None) -> Location:
     """The best location in `text`, with its jurisdiction (None when outside all of them).
 
-    `language` is accepted for callers' convenience; the rules that tell the Spanish article
-    "la" from Los Angeles read the neighbouring words instead.
+    `called` is the jurisdiction whose hotline number the message came in on: a clue weaker
+    than any place the text names, stronger than the sender's area code. `language` is
+    accepted for callers' convenience; the rules that tell the Spanish article "la" from Los
+    Angeles read the neighbouring words instead.
     """
     msg = Words(text)
+    called = called if called in gazetteer.jurisdictions else None
     hint = gazetteer.area_code_place(from_number)
-    hint_state = hint.state if hint else None
+    hint_state = gazetteer.jurisdictions[called].state if called else \
+        (hint.state if hint else None)
+    hint_slug = called or (gazetteer.jurisdiction_for_area(hint) if hint else None)
     candidates: list[_Candidate] = []
 
     _zip_codes(msg, gazetteer, candidates)
     _named_places(msg, gazetteer, hint_state, candidates)
     street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
-    _settle_homonyms(candidates, gazetteer.jurisdiction_for_area(hint) if hint else None)
+    _settle_homonyms(candidates, hint_slug)
     landmark = next((c for c in candidates if c.source == "landmark"), None)
     generic = None if landmark is not None else _generic_landmark(msg)
 
@@ -129,6 +134,13 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
         loc.zip = place.zip if finest.source in _PRECISION else None
         loc.source, loc.jurisdiction, loc.text = finest.source, best.slug, finest.text
         loc.precision = _PRECISION.get(finest.source, "city")
+    elif called is not None:
+        # no place in the text: the hotline number called says which jurisdiction, no more
+        loc.jurisdiction, loc.source, loc.precision = called, "hotline_number", "area_code"
+        centre = gazetteer.centre(called)
+        if centre is not None:
+            loc.city, loc.county, loc.state = centre.city, centre.county, centre.state
+            loc.lat, loc.lon = centre.lat, centre.lon
     elif hint is not None:
         # no place in the text: the area code is the only clue, and only to a county
         loc.jurisdiction = gazetteer.jurisdiction_for_area(hint)

@@ -59,7 +59,8 @@ def inbound_sms() -> Response:
     if inbound.language_unknown:
         # a first message in no language we can tell: answer in the fallback languages and
         # offer the choice (the report itself is triaged like any other)
-        return twiml(twiml_text(templates.language_choice(_offered(inbound.area_code))))
+        return twiml(twiml_text(templates.language_choice(
+            _offered(inbound.area_code, inbound.to))))
     return twiml(templates.twiml_message("ack", inbound.language))
 
 
@@ -69,16 +70,16 @@ _KEYWORD_REPLIES = {"help": "help", "consent": "consent_thanks", "rights": "righ
                     "foreign_consent": "help"}
 
 
-def _offered(area_code: str) -> list[str]:
-    """The languages to offer a sender: their area code's jurisdiction's first."""
+def _offered(area_code: str, to: str = "") -> list[str]:
+    """The languages to offer a sender: those of the jurisdiction whose hotline number they
+    texted, else of their area code's jurisdiction, first."""
     languages = load_languages(current_app.config["SETTINGS"].config_dir)
-    preferred: tuple[str, ...] = ()
-    if area_code:
-        gazetteer = current_gazetteer(db.session)
+    gazetteer = current_gazetteer(db.session)
+    slug = gazetteer.jurisdiction_for_number(to)
+    if slug is None and area_code:
         place = gazetteer.places.area_code(area_code)
         slug = gazetteer.jurisdiction_for_area(place) if place is not None else None
-        if slug is not None:
-            preferred = gazetteer.jurisdictions[slug].languages
+    preferred = gazetteer.jurisdictions[slug].languages if slug is not None else ()
     return languages.offered(preferred)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -188,8 +189,8 @@ def _menu_options(text: str) -> list[tuple[str, str]]:
     return [(voice or "play", words or url) for voice, words, url in found]
 
 
-def test_the_menu_offers_the_caller_s_jurisdiction_s_languages_each_in_its_own_voice(client,
-                                                                                      twilio):
+def test_the_menu_offers_the_caller_s_jurisdiction_s_languages_each_in_its_own_voice(
+        client, twilio, monkeypatch):
     """A Chicago caller hears Chicago's languages first (en, es, pl, zh, ar, ko, tl, ur, vi),
     each announced in that language by its own voice; Urdu, which has no Twilio voice and no
     recording here, is left out, so the next language takes its key; nine keys at most."""
@@ -202,10 +203,17 @@ def test_the_menu_offers_the_caller_s_jurisdiction_s_languages_each_in_its_own_v
     assert len(options) == 9 and all(voice != "play" for voice, _ in options)
     menu = re.search(r'action="[^"]*menu=([^"&]+)', response.text).group(1).split(",")
     assert menu[:8] == ["en", "es", "pl", "zh", "ar", "ko", "tl", "vi"] and "ur" not in menu
-    # the key chooses from that same menu: 3 is Polish, spoken and transcribed in Polish
+    # the key chooses from that same menu: 3 is Polish, spoken in Polish; on a Tuesday at
+    # 10:00 in Chicago the Polish-speaking volunteer on shift is rung, and only she
+    monkeypatch.setattr("hotline.intake.calls.utcnow",
+                        lambda: datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
     chosen = post(client, twilio, "/twilio/voice/language?attempt=1&menu=" + ",".join(menu),
                   Digits="3")
-    assert 'voice="Polly.Ewa"' in chosen.text and 'languageCode="pl-PL"' in chosen.text
+    assert 'voice="Polly.Ewa"' in chosen.text and "Proszę" in chosen.text
+    assert re.findall(r">(\+\d+)</Number>", chosen.text) == ["+13125550195"]
+    # and when she does not answer, the caller's message is transcribed in Polish
+    missed = post(client, twilio, "/twilio/voice/dialed?lang=pl", DialCallStatus="no-answer")
+    assert 'languageCode="pl-PL"' in missed.text and "<Record" in missed.text
 
 
 def test_a_language_without_a_voice_is_offered_with_the_operator_s_recordings(make_app,

@@ -1,0 +1,293 @@
+"""Calls answered by a person: which hotline was called, who is on shift to answer, the
+volunteers' phones rung at once (the first to press 1 takes the call), and voicemail when
+nobody can.
+
+Each step is a signed Twilio webhook (`hotline.webhooks.voice`); this module keeps the state a
+dashboard shows live: a `Call` per CallSid and a `CallLeg` per volunteer rung. Every step is
+idempotent on Twilio's SIDs, so a retried webhook changes nothing twice. The caller is a
+reporter like an SMS sender (HMAC + encrypted number, block list); the call row holds no
+number but the hotline's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.core.phones import normalize_phone
+from hotline.incidents.abuse import flood_signs
+from hotline.incidents.geography import current_gazetteer, policy_for
+from hotline.intake import store
+from hotline.models import Call, CallLeg, CallRoster, Jurisdiction, Reporter, Responder, utcnow
+from hotline.privacy.vault import Vault, reference
+from hotline.routing.shifts import next_staffed, on_shift
+
+logger = logging.getLogger(__name__)
+
+MAX_RING = 10  # Twilio dials at most ten <Number>s at once
+E164 = 16  # "+" and 15 digits
+# a leg's CallStatus values (Twilio's call progress), stored as they come
+LEG_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "answered",
+                          "completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class Answering:
+    """Who can take a call in a language now: the volunteers to ring (at most ten), or when
+    the line is next staffed."""
+
+    volunteers: list[Responder]
+    next_staffed: datetime | None
+    timezone: str | None
+
+
+def _sid(value: str | None, what: str = "CallSid") -> str:
+    sid = (value or "").strip()
+    if not store.SID.match(sid) or not sid.startswith("CA"):
+        raise store.BadWebhook(f"{what} missing or malformed")
+    return sid
+
+
+def hotline_number(form: Mapping[str, str]) -> str | None:
+    """The number called (`To`): Hotline's own, in E.164, or None."""
+    to = (form.get("To") or form.get("Called") or "").strip()
+    return to if to.startswith("+") and to[1:].isdigit() and len(to) <= E164 else None
+
+
+def called_jurisdiction(session: Session, form: Mapping[str, str]) -> str | None:
+    """The jurisdiction of a call: its hotline number's, else the caller's area code's."""
+    gazetteer = current_gazetteer(session)
+    slug = gazetteer.jurisdiction_for_number(hotline_number(form))
+    if slug is not None:
+        return slug
+    caller = (form.get("From") or form.get("Caller") or "").strip()
+    place = gazetteer.area_code_place(caller) if caller.startswith("+1") else None
+    return gazetteer.jurisdiction_for_area(place) if place is not None else None
+
+
+def roster_for(session: Session, slug: str | None) -> CallRoster | None:
+    """The call roster answering a jurisdiction's calls (the first configured), or None."""
+    if slug is None:
+        return None
+    for roster in session.scalars(select(CallRoster).order_by(CallRoster.id)):
+        if slug in (roster.serves or []):
+            return roster
+    return None
+
+
+def start_call(session: Session, vault: Vault, form: Mapping[str, str],
+               region: str = "US") -> Call:
+    """A call comes in: its row (once per CallSid), its caller as a reporter, and whether it is
+    blocked, over the per-number limit, or must pass the flood's voice check first."""
+    call_sid = _sid(form.get("CallSid"))
+    existing = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+    if existing is not None:
+        return existing
+    sender = (form.get("From") or form.get("Caller") or "").strip()
+    if not sender:
+        raise store.BadWebhook("From missing")
+    if len(sender) > store.MAX_FROM:
+        raise store.BadWebhook(f"From longer than {store.MAX_FROM} characters")
+    try:
+        e164 = normalize_phone(sender, region)
+    except ValueError:
+        e164 = sender  # anonymous or odd caller IDs are still answered
+    phone_hmac = vault.phone_hmac(e164)
+    known = session.scalar(select(Reporter.id).where(Reporter.phone_hmac == phone_hmac))
+    reporter = store.upsert_reporter(session, vault, e164)
+    slug = called_jurisdiction(session, form)
+    jurisdiction_id = session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug)) \
+        if slug else None
+    roster = roster_for(session, slug)
+    call = Call(call_sid=call_sid, reporter_id=reporter.id, jurisdiction_id=jurisdiction_id,
+                roster_id=roster.id if roster else None, hotline_number=hotline_number(form),
+                state="menu", flags={}, started_at=utcnow())
+    if reporter.blocked:
+        call.state, call.outcome, call.ended_at = "blocked", "blocked", utcnow()
+    elif roster is not None and _recent_calls(session, reporter.id, roster) >= roster.call_limit:
+        call.flags = {"rate_limited": True}  # heard, and leaves a message; rings nobody
+    elif known is None and _flooded(session, vault, jurisdiction_id):
+        call.state, call.flags = "check", {"check": True}
+    try:
+        with session.begin_nested():
+            session.add(call)
+    except IntegrityError:  # the same webhook twice at once: the first one's row
+        return session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+    logger.info("call %s from reporter %s: %s", call_sid, reference(phone_hmac), call.state)
+    return call
+
+
+def _recent_calls(session: Session, reporter_id: int, roster: CallRoster) -> int:
+    since = utcnow() - timedelta(minutes=roster.call_limit_minutes)
+    return session.scalar(select(func.count(Call.id)).where(
+        Call.reporter_id == reporter_id, Call.started_at >= since)) or 0
+
+
+def _flooded(session: Session, vault: Vault, jurisdiction_id: int | None) -> bool:
+    """Whether the flood detector fires for the jurisdiction: as many first-time callers in
+    its window as `flood_new_numbers`, or the signs of a fake flood among its new reports."""
+    policy = policy_for(session, jurisdiction_id)
+    since = utcnow() - timedelta(minutes=policy.flood_minutes)
+    query = select(func.count(func.distinct(Call.reporter_id))).join(
+        Reporter, Reporter.id == Call.reporter_id).where(
+        Call.started_at >= since, Reporter.created_at >= since)
+    query = query.where(Call.jurisdiction_id == jurisdiction_id) if jurisdiction_id else \
+        query.where(Call.jurisdiction_id.is_(None))
+    if (session.scalar(query) or 0) + 1 >= policy.flood_new_numbers:
+        return True
+    return bool(flood_signs(session, vault, jurisdiction_id, policy))
+
+
+def get(session: Session, call_sid: str | None, lock: bool = False) -> Call | None:
+    """The call of a CallSid (locked and read afresh with `lock`), or None."""
+    query = select(Call).where(Call.call_sid == (call_sid or "").strip())
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).one_or_none()
+
+
+def passed_check(session: Session, call: Call) -> None:
+    """The caller pressed 5: a person, let through to the menu."""
+    call.state = "menu"
+    call.flags = {**(call.flags or {}), "check": "passed"}
+
+
+def answering(session: Session, call: Call, language: str,
+              at: datetime | None = None) -> Answering:
+    """Who to ring for the call now: the roster's volunteers on shift who speak the caller's
+    language (all on shift if none does), reachable, at most ten."""
+    roster = session.get(CallRoster, call.roster_id) if call.roster_id else None
+    if roster is None:
+        return Answering([], None, None)
+    at = at or utcnow()
+    timezone = roster.network.timezone
+    keys = on_shift(roster.shifts or [], roster.overrides or [], timezone, at)
+    found = {r.key: r for r in session.scalars(select(Responder).where(
+        Responder.key.in_(keys), Responder.active.is_(True),
+        Responder.unreachable.is_(False)))} if keys else {}
+    people = [found[k] for k in keys if k in found]
+    base = language.partition("-")[0]
+    speaking = [r for r in people if base in (r.languages or [])]
+    volunteers = (speaking or people)[:MAX_RING]
+    upcoming = None if volunteers else next_staffed(roster.shifts or [], roster.overrides or [],
+                                                   timezone, at)
+    return Answering(volunteers, upcoming, timezone)
+
+
+def responder_phone(vault: Vault, responder: Responder) -> str:
+    """A volunteer's number, to dial (decrypted only into the TwiML Twilio asked for)."""
+    return vault.decrypt(responder.phone_enc, "responder") or ""
+
+
+def ring(session: Session, call: Call, language: str, volunteers: list[Responder]) -> None:
+    """The call rings these volunteers at once: one leg each, until one presses 1."""
+    call.language, call.state = language, "ringing"
+    known = {leg.responder_id for leg in call.legs}
+    for volunteer in volunteers:
+        if volunteer.id not in known:
+            call.legs.append(CallLeg(responder_id=volunteer.id, status="dialed"))
+    session.flush()
+
+
+def to_voicemail(call: Call, language: str, outcome: str) -> None:
+    """Nobody takes the call (`outcome`: closed, nobody, no_answer, rate_limited, no_roster,
+    no_caller_id): the caller leaves a message."""
+    call.language, call.state, call.outcome = language, "voicemail", outcome
+
+
+def accept(session: Session, parent_sid: str, responder_id: int, leg_sid: str) -> bool:
+    """A volunteer pressed 1. The first one takes the call; anyone later is told it is taken.
+    Decided under the call's row lock, so two presses at once cannot both win."""
+    call = get(session, parent_sid, lock=True)
+    if call is None or call.state not in ("ringing", "answered"):
+        return False
+    leg = next((leg for leg in call.legs if leg.responder_id == responder_id), None)
+    if leg is None:
+        return False  # nobody asked this volunteer
+    if call.answered_by_id not in (None, responder_id):
+        return False
+    leg.accepted, leg.status = True, "in-progress"
+    if store.SID.match(leg_sid or ""):
+        leg.leg_sid = leg_sid
+    call.answered_by_id, call.state = responder_id, "answered"
+    call.answered_at = call.answered_at or utcnow()
+    logger.info("call %s taken by responder %s", call.call_sid, responder_id)
+    return True
+
+
+def leg_progress(session: Session, parent_sid: str, responder_id: int,
+                 form: Mapping[str, str]) -> None:
+    """A status callback of one volunteer's leg: ringing, answered, completed (with its
+    duration: how long the volunteer talked, when they took the call)."""
+    call = get(session, parent_sid, lock=True)
+    if call is None:
+        return
+    leg = next((leg for leg in call.legs if leg.responder_id == responder_id), None)
+    if leg is None:
+        return
+    status = (form.get("CallStatus") or "").strip().lower()
+    if status not in LEG_STATUSES:
+        raise store.BadWebhook("CallStatus unknown")
+    leg_sid = (form.get("CallSid") or "").strip()
+    if store.SID.match(leg_sid) and leg.leg_sid is None:
+        leg.leg_sid = leg_sid
+    if leg.status != "completed" or status == "completed":
+        leg.status = "in-progress" if status == "answered" else status
+    duration = _seconds(form.get("CallDuration"))
+    if status == "completed" and duration is not None:
+        leg.duration = duration
+        if leg.accepted and call.duration is None:
+            call.duration = duration
+
+
+def dial_finished(session: Session, form: Mapping[str, str]) -> Call | None:
+    """The `<Dial>` ended: over if a volunteer took the call (its duration is theirs), else on
+    to voicemail (the volunteers did not answer, or only their voicemail did)."""
+    call = get(session, form.get("CallSid"), lock=True)
+    if call is None:
+        return None
+    if call.answered_by_id is not None:
+        call.state = "completed"
+        call.ended_at = call.ended_at or utcnow()
+        duration = _seconds(form.get("DialCallDuration"))
+        if duration is not None:
+            call.duration = duration
+    elif call.state == "ringing":
+        call.state, call.outcome = "voicemail", "no_answer"
+    return call
+
+
+def recorded(session: Session, call_sid: str | None, message_id: int | None) -> None:
+    """The caller's message is stored: the call is over, with its voicemail."""
+    call = get(session, call_sid, lock=True)
+    if call is None:
+        return
+    if message_id is not None:
+        call.message_id = message_id
+    if call.state != "blocked":
+        call.state = "completed"
+    call.ended_at = call.ended_at or utcnow()
+
+
+def ended(session: Session, form: Mapping[str, str]) -> None:
+    """The number's call status callback: the call is over (the caller hung up anywhere)."""
+    call = get(session, form.get("CallSid"), lock=True)
+    status = (form.get("CallStatus") or "").strip().lower()
+    if call is None or status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+        return
+    if call.state != "blocked":
+        call.state = "completed"
+    call.ended_at = call.ended_at or utcnow()
+    if call.answered_by_id is None and call.outcome is None:
+        call.outcome = "hung_up"
+
+
+def _seconds(raw: str | None) -> int | None:
+    value = (raw or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else None
