@@ -125,6 +125,26 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
      "jurisdictions[0].languages"),
     ("templates.yaml", lambda d: d.update(templates={"ack": {"xx": "hi"}}), "templates.ack.xx"),
     ("templates.yaml", lambda d: d.update(extra={}), "extra"),
+    # call rosters and hotline numbers
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][2].update(
+        hotline_numbers=d["jurisdictions"][1]["hotline_numbers"]),
+     "jurisdictions[2].hotline_numbers[0]"),
+    ("jurisdictions.yaml", lambda d: d["jurisdictions"][2].update(hotline_numbers=["555-0199"]),
+     "jurisdictions[2].hotline_numbers[0]"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0]["shifts"].append(
+        {"volunteer": "nobody"}), "networks[1].call_rosters[0].shifts[2].volunteer"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0]["shifts"][1].update(
+        start="25:00"), "networks[1].call_rosters[0].shifts[1].start"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0]["shifts"][1].update(
+        days=["monday"]), "networks[1].call_rosters[0].shifts[1].days[0]"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0]["shifts"][1].update(
+        start="09:00", end="09:00"), "networks[1].call_rosters[0].shifts[1]"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0].update(ring_seconds=2),
+     "networks[1].call_rosters[0].ring_seconds"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"][0].update(serves=["denver"]),
+     "networks[1].call_rosters[0].serves[0]"),
+    ("networks.yaml", lambda d: d["networks"][1]["call_rosters"].append(
+        d["networks"][1]["call_rosters"][0]), "networks[1].call_rosters[1].name"),
 ])
 def test_bad_file_names_file_and_key(app, config_dir, file, mutate, where):
     path = config_dir / file
@@ -150,3 +170,24 @@ def test_missing_phone_names_file_and_key_once(app, config_dir):
     with pytest.raises(ConfigError) as caught:
         _load(app, config_dir)
     assert str(caught.value) == f"{path}: networks[0].members[0].phone: is required"
+
+
+def test_call_rosters_load_and_a_second_load_changes_nothing(app, config_dir):
+    from hotline.models import CallRoster
+
+    with app.app_context():
+        rosters = {r.network.slug: r for r in db.session.scalars(select(CallRoster))}
+        assert len(rosters) == 12  # every jurisdiction's network has one
+        chicago = rosters["chicago-legal"]
+        assert chicago.serves == ["chicago"] and chicago.ring_seconds == 20
+        assert chicago.shifts[0] == {"volunteer": "chicago-volunteer-7", "days": [
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
+    path = config_dir / "networks.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["networks"][1]["call_rosters"][0]["ring_seconds"] = 25
+    path.write_text(yaml.safe_dump(data))
+    assert "call roster chicago-legal/hotline" in _load(app, config_dir).updated
+    assert not _load(app, config_dir).changed
+    del data["networks"][1]["call_rosters"]
+    path.write_text(yaml.safe_dump(data))
+    assert "call roster chicago-legal/hotline removed" in _load(app, config_dir).updated

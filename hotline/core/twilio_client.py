@@ -7,6 +7,7 @@ import re
 import threading
 from typing import Any
 
+import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -67,3 +68,31 @@ def can_send(settings: Settings) -> bool:
     """True when outbound SMS has somewhere real to go (Twilio or a stand-in of it)."""
     has_sender = bool(settings.twilio_messaging_service_sid or settings.twilio_from_numbers)
     return has_sender and (bool(settings.twilio_api_base_url) or not settings.embedded)
+
+
+RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+
+
+class RecordingUnavailable(RuntimeError):
+    """Twilio (or the stand-in) did not give the recording: deleted, unknown, or unreachable."""
+
+
+def fetch_recording(settings: Settings, recording_sid: str, timeout: float = 15
+                    ) -> tuple[str, bytes]:
+    """(content type, audio) of a call recording, fetched with the account's credentials.
+
+    The URL is built from the SID and the configured API base, never from a stored URL, so a
+    forged RecordingUrl cannot make Hotline fetch anything else."""
+    if not RECORDING_SID.match(recording_sid):
+        raise RecordingUnavailable("not a recording SID")
+    base = (settings.twilio_api_base_url or "https://api.twilio.com").rstrip("/")
+    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/" \
+          f"{recording_sid}.mp3"
+    try:
+        response = requests.get(url, auth=(settings.twilio_account_sid,
+                                           settings.twilio_auth_token), timeout=timeout)
+    except requests.RequestException as exc:
+        raise RecordingUnavailable(type(exc).__name__) from None
+    if response.status_code != 200:
+        raise RecordingUnavailable(f"HTTP {response.status_code}")
+    return response.headers.get("Content-Type", "audio/mpeg").split(";")[0], response.content

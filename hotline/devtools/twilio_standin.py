@@ -60,6 +60,8 @@ class TwilioStandIn:
     # still in progress
     undeletable: set[str] = field(default_factory=set)
     fail_lists: int = 0  # answer this many list requests with 503
+    # recordings it serves (GET .../Recordings/RE....mp3|.wav), by SID: (content type, bytes)
+    recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -137,6 +139,15 @@ class TwilioStandIn:
             form.update(request.args.to_dict())
         if not self._authorised(request):
             return self._record(request, form, self._error(401, 20003, "Authenticate"))
+        if request.method == "GET" and request.path.startswith(
+                f"{API}{self.account_sid}/Recordings/"):
+            name = request.path.rsplit("/", 1)[-1]
+            sid, _, extension = name.partition(".")
+            with self._lock:
+                found = self.recordings.get(sid) if sid not in self.deleted_recordings else None
+            if found is None or extension not in ("mp3", "wav"):
+                return self._record(request, form, self._error(404, 20404, "Not found"))
+            return self._record(request, form, Response(found[1], mimetype=found[0]))
         if request.method == "DELETE" and request.path.startswith(
                 f"{API}{self.account_sid}/Recordings/"):
             sid = request.path.rsplit("/", 1)[-1].removesuffix(".json")

@@ -24,7 +24,17 @@ from hotline.core.phones import normalize_phone
 from hotline.incidents.abuse import flood_signs
 from hotline.incidents.geography import current_gazetteer, policy_for
 from hotline.intake import store
-from hotline.models import Call, CallLeg, CallRoster, Jurisdiction, Reporter, Responder, utcnow
+from hotline.jobs import outbox
+from hotline.models import (
+    Call,
+    CallLeg,
+    CallRoster,
+    Jurisdiction,
+    Message,
+    Reporter,
+    Responder,
+    utcnow,
+)
 from hotline.privacy.vault import Vault, reference
 from hotline.routing.shifts import next_staffed, on_shift
 
@@ -291,3 +301,42 @@ def ended(session: Session, form: Mapping[str, str]) -> None:
 def _seconds(raw: str | None) -> int | None:
     value = (raw or "").strip()
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else None
+
+
+# what a volunteer writes down from a call, in the order it becomes the report's text
+REPORT_FIELDS = ("place", "size", "activity", "uniform", "time", "equipment", "notes")
+MAX_FIELD = 1000
+
+
+def report_from_call(session: Session, vault: Vault, call: Call, fields: Mapping[str, str],
+                     written_by: str) -> Message:
+    """The report a volunteer writes from a call they took: a voice message from the caller
+    (their reporter, the call's language and hotline number), triaged like any text, clustered,
+    verified and routed. Idempotent: one per call (a second save returns the first)."""
+    sid = f"HL{call.call_sid[2:]}"  # one per call, never a Twilio SID
+    existing = session.scalars(select(Message).where(Message.twilio_sid == sid)).one_or_none()
+    if existing is not None:
+        return existing
+    parts = [" ".join(str(fields.get(name) or "").split())[:MAX_FIELD] for name in REPORT_FIELDS]
+    text = "\n".join(part for part in parts if part)
+    if not text:
+        raise ValueError("write at least the place or what the caller sees")
+    reporter = session.get(Reporter, call.reporter_id) if call.reporter_id else None
+    if reporter is None:
+        raise ValueError("the call has no caller to report for")
+    number = vault.decrypt(reporter.phone_enc, "reporter.phone") or ""
+    message = Message(
+        twilio_sid=sid, direction="inbound", channel="voice", reporter_id=reporter.id,
+        counterpart_hmac=reporter.phone_hmac,
+        counterpart_enc=vault.encrypt(number, "message.counterpart") if number else None,
+        body_enc=vault.encrypt(text, "message.body"), media=[], language=call.language,
+        status="received", received_at=utcnow(),
+        flags={"call_report": call.call_sid, "written_by": written_by,
+               **({"to": call.hotline_number} if call.hotline_number else {})})
+    session.add(message)
+    session.flush()
+    call.flags = {**(call.flags or {}), "report_message": message.id}
+    outbox.defer(session, "triage_message", message.id, dedupe_key=f"call-report:{call.id}")
+    logger.info("call %s: report written by %s as message %s", call.call_sid, written_by,
+                message.id)
+    return message

@@ -71,8 +71,11 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
         media=[{"url": url, "content_type": "audio/x-wav", "duration": duration,
                 "call_sid": form.get("CallSid", "")}],
         language=language, status="recorded",
-        flags={"awaiting_transcript": True, "transcription": transcription}
-        if transcription != "none" else {"needs_listening": True},
+        flags={**({"awaiting_transcript": True, "transcription": transcription}
+                  if transcription != "none" else {"needs_listening": True}),
+               # the hotline number called: which jurisdiction's line (not personal data)
+               **({"to": to} if (to := (form.get("To") or "").strip()).startswith("+")
+                  and len(to) <= 16 else {})},
         received_at=utcnow())
     session.add(message)
     session.flush()
@@ -110,11 +113,11 @@ def apply_transcript(session: Session, vault: Vault, form: Mapping[str, str]) ->
     message.flags = flags
     if status == "failed" or not text.strip():
         return message  # the grace timer triages the recording without text
-    _give_text(session, vault, message, text)
+    give_text(session, vault, message, text)
     return message
 
 
-def _give_text(session: Session, vault: Vault, message: Message, text: str) -> None:
+def give_text(session: Session, vault: Vault, message: Message, text: str) -> None:
     """The transcript becomes the message's text: triaged now, or its report's text if the
     grace timer already made one."""
     message.body_enc = vault.encrypt(text, "message.body")
@@ -197,7 +200,7 @@ def collect_transcript(session: Session, vault: Vault, message: Message,
     if text:
         flags["transcription"] = "completed"
         message.flags = flags
-        _give_text(session, vault, message, text)
+        give_text(session, vault, message, text)
     else:
         message.flags = flags
     return text
@@ -206,3 +209,13 @@ def collect_transcript(session: Session, vault: Vault, message: Message,
 def _call_of(message: Message) -> str:
     media = message.media or []
     return str(media[0].get("call_sid") or "") if media and isinstance(media[0], dict) else ""
+
+
+def listened(session: Session, vault: Vault, message: Message, text: str) -> None:
+    """Someone listened to a recording nobody could transcribe and wrote down what it says:
+    the report gets that text and is triaged again."""
+    flags = dict(message.flags or {})
+    flags.pop("needs_listening", None)
+    flags["transcription"] = "listened"
+    message.flags = flags
+    give_text(session, vault, message, text)

@@ -52,7 +52,7 @@ def transcription_of(language: Language) -> str:
 
 
 def _speak(parent: VoiceResponse | Gather, language: Language, templates: Templates,
-           name: str, **values: str) -> None:
+           name: str, /, **values: str) -> None:
     """A prompt in the language: the operator's recording when there is one, else Twilio's
     text-to-speech voice."""
     url = language.prompt_url.get(name)

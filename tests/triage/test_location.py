@@ -152,3 +152,19 @@ def test_public_shape(gazetteer):
 def test_area_code_fill_reports_its_source(gazetteer):
     loc = find_location("ICE is here help", gazetteer, NYC)
     assert (loc.source, loc.jurisdiction, loc.county) == ("area_code", "new-york-city", "Kings")
+
+
+def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one(gazetteer):
+    """Santa Ana's hotline number says Santa Ana when the text names nothing (the caller's San
+    Francisco area code says less); a place the text names wins over both."""
+    from hotline.triage.location import find_location
+
+    plain = find_location("agents at the corner store", gazetteer, "+14155550161",
+                          called="santa-ana")
+    assert plain.jurisdiction == "santa-ana" and plain.source == "hotline_number"
+    assert plain.lat is not None
+    named = find_location("ICE at Union Station Los Angeles", gazetteer, "+14155550161",
+                          called="santa-ana")
+    assert named.jurisdiction == "los-angeles"
+    by_area = find_location("agents at the corner store", gazetteer, "+14155550161")
+    assert by_area.jurisdiction == "san-francisco" and by_area.source == "area_code"

@@ -165,3 +165,31 @@ def test_behind_a_trusted_proxy_the_forwarded_url_is_checked(make_app, twilio):
     form = twilio.sms("ICE again")
     assert client.post("/twilio/sms", data=form,
                        headers=twilio.headers("/twilio/sms", form)).status_code == 403
+
+
+def test_a_text_to_a_jurisdiction_s_line_is_placed_there_unless_it_names_another_place(
+        app, client, twilio):
+    """Santa Ana's hotline number names Santa Ana (stronger than the sender's San Francisco
+    area code); a place named in the text is stronger still."""
+    from hotline.models import Jurisdiction, Report
+    from tests.conftest import drain
+
+    twilio.post_sms(client, "agents taking people at the corner store", To="+17145550198",
+                    from_number="+14155550162")
+    twilio.post_sms(client, "ICE at Union Station Los Angeles now", To="+17145550198",
+                    from_number="+14155550163")
+    drain(app)
+    with app.app_context():
+        places = {db.session.get(Jurisdiction, r.jurisdiction_id).slug: r
+                  for r in db.session.scalars(select(Report))}
+        assert set(places) == {"santa-ana", "los-angeles"}
+        assert places["santa-ana"].location["source"] == "hotline_number"
+
+
+def test_an_unclear_first_text_is_offered_the_languages_of_the_line_texted(client, twilio):
+    """Santa Ana offers Vietnamese and Korean right after English and Spanish; the sender's
+    area code (San Francisco) would put Chinese and Tagalog there."""
+    reply = twilio.post_sms(client, "???", To="+17145550198", from_number="+14155550164")
+    text = reply.text
+    assert text.index("Tiếng Việt") < text.index("한국어")
+    assert "Tagalog" not in text[:text.index("한국어")]
