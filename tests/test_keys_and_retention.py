@@ -132,6 +132,29 @@ def test_purge_blanks_old_pii_and_deletes_recordings_at_twilio(sms_app, twilio, 
     assert standin.deleted_recordings == ["RE" + "f" * 32]
 
 
+def test_purge_deletes_old_calls_and_their_legs_and_keeps_recent_ones(app, twilio):
+    """A call row says who called which line when, and which volunteer answered: it goes
+    with the rest of the day's PII."""
+    from hotline.models import Call, CallLeg, Responder
+
+    client = app.test_client()
+    for n in (1, 2):
+        form = {"CallSid": f"CA{n:032x}", "From": PHONE, "To": "+13125550197"}
+        client.post("/twilio/voice", data=form, headers=twilio.headers("/twilio/voice", form))
+    with app.app_context():
+        volunteer = db.session.scalar(select(Responder.id).where(
+            Responder.key == "chicago-volunteer-7"))
+        old, recent = db.session.scalars(select(Call).order_by(Call.id)).all()
+        old.legs.append(CallLeg(responder_id=volunteer, status="completed"))
+        recent.legs.append(CallLeg(responder_id=volunteer, status="ringing"))
+        old.started_at = utcnow() - timedelta(days=32)
+        db.session.commit()
+        counts = purge_expired(db.session, 30)
+        assert counts["calls"] == 1
+        assert db.session.scalars(select(Call.call_sid)).all() == [f"CA{2:032x}"]
+        assert db.session.scalar(select(func.count(CallLeg.id))) == 1
+
+
 def test_daily_purge_is_scheduled_once_a_day(app):
     from hotline.jobs import outbox
 

@@ -27,6 +27,8 @@ from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.models import (
     EVENT_TEXT_CONTEXT,
+    Call,
+    CallLeg,
     IncidentEvent,
     Message,
     Report,
@@ -136,9 +138,14 @@ def purge_expired(session: Session, days: int, settings: Settings | None = None,
     events = _blank_event_texts(session, cutoff)
     # utterances of a live transcription whose recording never came
     session.execute(delete(VoiceTranscript).where(VoiceTranscript.received_at < cutoff))
+    # calls: who called which line when, and which volunteer answered (the voicemail itself is
+    # a message, blanked above and deleted at Twilio below)
+    old_calls = select(Call.id).where(Call.started_at < cutoff)
+    session.execute(delete(CallLeg).where(CallLeg.call_id.in_(old_calls)))
+    calls = session.execute(delete(Call).where(Call.started_at < cutoff)).rowcount
     session.commit()
     counts = {"messages": messages, "reports": reports, "reporters": reporters,
-              "event_texts": events, "data_keys": 0}
+              "event_texts": events, "calls": calls, "data_keys": 0}
     if keyring is not None:
         counts["data_keys"] = keyring.destroy_before(session, cutoff.date())
         keyring.prepare()
