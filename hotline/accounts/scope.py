@@ -32,11 +32,19 @@ class Scope:
     pii: bool  # may read report texts
     act: bool  # may apply dispatcher actions
 
-    def jurisdiction_filter(self) -> list[Any]:
-        """WHERE clauses on Incident for the jurisdiction part of the scope."""
+    def jurisdiction_filter(self, column: Any = None) -> list[Any]:
+        """WHERE clauses for the jurisdiction part of the scope, on Incident's jurisdiction or
+        on `column` (another row's jurisdiction id, such as a call's)."""
+        column = Incident.jurisdiction_id if column is None else column
         if self.jurisdiction_ids is None:
-            return [] if self.unassigned else [Incident.jurisdiction_id.is_not(None)]
-        return [Incident.jurisdiction_id.in_(sorted(self.jurisdiction_ids))]
+            return [] if self.unassigned else [column.is_not(None)]
+        return [column.in_(sorted(self.jurisdiction_ids))]
+
+    def includes_jurisdiction(self, jurisdiction_id: int | None) -> bool:
+        """True when a row of this jurisdiction (None: the out-of-area queue) is in scope."""
+        if jurisdiction_id is None:
+            return self.unassigned
+        return self.jurisdiction_ids is None or jurisdiction_id in self.jurisdiction_ids
 
     def filters(self) -> list[Any]:
         """Every WHERE clause on Incident this scope needs."""

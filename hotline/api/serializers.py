@@ -43,10 +43,18 @@ def report_detail(report: Report, vault: Vault) -> dict[str, Any]:
         "location": report.location,
         "needs_location": report.needs_location,
         "confidence": report.confidence,
-        "media": report.media,
+        "media": [_media(item) for item in report.media or []],
         "flags": report.flags,
         "created_at": iso(report.created_at),
     }
+
+
+def _media(item: Any) -> Any:  # noqa: ANN401 - stored JSON
+    """A report's media item; a call recording without Twilio's URL (which anyone holding it
+    may fetch): it is listened to on the dashboard, audited."""
+    if isinstance(item, dict) and "duration" in item:
+        return {k: v for k, v in item.items() if k not in ("url", "call_sid")}
+    return item
 
 
 def event_data(event: IncidentEvent, vault: Vault | None) -> dict[str, Any]:

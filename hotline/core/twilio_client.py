@@ -77,8 +77,7 @@ class RecordingUnavailable(RuntimeError):
     """Twilio (or the stand-in) did not give the recording: deleted, unknown, or unreachable."""
 
 
-def fetch_recording(settings: Settings, recording_sid: str, timeout: float = 15
-                    ) -> tuple[str, bytes]:
+def fetch_recording(settings: Settings, recording_sid: str) -> tuple[str, bytes]:
     """(content type, audio) of a call recording, fetched with the account's credentials.
 
     The URL is built from the SID and the configured API base, never from a stored URL, so a
@@ -90,7 +89,8 @@ def fetch_recording(settings: Settings, recording_sid: str, timeout: float = 15
           f"{recording_sid}.mp3"
     try:
         response = requests.get(url, auth=(settings.twilio_account_sid,
-                                           settings.twilio_auth_token), timeout=timeout)
+                                           settings.twilio_auth_token),
+                                timeout=settings.twilio_timeout)
     except requests.RequestException as exc:
         raise RecordingUnavailable(type(exc).__name__) from None
     if response.status_code != 200:

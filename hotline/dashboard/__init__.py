@@ -1,9 +1,11 @@
-"""The dispatcher dashboard: board, incidents, live updates, map, lawyers' view, admin pages."""
+"""The dispatcher dashboard: board, incidents, live updates, map, calls and call rosters,
+lawyers' view, admin pages."""
 
 from hotline.dashboard import (  # noqa: F401 - importing a view module adds its routes
     admin_views,
     auth_views,
     board_views,
+    calls_views,
     filters,
     incident_views,
     security,

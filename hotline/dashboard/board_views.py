@@ -1,4 +1,5 @@
-"""The board, the incident list, the map, and their live fragments (polled with ETags)."""
+"""The board (with its live-calls panel), the incident list, the map, and their live fragments
+(polled with ETags)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from hotline.accounts.scope import Scope, scope_of
 from hotline.core.extensions import db
-from hotline.dashboard import queries, settings
+from hotline.dashboard import call_queries, queries, settings
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
 from hotline.models import INCIDENT_STATUSES, Jurisdiction
@@ -44,17 +45,29 @@ def conditional(etag: str, render: Callable[[], str]) -> Response:
     return response
 
 
+def board_signature() -> str:
+    """The board's data version: its incidents' and its live-calls panel's."""
+    return f"{queries.signature(db.session)}|" \
+           f"{call_queries.signature(db.session, call_queries.PANEL_WINDOW)}"
+
+
 def _board_html(fragment: bool) -> str:
-    data = queries.board(db.session, current_scope())
+    scope = current_scope()
+    data = queries.board(db.session, scope)
+    call_rows, more_calls = call_queries.panel_calls(db.session, scope)
     template = "dashboard/_board.html" if fragment else "dashboard/board.html"
     return render_template(template, board=data, live_interval=LIVE_INTERVAL_MS,
-                           etag=live_etag(queries.signature(db.session)))
+                           call_rows=call_rows, more_calls=more_calls, can_report=scope.act,
+                           calls_caption="Live calls, then the latest ended ones",
+                           calls_empty="No calls in the last 12 hours.",
+                           now=data.now, etag=live_etag(board_signature()))
 
 
 @bp.get("/")
 @login_required()
 def board() -> Response | str:
-    """Open incidents by jurisdiction, unverified oldest first, and the out-of-area queue."""
+    """Open incidents by jurisdiction, unverified oldest first, the out-of-area queue, and the
+    live calls."""
     if g.user.role == "lawyer":
         return redirect(url_for("dashboard.lawyer_board"))
     return _board_html(fragment=False)
@@ -64,7 +77,7 @@ def board() -> Response | str:
 @login_required(passive=True)
 def board_live() -> Response:
     """The board's fragment, or 304 when nothing changed since the client's version."""
-    etag = live_etag(queries.signature(db.session))
+    etag = live_etag(board_signature())
     return conditional(etag, lambda: _board_html(fragment=True))
 
 

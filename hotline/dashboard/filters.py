@@ -76,3 +76,14 @@ def language_name(code: str | None) -> str:
     languages = load_languages(current_app.config["SETTINGS"].config_dir)
     english, own = languages.english_name(code), languages.name(code)
     return english if own in ("", english) else f"{english} ({own})"
+
+
+@bp.app_template_filter("call_duration")
+def call_duration(seconds: int | None) -> str:
+    """A call's length as minutes and seconds: 192 -> "3:12"; unknown -> "—"."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"

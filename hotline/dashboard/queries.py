@@ -15,12 +15,14 @@ from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
 from hotline.accounts.scope import Scope
+from hotline.core.twilio_client import RECORDING_SID
 from hotline.models import (
     INCIDENT_STATUSES,
     OPEN_STATUSES,
     Alert,
     Incident,
     Jurisdiction,
+    Message,
     Report,
     Reporter,
     Responder,
@@ -224,10 +226,14 @@ def map_points(session: Session, scope: Scope, limit: int = 1000) -> list[dict[s
 # -- one incident ---------------------------------------------------------------------------
 
 def safe_media(media: Any) -> list[dict[str, str]]:
-    """Media links that are plain http(s) URLs (never javascript: or data:)."""
+    """Media links that are plain http(s) URLs (never javascript: or data:), without call
+    recordings: those are only played through the dashboard (`recordings_of`), never linked
+    at Twilio."""
     items = []
     for item in media if isinstance(media, list) else []:
         url = str((item or {}).get("url", "")) if isinstance(item, dict) else ""
+        if "call_sid" in item or str(item.get("content_type") or "").startswith("audio/"):
+            continue
         if url.lower().startswith(("https://", "http://")):
             items.append({"url": url, "content_type": str(item.get("content_type") or "media")})
     return items
@@ -245,12 +251,32 @@ def _text(vault: Vault, report: Report, pii: bool) -> tuple[str | None, str]:
         return None, "unreadable"
 
 
+def recordings_of(session: Session, report_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The call recordings (voice messages with a Twilio recording SID) of these reports."""
+    if not report_ids:
+        return {}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for message in session.scalars(select(Message).where(
+            Message.report_id.in_(report_ids), Message.channel == "voice",
+            Message.direction == "inbound").order_by(Message.id)):
+        if not RECORDING_SID.match(message.twilio_sid or ""):
+            continue  # a report a volunteer wrote from a call: no recording
+        media = message.media[0] if message.media and isinstance(message.media[0], dict) \
+            else {}
+        found.setdefault(message.report_id, []).append({
+            "id": message.id, "needs_listening": bool((message.flags or {}).get(
+                "needs_listening")), "duration": media.get("duration"),
+            "purged": message.purged_at is not None})
+    return found
+
+
 def reports_of(session: Session, incident: Incident, vault: Vault,
                pii: bool) -> list[dict[str, Any]]:
     """The incident's reports for the page (texts only when the viewer may read PII)."""
     rows = session.execute(
         select(Report, Reporter).outerjoin(Reporter, Reporter.id == Report.reporter_id)
         .where(Report.incident_id == incident.id).order_by(Report.created_at, Report.id)).all()
+    recordings = recordings_of(session, [report.id for report, _ in rows])
     out = []
     for report, reporter in rows:
         text, shown = _text(vault, report, pii)
@@ -260,6 +286,7 @@ def reports_of(session: Session, incident: Incident, vault: Vault,
             "salute": {k: v for k, v in (report.salute or {}).items() if v},
             "location": (report.location or {}).get("text"),
             "confidence": report.confidence, "media": safe_media(report.media),
+            "recordings": recordings.get(report.id, []),
             "flags": sorted(k for k, v in (report.flags or {}).items() if v is True),
             "reporter": {"ref": reference(reporter.phone_hmac), "trust": reporter.trust_score,
                          "blocked": reporter.blocked} if reporter else None,

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.core.languages import load_languages
@@ -21,7 +21,7 @@ from hotline.incidents import abuse, clustering, credibility, lifecycle, verific
 from hotline.incidents.geography import current_gazetteer, policy_for
 from hotline.jobs import outbox
 from hotline.messaging import notify
-from hotline.models import Incident, Jurisdiction, Message, Report, Reporter, utcnow
+from hotline.models import Call, Incident, Jurisdiction, Message, Report, Reporter, utcnow
 from hotline.privacy.vault import Vault
 from hotline.triage import Triage, triage_text
 
@@ -32,13 +32,14 @@ TRIAGED_CHARACTERS = 1600  # Twilio's limit for one SMS: a longer body is kept w
 
 
 def _triage(session: Session, body: str, sender: str | None,
-            reporter: Reporter | None, called: str | None = None) -> Triage:
+            reporter: Reporter | None, called: str | None = None,
+            remember: bool = True) -> Triage:
     result = triage_text(body[:TRIAGED_CHARACTERS], current_gazetteer(session),
                          from_number=sender,
                          language_hint=reporter.language if reporter else None,
                          languages=load_languages(current_app.config["SETTINGS"].config_dir),
                          called=called)
-    if reporter is not None and body.strip() and (
+    if remember and reporter is not None and body.strip() and (
             result.language_clear or (reporter.language is None and result.language_usable)):
         # remembered only when the message says so clearly (an unsure guess, or a short
         # transcript, never switches a reporter who wrote in another language before)
@@ -70,8 +71,11 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
                   reporter: Reporter | None) -> Report:
     """Triage a message into a new report, cluster it, and set verification going."""
     # the jurisdiction whose hotline number it came in on, kept for a later re-triage
-    called = current_gazetteer(session).jurisdiction_for_number((message.flags or {}).get("to"))
-    result = _triage(session, body, sender, reporter, called)
+    flags = message.flags or {}
+    called = current_gazetteer(session).jurisdiction_for_number(flags.get("to"))
+    # a volunteer's words (a call's report, a recording written down) say nothing of the
+    # language the caller speaks
+    result = _triage(session, body, sender, reporter, called, remember=not written_by_us(message))
     report = Report(reporter_id=message.reporter_id, channel=message.channel,
                     media=list(message.media or []), state="complete",
                     flags={"called": called} if called else {},
@@ -93,6 +97,7 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     session.add(report)
     session.flush()
     message.report_id = report.id
+    _link_call(session, message, report)
     if report.state == "awaiting_location":
         notify.to_reporter(session, reporter, "ask_location")
         outbox.defer(session, "follow_up_timeout", report.id,
@@ -177,10 +182,32 @@ def _report_retriaged(session: Session, incident: Incident, report: Report, even
     credibility.score_incident(session, incident)
 
 
-def refresh_report_text(session: Session, report: Report, text: str) -> None:
-    """Re-triage a report whose text arrived late (a voice transcript)."""
+def _link_call(session: Session, message: Message, report: Report) -> None:
+    """A call's report (a volunteer's, or its voicemail's) is the call's report."""
+    flags = message.flags or {}
+    media = message.media or []
+    call_sid = flags.get("call_report") or (
+        media[0].get("call_sid") if message.channel == "voice" and media
+        and isinstance(media[0], dict) else None)
+    if call_sid:
+        session.execute(update(Call).where(Call.call_sid == call_sid,
+                                           Call.report_id.is_(None)).values(report_id=report.id))
+
+
+def written_by_us(message: Message) -> bool:
+    """Whether a message's text was written by a volunteer, not the reporter: a call's report,
+    or what someone heard on a recording nobody could transcribe."""
+    flags = message.flags or {}
+    return bool(flags.get("call_report")) or flags.get("transcription") == "listened"
+
+
+def refresh_report_text(session: Session, report: Report, text: str,
+                        remember: bool = True) -> None:
+    """Re-triage a report whose text arrived late (a voice transcript; `remember` False when a
+    volunteer wrote it down)."""
     result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
-                     if report.reporter_id else None, (report.flags or {}).get("called"))
+                     if report.reporter_id else None, (report.flags or {}).get("called"),
+                     remember=remember)
     _apply_triage(session, report, result, text)
     session.flush()
     incident = lifecycle.lock(session, report.incident_id) if report.incident_id else None

@@ -68,7 +68,7 @@ def record_recording(session: Session, vault: Vault, form: Mapping[str, str], la
         twilio_sid=recording_sid, direction="inbound", channel="voice", reporter_id=reporter.id,
         counterpart_hmac=reporter.phone_hmac,
         counterpart_enc=vault.encrypt(e164, "message.counterpart"), body_enc=None,
-        media=[{"url": url, "content_type": "audio/x-wav", "duration": duration,
+        media=[{"url": url, "content_type": "audio/mpeg", "duration": duration,
                 "call_sid": form.get("CallSid", "")}],
         language=language, status="recorded",
         flags={**({"awaiting_transcript": True, "transcription": transcription}
@@ -127,7 +127,8 @@ def give_text(session: Session, vault: Vault, message: Message, text: str) -> No
         # the grace timer already made a report without text: give it the transcript now
         report = session.get(Report, message.report_id)
         if report is not None:
-            reports.refresh_report_text(session, report, text)
+            reports.refresh_report_text(session, report, text,
+                                        remember=not reports.written_by_us(message))
 
 
 def apply_transcription_event(session: Session, vault: Vault, form: Mapping[str, str]) -> None:

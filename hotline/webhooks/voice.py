@@ -282,6 +282,11 @@ def voice_screen() -> Response:
         return twiml(str(response))
     spoken = next((languages[c] for c in (volunteer.languages or []) if c in languages
                    and speakable(languages[c])), languages["en"])
+    if call.state != "ringing":
+        # taken by someone else meanwhile, or the caller hung up: nothing to take
+        _speak(response, spoken, templates, "voice_screen_taken")
+        response.hangup()
+        return twiml(str(response))
     name = languages.english_name(caller_language.code) if spoken.code == "en" else \
         languages.name(caller_language.code)
     place = db.session.get(Jurisdiction, call.jurisdiction_id).name \

@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from hotline.accounts import users
 from hotline.core.extensions import db
+from hotline.intake import store
 from hotline.jobs import outbox
-from hotline.models import User
+from hotline.models import Call, CallLeg, Jurisdiction, Responder, User, utcnow
 from tests.conftest import run_due_timers
 
 PASSWORD = "correct horse battery staple"
 CHICAGO_SMS = "ICE at the Home Depot on Western and 47th, 3 unmarked vans"
 SF_SMS = "migra en la 24 y mission sf"
 OUTSIDE_SMS = "ICE raid in Phoenix AZ right now"
+
+
+# calls (tests/dashboard/test_calls.py, the browser tests)
+CALLER = "+17735550142"  # a Chicago caller: none of these digits may reach a page
+CALLER_DIGITS = ("7735550142", "5550142", "0142")
+CHICAGO_LINE, LA_LINE = "+13125550197", "+12135550198"
+MARISOL = "chicago-volunteer-7"  # Marisol Reyes: es, en; on shift every day, all day
+ANNA = "chicago-volunteer-8"  # Anna Kowalski: pl, en
+LA_VOLUNTEER = "los-angeles-volunteer-7"
+PLACE = "Home Depot on Western and 47th"
+
+
+def make_call(app: Any, n: int, state: str = "ringing", jurisdiction: str = "chicago",
+              rung: tuple[str, ...] = (MARISOL,), answered_by: str | None = None,
+              language: str | None = "es", minutes_ago: float = 1, **columns: Any) -> int:
+    """A call row as the voice webhooks leave it (the caller a reporter, legs rung)."""
+    with app.app_context():
+        vault = app.extensions["hotline_vault"]
+        reporter = store.upsert_reporter(db.session, vault, CALLER)
+        jid = db.session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == jurisdiction))
+        ids = dict(db.session.execute(select(Responder.key, Responder.id)).all())
+        started = utcnow() - timedelta(minutes=minutes_ago)
+        call = Call(call_sid=f"CA{n:032x}", reporter_id=reporter.id, jurisdiction_id=jid,
+                    hotline_number=LA_LINE if jurisdiction == "los-angeles" else CHICAGO_LINE,
+                    language=language, state=state, flags={}, started_at=started, **columns)
+        call.legs = [CallLeg(responder_id=ids[key], status="ringing") for key in rung]
+        if answered_by:
+            call.answered_by_id, call.answered_at = ids[answered_by], started + timedelta(seconds=8)
+        db.session.add(call)
+        db.session.commit()
+        return call.id
 
 
 def csrf_of(html: str) -> str:

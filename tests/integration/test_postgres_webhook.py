@@ -136,7 +136,7 @@ def test_postgres_single_round_trip_path_handles_every_case(pg_app, pg_client, t
     with pg_app.app_context():
         messages = db.session.scalars(select(Message).order_by(Message.id)).all()
         assert len(messages) == 7
-        assert messages[-1].flags == {"blocked": True}
+        assert messages[-1].flags == {"blocked": True, "to": "+15555550100"}
         jobs_for = db.session.scalars(select(OutboxJob.args)).all()
         # triage for the two reports (opted out still reports); none for keywords or blocked
         assert sorted(a[0] for a in jobs_for) == [messages[0].id, messages[3].id]

@@ -127,6 +127,9 @@ def test_the_first_volunteer_to_press_1_takes_the_call_and_callbacks_record_it(
     late = caller.leg(re.search(r'<Gather action="([^"]+)"', polish.text).group(1), anna_leg,
                       Digits="1", To=ANNA)
     assert "<Hangup" in late.text and "<Say" in late.text  # told someone else has it
+    # a phone that picks up only now is told at once, with nothing to press
+    later = caller.leg(numbers[ANNA][0], anna_leg, CallStatus="in-progress", To=ANNA)
+    assert "<Gather" not in later.text and "<Hangup" in later.text
     caller.leg(numbers[MARISOL][1], marisol_leg, CallStatus="completed", CallDuration="95")
     caller.leg(numbers[ANNA][1], anna_leg, CallStatus="completed", CallDuration="4", To=ANNA)
     ended = caller.post("/twilio/voice/dialed?lang=vi", DialCallStatus="completed",
