@@ -96,6 +96,51 @@ def config_load(path: Path | None) -> None:
                f"{summary.unchanged} unchanged")
 
 
+# -- geography ------------------------------------------------------------------------------
+
+@main.group()
+def geo() -> None:
+    """Geographic data: OpenStreetMap imports."""
+
+
+@geo.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jurisdiction", "slug", required=True,
+              help="The jurisdiction the extract covers (its slug); replaces its earlier import.")
+def geo_import(file: Path, slug: str) -> None:
+    """Import streets, corners, addresses, places and neighbourhoods from an OpenStreetMap
+    extract (.osm.pbf, .osm, .osm.bz2) for one jurisdiction."""
+    import resource
+
+    from hotline.core.extensions import db as database
+    from hotline.geodata.osm_import import read_extract, store_features
+
+    app = _app()
+    with app.app_context():
+        from sqlalchemy import select
+
+        from hotline.models import Jurisdiction
+
+        if database.session.scalar(select(Jurisdiction.id).where(
+                Jurisdiction.slug == slug)) is None:
+            raise click.ClickException(f"--jurisdiction: no jurisdiction {slug!r} "
+                                       "(hotline config load first)")
+    click.echo(f"reading {file} ...")
+    try:
+        features, counts = read_extract(
+            file, progress=lambda n: click.echo(f"  {n:,} OSM objects read"))
+    except RuntimeError as exc:  # osmium: not a readable extract
+        raise click.ClickException(f"{file}: cannot be read as an OpenStreetMap extract: "
+                                   f"{exc}") from None
+    with app.app_context():
+        stored = store_features(database.session, slug, features)
+        database.session.commit()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    click.echo(f"{slug}: {counts.line()}")
+    click.echo(f"stored {stored} features (replacing the earlier import); peak memory "
+               f"{peak:.0f} MB")
+
+
 # -- users and tokens -----------------------------------------------------------------------
 
 @main.group()

@@ -164,3 +164,27 @@ def test_run_needs_no_settings_and_simulate_sms_goes_through(running):
     assert re.fullmatch(r"[2-9A-Z]{4}", incident["code"])
     board = session.get(f"http://127.0.0.1:{port}/", timeout=5)
     assert incident["code"] in board.text
+
+
+def test_geo_import_reads_an_extract_reports_counts_and_replaces_the_earlier_import(tmp_path):
+    from tests.test_geo_import import EXTRACT, alameda_config
+
+    if not EXTRACT.exists():
+        pytest.skip("../shared/osm is absent")
+    config = alameda_config(tmp_path)
+    env = clean_env(HOTLINE_INSTANCE=str(tmp_path), HOTLINE_CONFIG_DIR=str(config))
+    assert hotline("db", "upgrade", env=env).returncode == 0
+    assert hotline("config", "load", env=env).returncode == 0
+    first = hotline("geo", "import", str(EXTRACT), "--jurisdiction", "alameda-county", env=env)
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"alameda-county: 8 streets, \d+ corners, \d+ addresses", first.stdout)
+    stored = re.search(r"stored (\d+) features", first.stdout).group(1)
+    again = hotline("geo", "import", str(EXTRACT), "--jurisdiction", "alameda-county", env=env)
+    assert f"stored {stored} features" in again.stdout
+    unknown = hotline("geo", "import", str(EXTRACT), "--jurisdiction", "atlantis", env=env)
+    assert unknown.returncode != 0 and "no jurisdiction 'atlantis'" in unknown.stderr
+    junk = tmp_path / "junk.osm"
+    junk.write_text("this is not OpenStreetMap data")
+    broken = hotline("geo", "import", str(junk), "--jurisdiction", "alameda-county", env=env)
+    assert broken.returncode != 0 and "Traceback" not in broken.stderr
+    assert "cannot be read as an OpenStreetMap extract" in broken.stderr

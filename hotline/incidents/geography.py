@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.policy import Policy
-from hotline.models import Jurisdiction
+from hotline.models import GeoFeature, Jurisdiction
 from hotline.triage import Gazetteer, JurisdictionRules
+from hotline.triage.osm import OsmIndex
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[object, ...], Gazetteer]] = {}
@@ -32,7 +33,20 @@ def current_gazetteer(session: Session) -> Gazetteer:
         return cached[1]
     with _lock:
         rows = session.scalars(select(Jurisdiction).where(Jurisdiction.active.is_(True))).all()
-        gazetteer = Gazetteer(JurisdictionRules.from_record(j.slug, j.name, j.state, j.timezone,
-                                                            j.rules) for j in rows)
+        gazetteer = Gazetteer((JurisdictionRules.from_record(j.slug, j.name, j.state, j.timezone,
+                                                             j.rules) for j in rows),
+                              osm=imported_places(session))
         _cache[bind] = (stamp, gazetteer)
         return gazetteer
+
+
+def imported_places(session: Session) -> OsmIndex:
+    """Every place imported from OpenStreetMap (`hotline geo import`), indexed for triage;
+    empty when nothing was imported. Read once per process and gazetteer (an import touches
+    its jurisdiction's `updated_at`, so every process rebuilds)."""
+    rows = session.execute(
+        select(GeoFeature.kind, GeoFeature.key, GeoFeature.label, GeoFeature.lat,
+               GeoFeature.lon, GeoFeature.data, Jurisdiction.slug)
+        .join(Jurisdiction, Jurisdiction.id == GeoFeature.jurisdiction_id)
+        .where(Jurisdiction.active.is_(True))).all()
+    return OsmIndex(tuple(row) for row in rows)

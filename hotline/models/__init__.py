@@ -7,6 +7,7 @@ from hotline.models.geo import (
     CallRoster,
     EscalationPolicy,
     EscalationStep,
+    GeoFeature,
     Jurisdiction,
     LegalNetwork,
     OnCallRotation,
@@ -31,7 +32,7 @@ from hotline.models.reports import (
 __all__ = [
     "CALL_STATES", "LIVE_STATES", "Call", "CallLeg", "CallRoster",
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
-    "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "Incident",
+    "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "GeoFeature", "Incident",
     "IncidentEvent",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
     "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, utcnow
@@ -168,3 +168,22 @@ class CallRoster(Base):
     overrides: Mapped[list[Any]] = mapped_column(default=list)  # {responder, start, end}
 
     network: Mapped[LegalNetwork] = relationship(back_populates="rosters")
+
+
+class GeoFeature(Base):
+    """A place imported from OpenStreetMap for a jurisdiction (`hotline geo import`): a street
+    (its middle), a corner of two streets, an address, a named place or a neighbourhood, by the
+    key a message names it with (see `hotline.triage.osm`)."""
+
+    __tablename__ = "geo_features"
+    __table_args__ = (Index("ix_geo_features_jurisdiction_kind", "jurisdiction_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id",
+                                                            ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # street | corner | address | place | area
+    key: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

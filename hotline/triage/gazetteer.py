@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 
 from hotline.triage.gloss import Glossary
+from hotline.triage.osm import OsmIndex
 from hotline.triage.places import Place, Places, fold, places, tokens
 
 STREET_SUFFIXES = frozenset("""
@@ -77,14 +78,16 @@ class Named:
     label: str
     place: Place
     slug: str
+    osm: bool = False  # imported from OpenStreetMap
 
 
 class Gazetteer:
     """Everything location matching needs, built once per set of jurisdictions."""
 
     def __init__(self, jurisdictions: Iterable[JurisdictionRules],
-                 place_data: Places | None = None) -> None:
+                 place_data: Places | None = None, osm: OsmIndex | None = None) -> None:
         self.places = place_data or places()
+        self.osm = osm or OsmIndex()
         self.jurisdictions = {j.slug: j for j in jurisdictions}
         self._by_zip: dict[str, str] = {}
         self._by_city: dict[tuple[str, str], str] = {}
@@ -122,12 +125,34 @@ class Gazetteer:
             for street in j.streets:
                 self.streets.setdefault(fold(street), set()).add(j.slug)
                 self.street_names.setdefault(street_base(street), set()).add(j.slug)
+        self._add_imported()
         self.max_phrase_words = max((len(p.split()) for p in self.named), default=1)
         exonyms: dict[str, str] = {}
         for j in self.jurisdictions.values():
             for phrase, name in j.exonyms.items():
                 exonyms.setdefault(phrase, name)
         self.exonyms = Glossary(exonyms)
+
+    def _add_imported(self) -> None:
+        """Imported places and neighbourhoods are named like the config's (which win for the
+        same name in the same jurisdiction); imported streets are known streets."""
+        configured = {(n.phrase, n.slug) for n in self.named.values()} | {
+            (n.phrase, n.slug) for others in self.homonyms.values() for n in others}
+        for kinds, kind in ((self.osm.places, "landmark"), (self.osm.areas, "neighbourhood")):
+            for key, spots in kinds.items():
+                for slug in dict.fromkeys(s.slug for s in spots):
+                    j = self.jurisdictions.get(slug)
+                    if j is None or (key, slug) in configured:
+                        continue
+                    spot = next(s for s in spots if s.slug == slug)
+                    place = Place(None, j.counties[0] if j.counties else None, j.state,
+                                  spot.lat, spot.lon)
+                    self._name(Named(key, kind, spot.label, place, slug, osm=True))
+        for spots in self.osm.streets.values():
+            for spot in spots:
+                if spot.slug in self.jurisdictions:
+                    self.streets.setdefault(fold(spot.label), set()).add(spot.slug)
+                    self.street_names.setdefault(street_base(spot.label), set()).add(spot.slug)
 
     def _name(self, named: Named) -> None:
         first = self.named.get(named.phrase)

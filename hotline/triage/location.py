@@ -23,6 +23,7 @@ from typing import Any
 from hotline.triage.gazetteer import STREET_SUFFIXES, Gazetteer, Named
 from hotline.triage.language import ENGLISH
 from hotline.triage.places import STATES, Place
+from hotline.triage.spots import place_at_spot
 from hotline.triage.streets import find_street, name_word
 from hotline.triage.words import (
     BRANDS,
@@ -86,6 +87,7 @@ class _Candidate:
     position: int
     # the same name in other jurisdictions ("Chinatown"): settled by the rest of the message
     others: tuple[Named, ...] = ()
+    imported: str | None = None  # the phrase of a place imported from OpenStreetMap
 
 
 # lower is stronger: an explicit state beats everything, then the finest places
@@ -157,6 +159,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
         loc.precision = "landmark"
         if landmark is None:
             loc.text = named_spot if loc.text is None else f"{named_spot}, {loc.text}"
+    place_at_spot(loc, gazetteer, hint, landmark.imported if landmark is not None else None)
     return loc
 
 
@@ -268,7 +271,8 @@ def _named_candidate(named: Named, gram: str, position: int) -> _Candidate:
     source = {"landmark": "landmark", "neighbourhood": "neighbourhood"}.get(named.kind,
                                                                            "alias_city")
     label = named.label if named.kind == "landmark" else gram
-    return _Candidate(named.place, source, label, named.slug, position)
+    return _Candidate(named.place, source, label, named.slug, position,
+                      imported=named.phrase if named.osm else None)
 
 
 def _street_use(msg: Words, i: int, n: int) -> bool:

@@ -1,0 +1,2 @@
+"""Geographic data imported into the database: OpenStreetMap extracts (`hotline geo import`)
+become a jurisdiction's streets, corners, addresses, named places and neighbourhoods."""
