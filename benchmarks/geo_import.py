@@ -103,19 +103,22 @@ def main() -> None:
                                    "alameda-county"], env)
             stored = int(re.search(r"stored (\d+) features", out).group(1))
             build, triage = _gazetteer_cost(instance, config)
+            started = time.monotonic()
+            run(["triage", "--from", "+15105550111", "ICE at 7th and Wood in West Oakland"], env)
+            cold = time.monotonic() - started
             rows.append((label, extract.stat().st_size / 1e6, stored, wall, peak, build,
-                         triage))
+                         triage, cold))
             shutil.rmtree(instance, ignore_errors=True)
     print(f"{'extract':<28}{'MB':>8}{'features':>10}{'import s':>10}{'peak MB':>9}"
-          f"{'gazetteer s':>13}{'triage ms':>11}")
-    for label, size, stored, wall, peak, build, triage in rows:
+          f"{'gazetteer s':>13}{'triage ms':>11}{'cold triage s':>15}")
+    for label, size, stored, wall, peak, build, triage, cold in rows:
         print(f"{label:<28}{size:>8.1f}{stored:>10}{wall:>10.1f}{peak:>9.0f}{build:>13.2f}"
-              f"{triage:>11.2f}")
+              f"{triage:>11.2f}{cold:>15.2f}")
     real, county_row = rows
     print(f"RESULT geo_import real_s={real[3]:.2f} real_peak_mb={real[4]:.0f} "
           f"county_features={county_row[2]} county_s={county_row[3]:.1f} "
           f"county_peak_mb={county_row[4]:.0f} county_gazetteer_s={county_row[5]:.2f} "
-          f"county_triage_ms={county_row[6]:.2f}")
+          f"county_triage_ms={county_row[6]:.2f} county_cold_triage_s={county_row[7]:.2f}")
 
 
 def _gazetteer_cost(instance: Path, config: Path) -> tuple[float, float]:

@@ -239,8 +239,12 @@ def triage(from_number: str | None, language_hint: str | None, text: str) -> Non
     if language_hint and language_hint.partition("-")[0] not in languages:
         raise click.BadParameter(f"{language_hint!r} is not a configured language "
                                  f"({', '.join(languages.codes)})", param_hint="--language")
-    result = triage_text(text, gazetteer_from_config(directory), from_number, language_hint,
-                         languages=languages)
+    from hotline.geodata.stored import existing_database_url, read_imported
+
+    # the places imported from OpenStreetMap, when a database with an import exists already
+    osm = read_imported(existing_database_url())
+    result = triage_text(text, gazetteer_from_config(directory, osm), from_number,
+                         language_hint, languages=languages)
     click.echo(json.dumps(result.public(), ensure_ascii=False, indent=2))
 
 

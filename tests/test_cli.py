@@ -181,6 +181,10 @@ def test_geo_import_reads_an_extract_reports_counts_and_replaces_the_earlier_imp
     stored = re.search(r"stored (\d+) features", first.stdout).group(1)
     again = hotline("geo", "import", str(EXTRACT), "--jurisdiction", "alameda-county", env=env)
     assert f"stored {stored} features" in again.stdout
+    # `hotline triage` reads the import from the existing database
+    corner = json.loads(hotline("triage", "--from", "+15105550111",
+                                "ICE at 7th and Wood in West Oakland", env=env).stdout)
+    assert corner["location"]["source"] == "osm" and corner["jurisdiction"] == "alameda-county"
     unknown = hotline("geo", "import", str(EXTRACT), "--jurisdiction", "atlantis", env=env)
     assert unknown.returncode != 0 and "no jurisdiction 'atlantis'" in unknown.stderr
     junk = tmp_path / "junk.osm"

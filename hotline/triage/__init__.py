@@ -16,6 +16,7 @@ from hotline.triage.gazetteer import Gazetteer, JurisdictionRules
 from hotline.triage.gloss import gloss
 from hotline.triage.language import default_languages, detect
 from hotline.triage.location import Location, find_location
+from hotline.triage.osm import OsmIndex
 from hotline.triage.salute import extract_salute
 
 __all__ = ["Gazetteer", "JurisdictionRules", "Triage", "gazetteer_from_config", "triage_text"]
@@ -87,10 +88,12 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   found.tag, found.clear, found.usable)
 
 
-def gazetteer_from_config(config_dir: Path) -> Gazetteer:
-    """A gazetteer straight from `jurisdictions.yaml` (for the CLI: no database needed)."""
+def gazetteer_from_config(config_dir: Path, osm: OsmIndex | None = None) -> Gazetteer:
+    """A gazetteer straight from `jurisdictions.yaml` (for the CLI: no database needed), with
+    the imported OpenStreetMap places when given."""
     from hotline.core.config_files import parse_jurisdictions
 
     records = parse_jurisdictions(config_dir / "jurisdictions.yaml")
-    return Gazetteer(JurisdictionRules.from_record(r["slug"], r["name"], r["state"],
-                                                   r["timezone"], r["rules"]) for r in records)
+    return Gazetteer((JurisdictionRules.from_record(r["slug"], r["name"], r["state"],
+                                                    r["timezone"], r["rules"]) for r in records),
+                     osm=osm)
