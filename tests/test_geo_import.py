@@ -184,6 +184,14 @@ SYNTHETIC = """\
   <node id="24" lat="37.7995" lon="-122.2655">
     <tag k="place" v="neighbourhood"/><tag k="name" v="Clinton"/>
   </node>
+  <node id="30" lat="37.8100" lon="-122.2650">
+    <tag k="addr:housenumber" v="100"/><tag k="addr:street" v="Fruitvale Avenue"/></node>
+  <node id="31" lat="37.8140" lon="-122.2650">
+    <tag k="addr:housenumber" v="120"/><tag k="addr:street" v="Fruitvale Avenue"/></node>
+  <node id="40" lat="37.8150" lon="-122.2450"/>
+  <node id="41" lat="37.8150" lon="-122.2350"/>
+  <node id="42" lat="37.8250" lon="-122.2350"/>
+  <node id="43" lat="37.8250" lon="-122.2450"/>
   <way id="100"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
     <tag k="highway" v="residential"/><tag k="name" v="West Forty-Seventh Street"/></way>
   <way id="101"><nd ref="4"/><nd ref="2"/><nd ref="5"/>
@@ -192,6 +200,11 @@ SYNTHETIC = """\
     <tag k="highway" v="residential"/><tag k="name" v="W 47th St"/></way>
   <way id="103"><nd ref="8"/><nd ref="6"/>
     <tag k="highway" v="primary"/><tag k="name" v="Fruitvale Avenue"/></way>
+  <way id="104"><nd ref="30"/><nd ref="31"/><tag k="addr:interpolation" v="even"/></way>
+  <way id="105"><nd ref="40"/><nd ref="41"/><nd ref="42"/><nd ref="43"/><nd ref="40"/></way>
+  <relation id="200"><member type="way" ref="105" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="place" v="neighbourhood"/><tag k="name" v="Laurel"/>
+  </relation>
 </osm>
 """
 
@@ -239,3 +252,20 @@ def test_a_place_is_found_by_its_other_languages_names(app, synthetic, text):
     with app.app_context():
         found = triage_text(text, current_gazetteer(db.session), OAKLAND_PHONE).location
     assert found.source == "osm" and (found.lat, found.lon) == (37.801, -122.262)
+
+
+def test_house_numbers_between_two_addresses_are_interpolated(app, synthetic):
+    with app.app_context():
+        found = triage_text("ICE at 110 Fruitvale Ave right now", current_gazetteer(db.session),
+                            OAKLAND_PHONE).location
+    assert found.source == "osm" and found.precision == "address"
+    assert (round(found.lat, 4), round(found.lon, 4)) == (37.812, -122.265)
+
+
+def test_a_neighbourhood_s_boundary_names_it_and_picks_its_corner(app, synthetic):
+    with app.app_context():
+        gazetteer = current_gazetteer(db.session)
+        assert "laurel" in gazetteer.osm.areas
+        found = triage_text("migra at 47th and Fruitvale in Laurel", gazetteer,
+                            OAKLAND_PHONE).location
+    assert (found.lat, found.lon) == (37.82, -122.24)

@@ -63,6 +63,8 @@ class _Found:
     node_keys: dict[int, set[str]] = field(default_factory=dict)
     node_at: dict[int, tuple[float, float]] = field(default_factory=dict)
     points: list[tuple[str, str, str, float, float, dict[str, Any]]] = field(default_factory=list)
+    # address nodes (number, street) by id, for addr:interpolation ways between them
+    numbered: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def _centre(coords: list[tuple[float, float]]) -> tuple[float, float] | None:
@@ -123,6 +125,44 @@ class _Reader(osmium.SimpleHandler):
         self._tick()
         if n.tags and n.location.valid():
             self._point(n.tags, n.location.lat, n.location.lon)
+            number, street = n.tags.get("addr:housenumber"), n.tags.get("addr:street")
+            if number and street:
+                self.found.numbered[n.id] = (number.strip(), street)
+
+    def area(self, a: Any) -> None:  # noqa: ANN401 - osmium's Area
+        """A multipolygon relation (a park, a school's grounds, a neighbourhood's boundary):
+        named at its outer ring's centre. Closed ways are read as ways."""
+        if a.from_way() or not a.tags:
+            return
+        for ring in a.outer_rings():
+            centre = _centre([(node.lat, node.lon) for node in ring if node.location.valid()])
+            if centre is not None:
+                self._point(a.tags, *centre)
+            return
+
+    def _interpolate(self, w: Any, style: str) -> None:  # noqa: ANN401
+        """House numbers between the two address nodes at the ends of an addr:interpolation way
+        (odd, even or all), spread evenly on the line between them."""
+        ends = [self.found.numbered.get(node.ref) for node in (w.nodes[0], w.nodes[-1])]
+        points = [(n.location.lat, n.location.lon) for n in w.nodes if n.location.valid()]
+        if None in ends or len(points) < 2:
+            return
+        (first, street), (last, _) = ends  # type: ignore[misc]
+        if not (first.isdigit() and last.isdigit()) or not street_key(street):
+            return
+        low, high = sorted((int(first), int(last)))
+        step = 1 if style == "all" else 2
+        if high - low > 2000 or high == low:
+            return
+        start, end = points[0], points[-1]
+        ascending = int(first) <= int(last)
+        for number in range(low + step, high, step):
+            share = (number - low) / (high - low)
+            share = share if ascending else 1 - share
+            lat = start[0] + (end[0] - start[0]) * share
+            lon = start[1] + (end[1] - start[1]) * share
+            self.found.points.append(("address", f"{number} {street_key(street)}",
+                                      f"{number} {street}", lat, lon, {"interpolated": True}))
 
     def way(self, w: Any) -> None:  # noqa: ANN401 - osmium's Way
         self._tick()
@@ -132,6 +172,10 @@ class _Reader(osmium.SimpleHandler):
             if node.location.valid():
                 coords[node.ref] = (node.location.lat, node.location.lon)
         name = tags.get("name")
+        style = tags.get("addr:interpolation")
+        if style in ("odd", "even", "all") and len(w.nodes) >= 2:
+            self._interpolate(w, style)
+            return
         if tags.get("highway") in STREETS and name and street_key(name):
             found = self.found
             key = street_key(name)

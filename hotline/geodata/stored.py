@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from hotline.triage.osm import OsmIndex
 
@@ -27,21 +28,23 @@ def read_imported(url: str | None) -> OsmIndex:
     if url is None:
         return OsmIndex()
     # SQLAlchemy and the models only when there is a database to read (cold triage stays fast)
-    from sqlalchemy import create_engine, select  # noqa: PLC0415
+    from sqlalchemy import create_engine  # noqa: PLC0415
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
 
-    from hotline.models import GeoFeature, Jurisdiction  # noqa: PLC0415
+    from hotline.models.geo import imported_by_key, imported_rows, imported_slugs  # noqa: PLC0415
 
     engine = create_engine(url, hide_parameters=True)
+
+    def fetch(kind: str, key: str) -> list[tuple[Any, ...]]:
+        try:
+            with engine.connect() as connection:
+                return imported_by_key(connection, kind, key)
+        except SQLAlchemyError:
+            return []
+
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
-                select(GeoFeature.kind, GeoFeature.key, GeoFeature.label, GeoFeature.lat,
-                       GeoFeature.lon, GeoFeature.data, Jurisdiction.slug)
-                .join(Jurisdiction, Jurisdiction.id == GeoFeature.jurisdiction_id)
-                .where(Jurisdiction.active.is_(True))).all()
+            return OsmIndex(imported_rows(connection), fetch=fetch,
+                            slugs=imported_slugs(connection))
     except SQLAlchemyError:
         return OsmIndex()
-    finally:
-        engine.dispose()
-    return OsmIndex(tuple(row) for row in rows)

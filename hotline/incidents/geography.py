@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.policy import Policy
-from hotline.models import GeoFeature, Jurisdiction
+from hotline.models import Jurisdiction
+from hotline.models.geo import imported_by_key, imported_rows, imported_slugs
 from hotline.triage import Gazetteer, JurisdictionRules
 from hotline.triage.osm import OsmIndex
 
@@ -41,12 +43,14 @@ def current_gazetteer(session: Session) -> Gazetteer:
 
 
 def imported_places(session: Session) -> OsmIndex:
-    """Every place imported from OpenStreetMap (`hotline geo import`), indexed for triage;
-    empty when nothing was imported. Read once per process and gazetteer (an import touches
-    its jurisdiction's `updated_at`, so every process rebuilds)."""
-    rows = session.execute(
-        select(GeoFeature.kind, GeoFeature.key, GeoFeature.label, GeoFeature.lat,
-               GeoFeature.lon, GeoFeature.data, Jurisdiction.slug)
-        .join(Jurisdiction, Jurisdiction.id == GeoFeature.jurisdiction_id)
-        .where(Jurisdiction.active.is_(True))).all()
-    return OsmIndex(tuple(row) for row in rows)
+    """The places imported from OpenStreetMap (`hotline geo import`), indexed for triage;
+    empty when nothing was imported. Streets, places and neighbourhoods are read once per
+    process and gazetteer (an import touches its jurisdiction's `updated_at`, so every process
+    rebuilds); corners and addresses one key at a time, when a message names one."""
+    engine = session.get_bind()
+
+    def fetch(kind: str, key: str) -> list[tuple[Any, ...]]:
+        with engine.connect() as connection:
+            return imported_by_key(connection, kind, key)
+
+    return OsmIndex(imported_rows(session), fetch=fetch, slugs=imported_slugs(session))

@@ -176,7 +176,8 @@ class GeoFeature(Base):
     key a message names it with (see `hotline.triage.osm`)."""
 
     __tablename__ = "geo_features"
-    __table_args__ = (Index("ix_geo_features_jurisdiction_kind", "jurisdiction_id", "kind"),)
+    __table_args__ = (Index("ix_geo_features_jurisdiction_kind", "jurisdiction_id", "kind"),
+                      Index("ix_geo_features_kind_key", "kind", "key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id",
@@ -187,3 +188,38 @@ class GeoFeature(Base):
     lat: Mapped[float]
     lon: Mapped[float]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+BY_KEY = ("corner", "address")  # read one key at a time (a county has hundreds of thousands)
+
+
+def _rows_query(*where: Any) -> Any:  # noqa: ANN401 - a Select
+    from sqlalchemy import select  # noqa: PLC0415 - models import no query helpers at the top
+
+    return select(GeoFeature.kind, GeoFeature.key, GeoFeature.label, GeoFeature.lat,
+                  GeoFeature.lon, GeoFeature.data, Jurisdiction.slug).join(
+        Jurisdiction, Jurisdiction.id == GeoFeature.jurisdiction_id).where(
+        Jurisdiction.active.is_(True), *where)
+
+
+def imported_rows(executor: Any) -> list[tuple[Any, ...]]:  # noqa: ANN401 - Session/Connection
+    """The imported streets, places and neighbourhoods of the active jurisdictions as (kind,
+    key, label, lat, lon, data, jurisdiction slug), for `hotline.triage.osm.OsmIndex`; corners
+    and addresses are read by `imported_by_key`."""
+    return [tuple(row) for row in executor.execute(
+        _rows_query(GeoFeature.kind.not_in(BY_KEY))).all()]
+
+
+def imported_by_key(executor: Any, kind: str, key: str) -> list[tuple[Any, ...]]:  # noqa: ANN401
+    """The imported corners or addresses of one key (uses ix_geo_features_kind_key)."""
+    return [tuple(row) for row in executor.execute(
+        _rows_query(GeoFeature.kind == kind, GeoFeature.key == key)).all()]
+
+
+def imported_slugs(executor: Any) -> list[str]:  # noqa: ANN401
+    """The active jurisdictions with anything imported."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    return list(executor.execute(select(Jurisdiction.slug).where(
+        Jurisdiction.active.is_(True), Jurisdiction.id.in_(
+            select(GeoFeature.jurisdiction_id).distinct()))).scalars())

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from hotline.triage.places import tokens
 
@@ -41,6 +40,7 @@ TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seve
 _NUMBERED = re.compile(r"^(\d{1,3})(?:st|nd|rd|th|a|o|va|vo|ta|to|ra|ro|na|no|da|do)?$")
 KINDS = ("street", "corner", "address", "place", "area")
 CORNER_SAME_M = 60  # two shared nodes of one pair of streets this close are one corner
+FETCHED_KEPT = 10_000  # corners and addresses kept after being read one key at a time
 
 
 def _number_word(word: str) -> str | None:
@@ -76,15 +76,14 @@ def phrase(name: str) -> str:
     return " ".join(tokens(name))
 
 
-@dataclass(frozen=True)
-class Spot:
+class Spot(NamedTuple):
     """One imported point: where, what it is called, whose jurisdiction."""
 
     lat: float
     lon: float
     label: str
     slug: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    data: dict[str, Any]
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -95,48 +94,91 @@ def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 6_371_000 * math.hypot(dx, dy)
 
 
+Row = tuple[str, str, str, float, float, dict[str, Any] | None, str]
+_NO_DATA: dict[str, Any] = {}
+
+
 class OsmIndex:
     """Imported features by what a message can name: a street key, a pair of street keys, a
-    house number on a street, a place's name."""
+    house number on a street, a place's name.
 
-    def __init__(self, features: Iterable[tuple[str, str, str, float, float, dict[str, Any],
-                                                str]] = ()) -> None:
-        self.streets: dict[str, list[Spot]] = {}
-        self.corners: dict[frozenset[str], list[Spot]] = {}
-        self.addresses: dict[tuple[str, str], list[Spot]] = {}
-        self.places: dict[str, list[Spot]] = {}
-        self.areas: dict[str, list[Spot]] = {}
-        self.slugs: set[str] = set()
-        for kind, key, label, lat, lon, data, slug in features:
-            self.add(kind, key, label, lat, lon, data, slug)
+    Rows (kind, key, label, lat, lon, data, jurisdiction slug) are only sorted by kind when
+    given; each kind's index is built the first time it is asked for. A county has hundreds of
+    thousands of corners and addresses: with `fetch` (kind, key -> rows), those two kinds are
+    read one key at a time when a message names one, and kept, so no process (nor a cold
+    `hotline triage`) reads them all. `slugs` are the jurisdictions with anything imported."""
+
+    def __init__(self, features: Iterable[Row] = (),
+                 fetch: Callable[[str, str], Iterable[Row]] | None = None,
+                 slugs: Iterable[str] = ()) -> None:
+        self._rows: dict[str, list[Row]] = {kind: [] for kind in KINDS}
+        self._built: dict[str, dict[Any, list[Spot]]] = {}
+        self._fetch = fetch
+        self._fetched: dict[tuple[str, str], list[Spot]] = {}
+        self.slugs: set[str] = set(slugs)
+        for row in features:
+            if row[0] in self._rows:
+                self._rows[row[0]].append(row)
+                self.slugs.add(row[6])
+
+    def _lookup(self, kind: str, key: str) -> list[Spot]:
+        """The spots of one corner or address key: fetched (and kept) when a `fetch` reads
+        them from storage, else from the rows given."""
+        if self._fetch is None:
+            return self._index(kind).get(_key(kind, key), [])
+        found = self._fetched.get((kind, key))
+        if found is None:
+            if len(self._fetched) > FETCHED_KEPT:
+                self._fetched.clear()
+            found = self._fetched[(kind, key)] = [
+                Spot(lat, lon, label, slug, data or _NO_DATA)
+                for _, _, label, lat, lon, data, slug in self._fetch(kind, key)]
+        return found
 
     def __bool__(self) -> bool:
         return bool(self.slugs)
 
-    def add(self, kind: str, key: str, label: str, lat: float, lon: float,
-            data: dict[str, Any], slug: str) -> None:
-        """One feature (as stored: kind, key, label, lat, lon, data, jurisdiction slug)."""
-        spot = Spot(lat, lon, label, slug, data)
-        self.slugs.add(slug)
-        if kind == "street":
-            self.streets.setdefault(key, []).append(spot)
-        elif kind == "corner":
-            first, _, second = key.partition("|")
-            self.corners.setdefault(frozenset((first, second)), []).append(spot)
-        elif kind == "address":
-            number, _, street = key.partition(" ")
-            self.addresses.setdefault((number, street), []).append(spot)
-        elif kind == "place":
-            self.places.setdefault(key, []).append(spot)
-        elif kind == "area":
-            self.areas.setdefault(key, []).append(spot)
+    def _index(self, kind: str) -> dict[Any, list[Spot]]:
+        built = self._built.get(kind)
+        if built is None:
+            built = self._built[kind] = {}
+            for _, key, label, lat, lon, data, slug in self._rows[kind]:
+                built.setdefault(_key(kind, key), []).append(
+                    Spot(lat, lon, label, slug, data or _NO_DATA))
+            self._rows[kind] = []
+        return built
+
+    @property
+    def streets(self) -> dict[str, list[Spot]]:
+        """Street key -> the streets of that key (their middle)."""
+        return self._index("street")
+
+    @property
+    def corners(self) -> dict[frozenset[str], list[Spot]]:
+        """The pair of street keys -> where they meet."""
+        return self._index("corner")
+
+    @property
+    def addresses(self) -> dict[tuple[str, str], list[Spot]]:
+        """(house number, street key) -> the address."""
+        return self._index("address")
+
+    @property
+    def places(self) -> dict[str, list[Spot]]:
+        """A place's name (as the gazetteer's phrases) -> the places of that name."""
+        return self._index("place")
+
+    @property
+    def areas(self) -> dict[str, list[Spot]]:
+        """A neighbourhood's name -> the neighbourhoods of that name."""
+        return self._index("area")
 
     def corner(self, first: str, second: str, slug: str | None = None,
                near: tuple[float, float] | None = None) -> Spot | None:
         """Where two streets meet (in `slug` when given; the one nearest `near` when the pair
         meets more than once)."""
-        return _pick(self.corners.get(frozenset((street_key(first), street_key(second))), []),
-                     slug, near)
+        pair = "|".join(sorted((street_key(first), street_key(second))))
+        return _pick(self._lookup("corner", pair), slug, near)
 
     def street(self, name: str, slug: str | None = None,
                near: tuple[float, float] | None = None) -> Spot | None:
@@ -145,7 +187,18 @@ class OsmIndex:
 
     def address(self, number: str, street: str, slug: str | None = None) -> Spot | None:
         """A house number on a street."""
-        return _pick(self.addresses.get((number, street_key(street)), []), slug, None)
+        return _pick(self._lookup("address", f"{number.lower()} {street_key(street)}"), slug,
+                     None)
+
+
+def _key(kind: str, key: str) -> Any:  # noqa: ANN401 - each kind's own key
+    if kind == "corner":
+        first, _, second = key.partition("|")
+        return frozenset((first, second))
+    if kind == "address":
+        number, _, street = key.partition(" ")
+        return (number, street)
+    return key
 
 
 def _pick(spots: list[Spot], slug: str | None, near: tuple[float, float] | None) -> Spot | None:

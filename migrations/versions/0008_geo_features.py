@@ -33,8 +33,10 @@ def upgrade() -> None:
     )
     op.create_index('ix_geo_features_jurisdiction_kind', 'geo_features',
                     ['jurisdiction_id', 'kind'])
+    op.create_index('ix_geo_features_kind_key', 'geo_features', ['kind', 'key'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_geo_features_kind_key', table_name='geo_features')
     op.drop_index('ix_geo_features_jurisdiction_kind', table_name='geo_features')
     op.drop_table('geo_features')
