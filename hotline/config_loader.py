@@ -87,7 +87,7 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
     responders = {r.key: r for r in session.scalars(select(Responder))}
     for record in networks:
         net = nets.get(record["slug"])
-        fields_ = {"name": record["name"], "timezone": record["timezone"]}
+        fields_ = {"name": record["name"], "timezone": record["timezone"], "active": True}
         if net is None:
             net = LegalNetwork(slug=record["slug"], **fields_)
             session.add(net)
@@ -171,5 +171,21 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
                                                     responder_key=key, wait_minutes=wait))
             if f"policy {net.slug}/{policy['name']}" not in summary.created:
                 summary.updated.append(f"policy {net.slug}/{policy['name']}")
+    if networks_file.exists():
+        _retire_networks(session, nets, {r["slug"] for r in networks}, summary)
     session.flush()
     return summary
+
+
+def _retire_networks(session: Session, nets: dict[str, LegalNetwork], listed: set[str],
+                     summary: LoadSummary) -> None:
+    """A network no longer in networks.yaml is deactivated (its history keeps pointing at it):
+    its members are paged no more and its call rosters ring nobody."""
+    for slug, net in nets.items():
+        if slug in listed or (not net.active and not net.rosters):
+            continue
+        net.active = False
+        net.rosters.clear()
+        for responder in net.responders:
+            responder.active = False
+        summary.updated.append(f"network {slug} deactivated (no longer in networks.yaml)")

@@ -390,9 +390,12 @@ class VoiceSchema(Strict):
     say: SpeechTag | None = None
     voice: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-]+$", max_length=64)] | None = None
     transcription: SpeechTag | None = None
-    # operator-supplied recordings, by prompt (voice_menu, voice_prompt, voice_thanks): played
-    # instead of text-to-speech (the only way for a language Twilio has no voice for)
-    prompt_url: dict[Literal["voice_menu", "voice_prompt", "voice_thanks"],
+    # operator-supplied recordings, by prompt: played instead of text-to-speech (the only way
+    # for a language Twilio has no voice for). voice_menu, voice_prompt and voice_thanks make
+    # the language speakable; the live-answer prompts may be recorded too (voice_closed names
+    # a time, so a language without a voice says voice_missed instead)
+    prompt_url: dict[Literal["voice_menu", "voice_prompt", "voice_thanks", "voice_connecting",
+                             "voice_missed", "voice_check", "voice_screen_taken"],
                      Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]] = {}
 
 

@@ -120,17 +120,18 @@ def _report_message(call: Call) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _incident_codes(session: Session, message_ids: list[int]) -> dict[int, str]:
-    """The incident each of these messages' reports joined, by message id."""
+def _incident_codes(session: Session, scope: Scope, message_ids: list[int]) -> dict[int, str]:
+    """The incident each of these messages' reports joined, by message id: only incidents the
+    scope may see (a caller to Chicago's line may report a raid in Los Angeles)."""
     if not message_ids:
         return {}
-    return dict(session.execute(
+    return dict(session.execute(scope.restrict(
         select(Message.id, Incident.code).join(Report, Report.id == Message.report_id)
         .join(Incident, Incident.id == Report.incident_id)
-        .where(Message.id.in_(message_ids))).all())
+        .where(Message.id.in_(message_ids)))).all())
 
 
-def _rows(session: Session, results: list[Any]) -> list[CallRow]:
+def _rows(session: Session, scope: Scope, results: list[Any]) -> list[CallRow]:
     rows = []
     for call, jurisdiction, volunteer, rung in results:
         rows.append(CallRow(
@@ -140,7 +141,7 @@ def _rows(session: Session, results: list[Any]) -> list[CallRow]:
             answered=call.answered_by_id is not None, volunteer=volunteer,
             voicemail=call.message_id, report_message=_report_message(call)))
     ids = [m for r in rows for m in (r.report_message, r.voicemail) if m]
-    codes = _incident_codes(session, ids)
+    codes = _incident_codes(session, scope, ids)
     return [replace(r, incident=codes.get(r.report_message or 0) or codes.get(r.voicemail or 0))
             for r in rows]
 
@@ -160,7 +161,7 @@ def panel_calls(session: Session, scope: Scope, now: datetime | None = None,
                             .limit(limit - len(live))).all() if len(live) < limit else []
     total = session.scalar(select(func.count(Call.id)).where(
         Call.started_at >= since, *call_filters(scope))) or 0
-    shown = _rows(session, [*live, *ended])
+    shown = _rows(session, scope, [*live, *ended])
     return shown, max(0, total - len(shown))
 
 
@@ -170,14 +171,15 @@ def page_calls(session: Session, scope: Scope, now: datetime | None = None) -> l
     query = _rows_query(scope, since)
     live = session.execute(_newest(query.where(Call.state.in_(LIVE_STATES)))).all()
     ended = session.execute(_newest(query.where(Call.state.not_in(LIVE_STATES)))).all()
-    return _rows(session, [*live, *ended])
+    return _rows(session, scope, [*live, *ended])
 
 
-def call_row(session: Session, call_id: int) -> CallRow | None:
-    """One call as a row (any age), or None."""
+def call_row(session: Session, call_id: int, scope: Scope) -> CallRow | None:
+    """One call as a row (any age), or None; its incident only when `scope` may see it (the
+    caller checks the call itself is in scope)."""
     unscoped = Scope(None, True, None, False, False, False)
     found = session.execute(_rows_query(unscoped, None).where(Call.id == call_id)).all()
-    return _rows(session, found)[0] if found else None
+    return _rows(session, scope, found)[0] if found else None
 
 
 def signature(session: Session, window: timedelta, now: datetime | None = None) -> str:

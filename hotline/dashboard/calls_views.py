@@ -108,8 +108,8 @@ def _reportable_call(call_id: int, lock: bool = False) -> Call:
 
 
 def _report_page(call_id: int, values: dict[str, str], status: int = 200) -> tuple[str, int]:
-    return render_template("dashboard/call_report.html",
-                           call=call_queries.call_row(db.session, call_id), fields=FIELDS,
+    row = call_queries.call_row(db.session, call_id, current_scope())
+    return render_template("dashboard/call_report.html", call=row, fields=FIELDS,
                            values=values, max_field=MAX_FIELD), status
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,21 +30,34 @@ from hotline.models import (
     CallLeg,
     CallRoster,
     Jurisdiction,
+    LegalNetwork,
     Message,
     Reporter,
     Responder,
     utcnow,
 )
-from hotline.privacy.vault import Vault, reference
+from hotline.privacy.vault import DecryptionError, Vault, reference
 from hotline.routing.shifts import next_staffed, on_shift
 
 logger = logging.getLogger(__name__)
 
 MAX_RING = 10  # Twilio dials at most ten <Number>s at once
+# caller IDs that name nobody: what carriers and Twilio put in From for a withheld number
+WITHHELD = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable",
+                      "+266696687", "+86282452253", "+7378742833", "+2562533"})
 E164 = 16  # "+" and 15 digits
 # a leg's CallStatus values (Twilio's call progress), stored as they come
 LEG_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "answered",
                           "completed", "busy", "no-answer", "failed", "canceled"})
+FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class Ringing:
+    """A volunteer to ring, with the number to dial."""
+
+    responder: Responder
+    phone: str
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class Answering:
     """Who can take a call in a language now: the volunteers to ring (at most ten), or when
     the line is next staffed."""
 
-    volunteers: list[Responder]
+    volunteers: list[Ringing]
     next_staffed: datetime | None
     timezone: str | None
 
@@ -85,7 +98,9 @@ def roster_for(session: Session, slug: str | None) -> CallRoster | None:
     """The call roster answering a jurisdiction's calls (the first configured), or None."""
     if slug is None:
         return None
-    for roster in session.scalars(select(CallRoster).order_by(CallRoster.id)):
+    for roster in session.scalars(select(CallRoster).join(
+            LegalNetwork, LegalNetwork.id == CallRoster.network_id)
+            .where(LegalNetwork.active.is_(True)).order_by(CallRoster.id)):
         if slug in (roster.serves or []):
             return roster
     return None
@@ -104,12 +119,12 @@ def start_call(session: Session, vault: Vault, form: Mapping[str, str],
         raise store.BadWebhook("From missing")
     if len(sender) > store.MAX_FROM:
         raise store.BadWebhook(f"From longer than {store.MAX_FROM} characters")
+    withheld = sender.lower() in WITHHELD
     try:
         e164 = normalize_phone(sender, region)
     except ValueError:
-        e164 = sender  # anonymous or odd caller IDs are still answered
+        e164, withheld = sender, True  # anonymous or odd caller IDs are still answered
     phone_hmac = vault.phone_hmac(e164)
-    known = session.scalar(select(Reporter.id).where(Reporter.phone_hmac == phone_hmac))
     reporter = store.upsert_reporter(session, vault, e164)
     slug = called_jurisdiction(session, form)
     jurisdiction_id = session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug)) \
@@ -117,13 +132,18 @@ def start_call(session: Session, vault: Vault, form: Mapping[str, str],
     roster = roster_for(session, slug)
     call = Call(call_sid=call_sid, reporter_id=reporter.id, jurisdiction_id=jurisdiction_id,
                 roster_id=roster.id if roster else None, hotline_number=hotline_number(form),
-                state="menu", flags={}, started_at=utcnow())
-    if reporter.blocked:
+                state="menu", flags={"withheld": True} if withheld else {},
+                started_at=utcnow())
+    # a withheld caller ID is nobody in particular: many people share it, so it is never
+    # blocked, never counted against one limit, and never known
+    if reporter.blocked and not withheld:
         call.state, call.outcome, call.ended_at = "blocked", "blocked", utcnow()
-    elif roster is not None and _recent_calls(session, reporter.id, roster) >= roster.call_limit:
+    elif roster is not None and not withheld and \
+            _recent_calls(session, reporter.id, roster) >= roster.call_limit:
         call.flags = {"rate_limited": True}  # heard, and leaves a message; rings nobody
-    elif known is None and _flooded(session, vault, jurisdiction_id):
-        call.state, call.flags = "check", {"check": True}
+    elif not _known(session, reporter.id, jurisdiction_id, withheld) and \
+            _flooded(session, vault, jurisdiction_id):
+        call.state, call.flags = "check", {**call.flags, "check": True}
     try:
         with session.begin_nested():
             session.add(call)
@@ -133,10 +153,26 @@ def start_call(session: Session, vault: Vault, form: Mapping[str, str],
     return call
 
 
+def _known(session: Session, reporter_id: int, jurisdiction_id: int | None,
+           withheld: bool) -> bool:
+    """A caller Hotline knew before the flood's window began, or who passed its check."""
+    if withheld:
+        return False
+    since = utcnow() - timedelta(minutes=policy_for(session, jurisdiction_id).flood_minutes)
+    reporter = session.get(Reporter, reporter_id)
+    if reporter is not None and reporter.created_at < since:
+        return True
+    passed = session.scalars(select(Call.flags).where(Call.reporter_id == reporter_id)).all()
+    return any((flags or {}).get("check") == "passed" for flags in passed)
+
+
 def _recent_calls(session: Session, reporter_id: int, roster: CallRoster) -> int:
+    """The number's calls to this roster in its window that rang a volunteer."""
     since = utcnow() - timedelta(minutes=roster.call_limit_minutes)
+    rang = select(CallLeg.id).where(CallLeg.call_id == Call.id).exists()
     return session.scalar(select(func.count(Call.id)).where(
-        Call.reporter_id == reporter_id, Call.started_at >= since)) or 0
+        Call.reporter_id == reporter_id, Call.roster_id == roster.id, Call.started_at >= since,
+        rang)) or 0
 
 
 def _flooded(session: Session, vault: Vault, jurisdiction_id: int | None) -> bool:
@@ -144,7 +180,10 @@ def _flooded(session: Session, vault: Vault, jurisdiction_id: int | None) -> boo
     its window as `flood_new_numbers`, or the signs of a fake flood among its new reports."""
     policy = policy_for(session, jurisdiction_id)
     since = utcnow() - timedelta(minutes=policy.flood_minutes)
-    query = select(func.count(func.distinct(Call.reporter_id))).join(
+    # each withheld caller ID's call counts as one new caller (they all share one reporter)
+    caller = case((Call.flags["withheld"].as_boolean().is_(True), -Call.id),
+                  else_=Call.reporter_id)
+    query = select(func.count(func.distinct(caller))).join(
         Reporter, Reporter.id == Call.reporter_id).where(
         Call.started_at >= since, Reporter.created_at >= since)
     query = query.where(Call.jurisdiction_id == jurisdiction_id) if jurisdiction_id else \
@@ -168,41 +207,80 @@ def passed_check(session: Session, call: Call) -> None:
     call.flags = {**(call.flags or {}), "check": "passed"}
 
 
-def answering(session: Session, call: Call, language: str,
+def answering(session: Session, call: Call, language: str, vault: Vault,
               at: datetime | None = None) -> Answering:
     """Who to ring for the call now: the roster's volunteers on shift who speak the caller's
-    language (all on shift if none does), reachable, at most ten."""
+    language (all on shift if none does), active, reachable, not on another call and with a
+    number Hotline can read, at most ten; else when one of them is next on shift."""
     roster = session.get(CallRoster, call.roster_id) if call.roster_id else None
-    if roster is None:
+    if roster is None or not roster.network.active:
         return Answering([], None, None)
     at = at or utcnow()
     timezone = roster.network.timezone
-    keys = on_shift(roster.shifts or [], roster.overrides or [], timezone, at)
-    found = {r.key: r for r in session.scalars(select(Responder).where(
-        Responder.key.in_(keys), Responder.active.is_(True),
-        Responder.unreachable.is_(False)))} if keys else {}
-    people = [found[k] for k in keys if k in found]
+    able = _able(session, roster)
+    shifts = [s for s in roster.shifts or [] if s["volunteer"] in able]
+    overrides = [o for o in roster.overrides or [] if o["responder"] in able]
+    keys = [k for k in on_shift(shifts, overrides, timezone, at) if k in able]
+    busy = _busy(session, call.id)
+    people = [able[k] for k in keys if able[k].id not in busy]
     base = language.partition("-")[0]
     speaking = [r for r in people if base in (r.languages or [])]
-    volunteers = (speaking or people)[:MAX_RING]
-    upcoming = None if volunteers else next_staffed(roster.shifts or [], roster.overrides or [],
-                                                   timezone, at)
+    volunteers = []
+    for volunteer in speaking or people:
+        if len(volunteers) == MAX_RING:
+            break
+        phone = _readable_phone(vault, volunteer)
+        if phone:
+            volunteers.append(Ringing(volunteer, phone))
+    upcoming = None if volunteers or keys else next_staffed(shifts, overrides, timezone, at)
     return Answering(volunteers, upcoming, timezone)
 
 
-def responder_phone(vault: Vault, responder: Responder) -> str:
-    """A volunteer's number, to dial (decrypted only into the TwiML Twilio asked for)."""
-    return vault.decrypt(responder.phone_enc, "responder") or ""
+def _able(session: Session, roster: CallRoster) -> dict[str, Responder]:
+    """The roster's volunteers who can be rung at all: active and reachable, by key."""
+    keys = {s["volunteer"] for s in roster.shifts or []} | \
+        {o["responder"] for o in roster.overrides or []}
+    return {r.key: r for r in session.scalars(select(Responder).where(
+        Responder.key.in_(keys), Responder.active.is_(True),
+        Responder.unreachable.is_(False)))} if keys else {}
 
 
-def ring(session: Session, call: Call, language: str, volunteers: list[Responder]) -> None:
+def _busy(session: Session, call_id: int | None) -> set[int]:
+    """Volunteers on another call now: taken, or a leg of theirs picked up."""
+    answering_now = select(Call.answered_by_id).where(
+        Call.state == "answered", Call.answered_by_id.is_not(None), Call.id != call_id)
+    picked_up = select(CallLeg.responder_id).join(Call, Call.id == CallLeg.call_id).where(
+        CallLeg.status == "in-progress", Call.state.in_(("ringing", "answered")),
+        Call.id != call_id)
+    return set(session.scalars(answering_now)) | set(session.scalars(picked_up))
+
+
+def _readable_phone(vault: Vault, responder: Responder) -> str | None:
+    """A volunteer's number, decrypted only into the TwiML Twilio asked for; None (and
+    skipped, never a failed call) when no key opens it."""
+    try:
+        return vault.decrypt(responder.phone_enc, "responder") or None
+    except DecryptionError:
+        logger.warning("responder %s: number unreadable, not rung", responder.key)
+        return None
+
+
+def ring(session: Session, call: Call, language: str, volunteers: list[Ringing]) -> None:
     """The call rings these volunteers at once: one leg each, until one presses 1."""
     call.language, call.state = language, "ringing"
     known = {leg.responder_id for leg in call.legs}
-    for volunteer in volunteers:
-        if volunteer.id not in known:
-            call.legs.append(CallLeg(responder_id=volunteer.id, status="dialed"))
+    for ringing in volunteers:
+        if ringing.responder.id not in known:
+            call.legs.append(CallLeg(responder_id=ringing.responder.id, status="dialed"))
     session.flush()
+
+
+def ringing_again(session: Session, call: Call, vault: Vault) -> list[Ringing]:
+    """The volunteers a call is ringing (Twilio asked for the same step again)."""
+    people = [session.get(Responder, leg.responder_id) for leg in call.legs
+              if leg.status not in FINAL]
+    found = [(r, _readable_phone(vault, r)) for r in people if r is not None]
+    return [Ringing(r, phone) for r, phone in found if phone]
 
 
 def to_voicemail(call: Call, language: str, outcome: str) -> None:
@@ -213,20 +291,30 @@ def to_voicemail(call: Call, language: str, outcome: str) -> None:
 
 def accept(session: Session, parent_sid: str, responder_id: int, leg_sid: str) -> bool:
     """A volunteer pressed 1. The first one takes the call; anyone later is told it is taken.
-    Decided under the call's row lock, so two presses at once cannot both win."""
+    Decided by one conditional UPDATE (under the call's row lock on PostgreSQL), so two
+    presses at once cannot both win on either database; a volunteer already on another call
+    takes none."""
     call = get(session, parent_sid, lock=True)
     if call is None or call.state not in ("ringing", "answered"):
         return False
     leg = next((leg for leg in call.legs if leg.responder_id == responder_id), None)
     if leg is None:
         return False  # nobody asked this volunteer
-    if call.answered_by_id not in (None, responder_id):
+    if call.answered_by_id == responder_id:
+        return True  # the same press again
+    if responder_id in _busy(session, call.id):
+        return False  # on another call: taking this one would leave that one
+    won = session.execute(
+        update(Call).where(Call.id == call.id, Call.state == "ringing",
+                           Call.answered_by_id.is_(None))
+        .values(answered_by_id=responder_id, state="answered", answered_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(call)
+    if not won:
         return False
     leg.accepted, leg.status = True, "in-progress"
     if store.SID.match(leg_sid or ""):
         leg.leg_sid = leg_sid
-    call.answered_by_id, call.state = responder_id, "answered"
-    call.answered_at = call.answered_at or utcnow()
     logger.info("call %s taken by responder %s", call.call_sid, responder_id)
     return True
 
@@ -247,7 +335,7 @@ def leg_progress(session: Session, parent_sid: str, responder_id: int,
     leg_sid = (form.get("CallSid") or "").strip()
     if store.SID.match(leg_sid) and leg.leg_sid is None:
         leg.leg_sid = leg_sid
-    if leg.status != "completed" or status == "completed":
+    if leg.status not in FINAL:  # a late "ringing" never brings a finished leg back
         leg.status = "in-progress" if status == "answered" else status
     duration = _seconds(form.get("CallDuration"))
     if status == "completed" and duration is not None:
@@ -257,18 +345,27 @@ def leg_progress(session: Session, parent_sid: str, responder_id: int,
 
 
 def dial_finished(session: Session, form: Mapping[str, str]) -> Call | None:
-    """The `<Dial>` ended: over if a volunteer took the call (its duration is theirs), else on
-    to voicemail (the volunteers did not answer, or only their voicemail did)."""
+    """The `<Dial>` ended: over if a volunteer took the call and it was bridged
+    (`DialCallStatus` completed or answered, on the leg that took it); otherwise on to
+    voicemail (nobody answered, only a voicemail did, or the bridge failed)."""
     call = get(session, form.get("CallSid"), lock=True)
     if call is None:
         return None
-    if call.answered_by_id is not None:
+    status = (form.get("DialCallStatus") or "").strip().lower()
+    dialed = (form.get("DialCallSid") or "").strip()
+    taken = next((leg for leg in call.legs if leg.accepted), None)
+    bridged = call.answered_by_id is not None and status in ("completed", "answered") and (
+        not dialed or taken is None or taken.leg_sid in (None, dialed))
+    if bridged:
         call.state = "completed"
         call.ended_at = call.ended_at or utcnow()
         duration = _seconds(form.get("DialCallDuration"))
         if duration is not None:
             call.duration = duration
-    elif call.state == "ringing":
+    elif call.state in ("ringing", "answered"):
+        if call.answered_by_id is not None:
+            call.flags = {**(call.flags or {}), "bridge_failed": status or "unknown"}
+        call.answered_by_id = None
         call.state, call.outcome = "voicemail", "no_answer"
     return call
 

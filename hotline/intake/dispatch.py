@@ -62,6 +62,10 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     elif flags.get("command") and reporter is not None:
         notify.to_reporter(session, reporter, "ack")  # not a responder after all
 
+    if reports.written_by_us(message):
+        # a volunteer's report of a call: a report of its own, never relayed to a lawyer nor
+        # read as the caller's answer to "where?"
+        return reports.create_report(session, message, body, sender, reporter)
     if reporter is not None and conversation.relay_from_reporter(session, reporter, body,
                                                                  message):
         return None

@@ -207,12 +207,17 @@ class Gazetteer:
         return self._by_number.get((e164 or "").strip()) if e164 else None
 
     def centre(self, slug: str) -> Place | None:
-        """Where a jurisdiction is, to a city: its first city, else its first county's."""
+        """Where a jurisdiction is, to a city: its first city, else its first county, else its
+        first ZIP code's city."""
         j = self.jurisdictions.get(slug)
         if j is None:
             return None
         for city in j.cities:
             place = self.places.city(city, j.state)
+            if place is not None:
+                return place
+        for county in j.counties:
+            place = self.places.county(county, j.state)
             if place is not None:
                 return place
         for zip_code in j.zips:

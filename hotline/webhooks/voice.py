@@ -59,6 +59,9 @@ def _speak(parent: VoiceResponse | Gather, language: Language, templates: Templa
     if url:
         parent.play(url)
         return
+    if not language.say:
+        # no voice and no recording of this prompt: silence, never another language's voice
+        return
     attributes = {"language": language.say}
     if language.voice:
         attributes["voice"] = language.voice
@@ -170,7 +173,7 @@ def voice_language() -> Response:
     codes = _menu_from_args(languages)
     digit = (request.form.get("Digits") or "").strip()
     attempt = request.args.get("attempt", "1")
-    chosen = int(digit) if digit.isascii() and digit.isdigit() and \
+    chosen = int(digit) if len(digit) == 1 and digit.isascii() and digit.isdigit() and \
         1 <= int(digit) <= len(codes) else None
     if chosen is None and attempt == "1":
         return twiml(str(_menu(2, codes)))
@@ -183,6 +186,10 @@ def voice_language() -> Response:
         return twiml(str(response))
     if call is not None and call.state == "menu":
         _answer(response, call, language)
+    elif call is not None and call.state == "ringing":
+        # Twilio asked for this step again (a retry): the same volunteers ring again
+        _dial(response, call, language,
+              calls.ringing_again(db.session, call, current_app.extensions["hotline_vault"]))
     db.session.commit()
     if call is not None and call.state == "ringing":
         return twiml(str(response))
@@ -206,26 +213,32 @@ def _answer(response: VoiceResponse, call: Call, language: Language) -> None:
         calls.to_voicemail(call, language.code, "no_caller_id")
         _speak(response, language, templates, "voice_missed")
         return
-    found = calls.answering(db.session, call, language.code)
+    found = calls.answering(db.session, call, language.code,
+                            current_app.extensions["hotline_vault"])
     if not found.volunteers:
         calls.to_voicemail(call, language.code, "closed")
-        if found.next_staffed is not None:
+        if found.next_staffed is not None and language.say:
             _speak(response, language, templates, "voice_closed",
                    when=language.when(found.next_staffed))
         else:
             _speak(response, language, templates, "voice_missed")
         return
     calls.ring(db.session, call, language.code, found.volunteers)
-    ring_seconds = db.session.get(CallRoster, call.roster_id).ring_seconds
     _speak(response, language, templates, "voice_connecting")
+    _dial(response, call, language, found.volunteers)
+
+
+def _dial(response: VoiceResponse, call: Call, language: Language,
+          volunteers: list[calls.Ringing]) -> None:
+    """Every volunteer's phone at once, screened, with the line called as caller ID."""
+    ring_seconds = db.session.get(CallRoster, call.roster_id).ring_seconds
     dial = Dial(answer_on_bridge=True, caller_id=call.hotline_number, timeout=ring_seconds,
                 action=_url("webhooks.voice_dialed", lang=language.code), method="POST")
-    for volunteer in found.volunteers:
-        values = {"call": call.call_sid, "v": str(volunteer.id), "lang": language.code}
-        dial.number(calls.responder_phone(current_app.extensions["hotline_vault"], volunteer),
-                    url=_url("webhooks.voice_screen", **values), method="POST",
-                    status_callback=_url("webhooks.voice_leg", call=call.call_sid,
-                                         v=str(volunteer.id)),
+    for ringing in volunteers:
+        volunteer = str(ringing.responder.id)
+        values = {"call": call.call_sid, "v": volunteer, "lang": language.code}
+        dial.number(ringing.phone, url=_url("webhooks.voice_screen", **values), method="POST",
+                    status_callback=_url("webhooks.voice_leg", call=call.call_sid, v=volunteer),
                     status_callback_event="initiated ringing answered completed",
                     status_callback_method="POST")
     response.append(dial)
@@ -280,8 +293,9 @@ def voice_screen() -> Response:
     if volunteer is None or call is None:
         response.hangup()
         return twiml(str(response))
+    # the screen names a place and a language: spoken by a voice, never a recording
     spoken = next((languages[c] for c in (volunteer.languages or []) if c in languages
-                   and speakable(languages[c])), languages["en"])
+                   and languages[c].say), languages["en"])
     if call.state != "ringing":
         # taken by someone else meanwhile, or the caller hung up: nothing to take
         _speak(response, spoken, templates, "voice_screen_taken")
