@@ -115,6 +115,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     candidates: list[_Candidate] = []
 
     _zip_codes(msg, gazetteer, candidates)
+    _longer_cities(msg, gazetteer, hint_state, candidates)
     _named_places(msg, gazetteer, hint_state, candidates)
     street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
@@ -123,7 +124,9 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     generic = None if landmark is not None else _generic_landmark(msg)
 
     loc = Location(phrases=tuple(msg.phrases))
-    best = _choose(candidates, hint_state)
+    near = _near_neighbourhoods(candidates, hint_state)
+    far = [c for c in candidates if c not in near]
+    best = _choose(_where_it_is_now(msg, near), hint_state)
     if best is not None:
         # the strongest place decides the jurisdiction; the finest one that agrees with it
         # ("Fair Haven" in "Fair Haven, New Haven CT") describes where
@@ -151,6 +154,11 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
             loc.city, loc.county, loc.state = hint.city, hint.county, hint.state
             loc.lat, loc.lon = hint.lat, hint.lon
 
+    if far and not loc.is_specific:
+        # a neighbourhood of that name where the sender is: a spot someone there can find,
+        # though not one Hotline can put on its map
+        loc.precision = "neighbourhood"
+        loc.text = far[0].text if loc.text is None else f"{far[0].text}, {loc.text}"
     if street is not None:
         loc.street, loc.precision = street, precision
         loc.text = street if loc.text is None else f"{street}, {loc.text}"
@@ -324,6 +332,32 @@ def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate])
 
 # -- pass 3: city names from the data --------------------------------------------------------
 
+def _longer_cities(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
+                   candidates: list[_Candidate]) -> None:
+    """A town whose name holds a shorter place name ("South San Francisco", "Mission Viejo",
+    "North Chicago", "West New York", "Manhattan Beach") is that town, not the place inside
+    it, when it is a town of the sender's area code's state."""
+    if hint_state is None:
+        return
+    places = gazetteer.places
+    for n in (3, 2):
+        for i in range(len(msg) - n + 1):
+            if not msg.free(i, i + n) or _street_use(msg, i, n):
+                continue
+            gram = " ".join(msg.words[i:i + n])
+            if gram in gazetteer.named or hint_state not in places.cities_named(gram):
+                continue
+            inner = any(" ".join(msg.words[a:b]) in gazetteer.named
+                        or places.cities_named(" ".join(msg.words[a:b]))
+                        for a in range(i, i + n) for b in range(a + 1, i + n + 1)
+                        if (a, b) != (i, i + n))
+            place = places.city(gram, hint_state) if inner else None
+            if place is not None:
+                msg.take(i, i + n)
+                candidates.append(_Candidate(place, "city", place.city or gram,
+                                             gazetteer.jurisdiction_for(place), i))
+
+
 def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                 candidates: list[_Candidate]) -> None:
     places = gazetteer.places
@@ -412,6 +446,50 @@ def _generic_landmark(msg: Words) -> str | None:
             if tuple(words[i:i + n]) == court:
                 return " ".join(msg.raw[i:i + n])
     return None
+
+
+def _near_neighbourhoods(candidates: list[_Candidate], hint_state: str | None
+                         ) -> list[_Candidate]:
+    """The candidates without far neighbourhoods. A neighbourhood name is a common one
+    (Capitol Hill, Five Points, Westwood, Koreatown, South Park, Logan Square): when the
+    sender's area code is in another state, it is that state's neighbourhood of the name, not
+    the configured one, so the rest of the message (or the area code) decides where."""
+    if hint_state is None:
+        return candidates
+    return [c for c in candidates if not (c.source == "neighbourhood" and c.place.state
+                                          and c.place.state != hint_state)]
+
+
+FROM_WORDS = frozenset({"from", "de", "desde"})
+TO_WORDS = frozenset({"to", "a", "hasta", "into", "toward", "towards", "over", "up", "down"})
+NOW_WORDS = frozenset({"now", "ahora", "ahorita"})
+
+
+def _where_it_is_now(msg: Words, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The places of where it is happening now, when a message tells a movement: "from
+    Oakland to San Francisco", "de Santa Ana a Anaheim", "left New Haven and went to West
+    Haven", "... now at 4th and Main". Other messages: every place found."""
+    words = msg.words
+    positions = sorted({c.position for c in candidates})
+    if len(positions) < 2:
+        return candidates
+    pivots = []
+    for i, word in enumerate(words):
+        earlier = [p for p in positions if p < i]
+        later = [p for p in positions if p > i]
+        if not (earlier and later):
+            continue
+        if word in TO_WORDS or word == "went":
+            first = earlier[0]
+            if word == "went" or any(w in FROM_WORDS or w in ("left", "followed", "seguimos")
+                                     for w in words[max(0, first - 3):first]):
+                pivots.append(i)
+        elif word in NOW_WORDS:
+            pivots.append(i)
+    if not pivots:
+        return candidates
+    # the last turn of the story that is followed by a place
+    return [c for c in candidates if c.position > pivots[-1]]
 
 
 def _choose(candidates: list[_Candidate], hint_state: str | None) -> _Candidate | None:

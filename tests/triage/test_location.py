@@ -168,3 +168,35 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
     assert named.jurisdiction == "los-angeles"
     by_area = find_location("agents at the corner store", gazetteer, "+14155550161")
     assert by_area.jurisdiction == "san-francisco" and by_area.source == "area_code"
+
+
+@pytest.mark.parametrize("text,sender,expected", [
+    # a town whose name holds a shorter place name is that town (fresh corpus, kind 5)
+    ("ICE at the mission viejo mall parking lot", "+19495550173", None),
+    ("ICE in south san francisco on grand ave by the caltrain", "+16505550137", None),
+    ("ICE in north chicago on sheridan rd by great lakes", "+12245550144", None),
+    ("ICE at the manhattan beach pier", "+13105550126", "los-angeles"),
+    # a movement: where it is now (kind 6)
+    ("ICE went from san francisco to oakland, now at fruitvale bart", "+14155550176", None),
+    ("seguimos a la migra de santa ana a anaheim, ahorita estan en la harbor y la katella",
+     "+17145550131", None),
+    ("ICE from east LA went down the 5 to santa ana, at 4th and main now", "+13235550166",
+     "santa-ana"),
+    # a common neighbourhood name, from a sender in another state (kind 1)
+    ("la migra en capitol hill por la colfax y pennsylvania cerca del capitolio",
+     "+17205550116", "denver"),
+    ("ICE by ucla in westwood, wilshire and westwood blvd", "+13105550150", "los-angeles"),
+    ("ICE at five points marta station downtown atlanta", "+14045550111", None),
+])
+def test_places_beyond_the_corpus_the_rules_were_tuned_on(gazetteer, text, sender, expected):
+    from hotline.triage.location import find_location
+
+    assert find_location(text, gazetteer, sender).jurisdiction == expected
+
+
+def test_a_far_neighbourhood_is_still_a_spot_someone_there_can_find(gazetteer):
+    from hotline.triage.location import find_location
+
+    found = find_location("ICE in little saigon", gazetteer, "+17145550153")
+    assert found.jurisdiction is None and found.is_specific
+    assert found.text.startswith("little saigon") or "Little Saigon" in found.text
