@@ -40,6 +40,24 @@ def alameda_config(folder: Path) -> Path:
         "aliases": {"west oakland": {"city": "Oakland", "kind": "neighbourhood"}},
         "languages": ["en", "es", "zh", "vi"]})
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    networks = config / "networks.yaml"
+    data = yaml.safe_load(networks.read_text(encoding="utf-8"))
+    data["networks"].append({
+        "slug": "alameda-legal", "name": "Alameda County Rapid Response", "timezone":
+        "America/Los_Angeles", "serves": ["alameda-county"],
+        "members": [
+            {"key": "alameda-lawyer-1", "name": "Ana Ruiz", "role": "lawyer",
+             "phone": "+15105550181", "languages": ["en", "es"]},
+            # 30 m from 7th and Wood, and about 4.5 km away (by Oakland's centre)
+            {"key": "alameda-verifier-near", "name": "Luz Near", "role": "verifier",
+             "phone": "+15105550182", "languages": ["en", "es"], "lat": 37.8072,
+             "lon": -122.3021},
+            {"key": "alameda-verifier-far", "name": "Tom Far", "role": "verifier",
+             "phone": "+15105550183", "languages": ["en", "es"], "lat": 37.8044,
+             "lon": -122.2712}],
+        "rotations": [{"name": "primary", "period": "weekly", "starts_on": "2026-01-05",
+                       "members": ["alameda-lawyer-1"]}]})
+    networks.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return config
 
 
@@ -269,3 +287,19 @@ def test_a_neighbourhood_s_boundary_names_it_and_picks_its_corner(app, synthetic
         found = triage_text("migra at 47th and Fruitvale in Laurel", gazetteer,
                             OAKLAND_PHONE).location
     assert (found.lat, found.lon) == (37.82, -122.24)
+
+
+def test_the_verifier_asked_is_the_one_at_the_corner_not_the_one_by_the_city_centre(app, twilio):
+    """The motivating bug: every corner was put at the city's centre, so the verifier near the
+    centre was asked while the one 30 m from the corner was not."""
+    from hotline.models import Alert, Responder
+
+    imported(app, EXTRACT)
+    twilio.post_sms(app.test_client(), "ICE detaining people at 7th and Wood in West Oakland",
+                    from_number=OAKLAND_PHONE)
+    drain(app)
+    with app.app_context():
+        asked = db.session.scalars(select(Responder.key).join(
+            Alert, Alert.responder_id == Responder.id)).all()
+    assert asked and asked[0] == "alameda-verifier-near"
+    assert "alameda-verifier-far" not in asked
