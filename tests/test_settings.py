@@ -132,3 +132,38 @@ def test_every_setting_is_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = [name for name in DOCUMENTED if f"| `{name}` |" not in readme]
     assert missing == []
+
+
+def test_a_pmtiles_basemap_must_be_a_raster_pmtiles_v3_file(tmp_path):
+    from tests.dashboard.conftest import png_tile, write_pmtiles
+
+    good = write_pmtiles(tmp_path / "city.pmtiles", {(10, 262, 380): png_tile((1, 2, 3))})
+    assert settings(tmp_path, HOTLINE_PMTILES_PATH=str(good)).dashboard == {
+        "HOTLINE_PMTILES_PATH": str(good.resolve())}
+    vector = write_pmtiles(tmp_path / "vector.pmtiles", {(10, 262, 380): b"\x1a\x00"}, "mvt")
+    (tmp_path / "old.pmtiles").write_bytes(b"PMTiles\x02" + bytes(200))
+    (tmp_path / "notes.txt").write_text("not tiles at all")
+    for value, says in ((tmp_path / "missing.pmtiles", "does not exist"),
+                        (tmp_path, "is not a file"),
+                        (tmp_path / "notes.txt", "is not a PMTiles archive"),
+                        (tmp_path / "old.pmtiles", "is PMTiles version 2"),
+                        (vector, "holds mvt tiles; the dashboard draws raster PMTiles")):
+        with pytest.raises(SettingsError, match="^HOTLINE_PMTILES_PATH: ") as caught:
+            settings(tmp_path, HOTLINE_PMTILES_PATH=str(value))
+        assert says in str(caught.value)
+    with pytest.raises(SettingsError, match="^HOTLINE_PMTILES_PATH: set it or HOTLINE_TILE_URL"):
+        settings(tmp_path, HOTLINE_PMTILES_PATH=str(good),
+                 HOTLINE_TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png")
+
+
+def test_the_pmtiles_header_reader_agrees_with_protomaps_writer(tmp_path):
+    from hotline.core.pmtiles import read_header
+    from tests.dashboard.conftest import png_tile, write_pmtiles
+
+    path = write_pmtiles(tmp_path / "city.pmtiles", {(11, 524, 761): png_tile((1, 2, 3)),
+                                                     (12, 1049, 1522): png_tile((4, 5, 6))},
+                         bounds=(-87.94, 41.64, -87.52, 42.02))
+    header = read_header(path)
+    assert (header.tile_type, header.min_zoom, header.max_zoom) == ("png", 11, 12)
+    assert header.bounds == pytest.approx((-87.94, 41.64, -87.52, 42.02))
+    assert header.raster

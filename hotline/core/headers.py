@@ -16,11 +16,18 @@ def _tile_origin(app: Flask) -> str:
     return f" {parts.scheme}://{host}"
 
 
+def _blob(app: Flask) -> str:
+    # the PMTiles adapter reads a tile's bytes with fetch() (connect-src 'self') and shows them
+    # as an <img> of a blob: URL it makes from them; nothing else needs blob:, and no worker runs
+    return " blob:" if app.config.get("HOTLINE_PMTILES_PATH") else ""
+
+
 def init_app(app: Flask) -> None:
     """Install the headers; HSTS only where Hotline is served over HTTPS."""
     settings = app.config["SETTINGS"]
     csp = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-           f"img-src 'self' data:{_tile_origin(app)}; connect-src 'self'; font-src 'self'; "
+           f"img-src 'self' data:{_tile_origin(app)}{_blob(app)}; connect-src 'self'; "
+           "font-src 'self'; "
            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
     https = bool(settings.public_url and settings.public_url.startswith("https://"))
     hsts = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
@@ -40,8 +47,11 @@ def init_app(app: Flask) -> None:
         for key, lower, value in secure if request.is_secure else plain:
             if lower not in present:
                 headers.add(key, value)
-        if request.endpoint and not request.endpoint.endswith("static"):
-            # pages and API answers may carry PII: never stored by a browser or a proxy
+        if request.endpoint and not request.endpoint.endswith("static") and not (
+                "cache-control" in present
+                and headers["Cache-Control"].startswith("private")):
+            # pages and API answers may carry PII: never stored by a browser or a proxy. A view
+            # that serves no PII (the basemap) says so itself with `Cache-Control: private`.
             headers["Cache-Control"] = "no-store"
             if "pragma" not in present:
                 headers.add("Pragma", "no-cache")

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from hotline.core.pmtiles import PmtilesError, read_header
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -105,9 +107,12 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                              "off"),
     "HOTLINE_SESSION_IDLE_MINUTES": ("A dashboard session unused this long ends.", "30"),
     "HOTLINE_SESSION_MAX_HOURS": ("No dashboard session lives longer than this.", "12"),
-    "HOTLINE_TILE_URL": ("Map tile template (https://.../{z}/{x}/{y}.png); unset: no map, "
-                         "incidents listed.", "unset"),
-    "HOTLINE_TILE_ATTRIBUTION": ("Credit the tile provider asks for.", "unset"),
+    "HOTLINE_TILE_URL": ("Map tile template (https://.../{z}/{x}/{y}.png) drawn beneath the "
+                         "county outlines; unset: outlines only.", "unset"),
+    "HOTLINE_PMTILES_PATH": ("A raster PMTiles v3 file (PNG, JPEG, WebP or AVIF tiles) that "
+                             "Hotline serves itself at /tiles/basemap.pmtiles as the map's "
+                             "street basemap; must exist. Not with HOTLINE_TILE_URL.", "unset"),
+    "HOTLINE_TILE_ATTRIBUTION": ("Credit the tiles' provider asks for.", "unset"),
     "HOTLINE_METRICS_TOKEN": ("Bearer token for /metrics from outside the private networks "
                               "(at least 24 characters).", "unset: private addresses only"),
 }
@@ -131,6 +136,12 @@ def _dashboard(get: Any) -> dict[str, Any]:  # noqa: ANN401 - the `get` of load_
             raise SettingsError("HOTLINE_TILE_URL: must be an http(s) tile template with "
                                 "{z}, {x} and {y}")
         values["HOTLINE_TILE_URL"] = tile
+    basemap = get("HOTLINE_PMTILES_PATH")
+    if basemap is not None:
+        if tile is not None:
+            raise SettingsError("HOTLINE_PMTILES_PATH: set it or HOTLINE_TILE_URL, not both "
+                                "(the map has one street basemap)")
+        values["HOTLINE_PMTILES_PATH"] = str(_check_pmtiles(basemap))
     if get("HOTLINE_TILE_ATTRIBUTION") is not None:
         values["HOTLINE_TILE_ATTRIBUTION"] = get("HOTLINE_TILE_ATTRIBUTION")
     metrics_token = get("HOTLINE_METRICS_TOKEN")
@@ -139,6 +150,25 @@ def _dashboard(get: Any) -> dict[str, Any]:  # noqa: ANN401 - the `get` of load_
             raise SettingsError("HOTLINE_METRICS_TOKEN: must be at least 24 characters")
         values["HOTLINE_METRICS_TOKEN"] = metrics_token.strip()
     return values
+
+
+def _check_pmtiles(raw: str) -> Path:
+    path = Path(raw).expanduser().resolve()
+    if not path.exists():
+        raise SettingsError(f"HOTLINE_PMTILES_PATH: {path} does not exist")
+    if not path.is_file():
+        raise SettingsError(f"HOTLINE_PMTILES_PATH: {path} is not a file")
+    try:
+        header = read_header(path)
+    except OSError as exc:
+        raise SettingsError(f"HOTLINE_PMTILES_PATH: {path} cannot be read ({exc.strerror})") \
+            from None
+    except PmtilesError as exc:
+        raise SettingsError(f"HOTLINE_PMTILES_PATH: {path} {exc}") from None
+    if not header.raster:
+        raise SettingsError(f"HOTLINE_PMTILES_PATH: {path} holds {header.tile_type} tiles; the "
+                            "dashboard draws raster PMTiles (PNG, JPEG, WebP or AVIF tiles)")
+    return path
 
 
 def _decode_key(name: str, raw: str) -> bytes:

@@ -8,6 +8,7 @@ from hotline.dashboard import (  # noqa: F401 - importing a view module adds its
     calls_views,
     filters,
     incident_views,
+    map_views,
     security,
 )
 from hotline.dashboard.blueprint import bp

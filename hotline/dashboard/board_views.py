@@ -1,5 +1,5 @@
-"""The board (with its live-calls panel), the incident list, the map, and their live fragments
-(polled with ETags)."""
+"""The board (with its live-calls panel), the incident list, and their live fragments (polled
+with ETags; the map's are in map_views)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hotline.accounts.scope import Scope, scope_of
 from hotline.core.extensions import db
-from hotline.dashboard import call_queries, queries, settings
+from hotline.dashboard import call_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
 from hotline.models import INCIDENT_STATUSES, Jurisdiction
@@ -35,7 +35,7 @@ def live_etag(*parts: object) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def conditional(etag: str, render: Callable[[], str]) -> Response:
+def conditional(etag: str, render: Callable[[], str | Response]) -> Response:
     """304 when the client already has this version of the fragment, else the fragment."""
     if request.if_none_match.contains(etag):
         response = Response(status=304)
@@ -116,12 +116,3 @@ def incident_list_live() -> Response:
     etag = live_etag(queries.signature(db.session))
     return conditional(etag, lambda: render_template("dashboard/_incident_rows.html",
                                                      **_list_context()))
-
-
-@bp.get("/map")
-@login_required()
-def incident_map() -> str:
-    """Open incidents on a map when tiles are configured; always as a list below it."""
-    points = queries.map_points(db.session, current_scope())
-    return render_template("dashboard/map.html", points=points, tile_url=settings.tile_url(),
-                           attribution=settings.tile_attribution())

@@ -14,9 +14,10 @@ from hotline.accounts.scope import visible
 from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import event_data
 from hotline.core.extensions import db
-from hotline.dashboard import queries
+from hotline.dashboard import map_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
+from hotline.dashboard.map_views import base_layers, legend
 from hotline.dashboard.security import client_ip, login_required, vault
 from hotline.incidents import actions, lifecycle
 from hotline.models import Incident, Responder
@@ -63,7 +64,20 @@ def incident(code: str) -> str:
     html = render_template("dashboard/_incident_live.html", **live, scope=scope)
     return render_template("dashboard/incident.html", reports=reports, scope=scope,
                            live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
-                           **live)
+                           map_data=_map_data(found), legend=legend((found.status,)), **live)
+
+
+def _map_data(incident: Incident) -> dict[str, Any] | None:
+    """The small map: the reports at their coordinates and, for those who act (admins and
+    dispatchers), the verifiers near the incident by name; None when no report is placed."""
+    points = map_queries.report_points(db.session, incident)
+    if not points:
+        return None
+    scope = current_scope()
+    verifiers = map_queries.verifiers_near(db.session, incident, scope) if scope.act else []
+    return {"mode": "incident", **base_layers(), "code": incident.code,
+            "status": incident.status, "points": points, "verifiers": verifiers,
+            "verifiers_within_m": map_queries.VERIFIERS_WITHIN_M}
 
 
 def _etag(html: str) -> str:

@@ -210,19 +210,6 @@ def signature(session: Session) -> str:
     return f"{newest.isoformat() if newest else '-'}:{last_id or 0}:{waiting or 0}"
 
 
-def map_points(session: Session, scope: Scope, limit: int = 1000) -> list[dict[str, Any]]:
-    """Open incidents in scope that have coordinates, for the map."""
-    rows = session.execute(scope.restrict(
-        select(Incident.code, Incident.status, Incident.lat, Incident.lon,
-               Incident.location_text, Incident.first_seen_at)
-        .where(Incident.status.in_(OPEN_STATUSES), Incident.lat.is_not(None),
-               Incident.lon.is_not(None))
-        .order_by(Incident.first_seen_at.desc()).limit(limit))).all()
-    return [{"code": r.code, "status": r.status, "lat": r.lat, "lon": r.lon,
-             "place": r.location_text or "", "since": r.first_seen_at.isoformat()}
-            for r in rows]
-
-
 # -- one incident ---------------------------------------------------------------------------
 
 def safe_media(media: Any) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -43,7 +44,7 @@ def absolute_timeout() -> timedelta:
 
 
 def tile_url() -> str | None:
-    """HOTLINE_TILE_URL: a Leaflet tile template (https://.../{z}/{x}/{y}.png); unset: no map."""
+    """HOTLINE_TILE_URL: a Leaflet tile template (https://.../{z}/{x}/{y}.png); unset: none."""
     value = current_app.config.get("HOTLINE_TILE_URL")
     if not isinstance(value, str) or not value.strip():
         return None
@@ -55,3 +56,9 @@ def tile_attribution() -> str:
     """HOTLINE_TILE_ATTRIBUTION: the credit the tile provider asks for (plain text)."""
     value = current_app.config.get("HOTLINE_TILE_ATTRIBUTION") or ""
     return str(value)[:300]
+
+
+def pmtiles_path() -> Path | None:
+    """HOTLINE_PMTILES_PATH: the local raster PMTiles basemap (checked at start), or None."""
+    value = current_app.config.get("HOTLINE_PMTILES_PATH")
+    return Path(value) if isinstance(value, str | Path) and str(value).strip() else None

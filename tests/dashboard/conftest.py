@@ -131,3 +131,91 @@ def get_user(app: Any, email: str) -> User:
         user = db.session.scalar(select(User).where(User.email == email))
         db.session.expunge(user)
         return user
+
+
+# -- the map (tests/dashboard/test_map.py, tests/browser/test_map_browser.py) ---------------
+
+# Four Chicago streets as OpenStreetMap has them, crossing at their real corners
+CORNERS = {"western & 47th": (41.8089, -87.6845), "western & 18th": (41.8579, -87.6845),
+           "ashland & 47th": (41.8089, -87.6664), "ashland & 18th": (41.8579, -87.6664)}
+CHICAGO_STREETS = """\
+<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hotline tests">
+  <node id="1" lat="41.8089" lon="-87.6845"/><node id="2" lat="41.8579" lon="-87.6845"/>
+  <node id="3" lat="41.8089" lon="-87.6664"/><node id="4" lat="41.8579" lon="-87.6664"/>
+  <node id="5" lat="41.7900" lon="-87.6845"/><node id="6" lat="41.8700" lon="-87.6845"/>
+  <node id="7" lat="41.7900" lon="-87.6664"/><node id="8" lat="41.8700" lon="-87.6664"/>
+  <node id="9" lat="41.8089" lon="-87.7000"/><node id="10" lat="41.8089" lon="-87.6500"/>
+  <node id="11" lat="41.8579" lon="-87.7000"/><node id="12" lat="41.8579" lon="-87.6500"/>
+  <way id="100"><nd ref="5"/><nd ref="1"/><nd ref="2"/><nd ref="6"/>
+    <tag k="highway" v="primary"/><tag k="name" v="South Western Avenue"/></way>
+  <way id="101"><nd ref="7"/><nd ref="3"/><nd ref="4"/><nd ref="8"/>
+    <tag k="highway" v="primary"/><tag k="name" v="South Ashland Avenue"/></way>
+  <way id="102"><nd ref="9"/><nd ref="1"/><nd ref="3"/><nd ref="10"/>
+    <tag k="highway" v="secondary"/><tag k="name" v="West 47th Street"/></way>
+  <way id="103"><nd ref="11"/><nd ref="2"/><nd ref="4"/><nd ref="12"/>
+    <tag k="highway" v="secondary"/><tag k="name" v="West 18th Street"/></way>
+</osm>
+"""
+
+
+def import_chicago_streets(app: Any, folder: Any) -> None:
+    """Import the four streets for the chicago jurisdiction, as `hotline geo import` does, so
+    that "Western and 47th" is placed at its corner, not at the city's centre."""
+    from hotline.geodata.osm_import import read_extract, store_features
+
+    path = folder / "chicago-streets.osm"
+    path.write_text(CHICAGO_STREETS, encoding="utf-8")
+    features, _ = read_extract(path)
+    with app.app_context():
+        store_features(db.session, "chicago", features)
+        db.session.commit()
+
+
+def png_tile(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A one-colour PNG (written by hand: no imaging library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * size
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
+
+
+def tile_of(lat: float, lon: float, zoom: int) -> tuple[int, int]:
+    """The web-mercator tile (x, y) holding a point at `zoom`."""
+    import math
+
+    n = 2 ** zoom
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def write_pmtiles(path: Any, tiles: dict[tuple[int, int, int], bytes], tile_type: str = "png",
+                  bounds: tuple[float, float, float, float] = (-88.0, 41.6, -87.5, 42.1)) -> Any:
+    """A PMTiles v3 archive of `tiles` ({(z, x, y): bytes}), written with protomaps' own
+    Python library (header, root directory, metadata, the tiles)."""
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import write
+
+    zooms = [z for z, _, _ in tiles]
+    with write(str(path)) as writer:
+        for (z, x, y), data in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), data)
+        west, south, east, north = bounds
+        writer.finalize({
+            "tile_type": getattr(TileType, tile_type.upper()),
+            "tile_compression": Compression.NONE,
+            "min_zoom": min(zooms), "max_zoom": max(zooms),
+            "min_lon_e7": int(west * 1e7), "min_lat_e7": int(south * 1e7),
+            "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7),
+            "center_zoom": max(zooms), "center_lon_e7": int((west + east) / 2 * 1e7),
+            "center_lat_e7": int((south + north) / 2 * 1e7)},
+            {"attribution": "test tiles", "name": "hotline tests"})
+    return path

@@ -137,9 +137,10 @@ def test_pages_are_never_cached_and_carry_security_headers(logged_in, seeded):
     static.close()
 
 
-def test_map_without_tiles_lists_incidents(logged_in, seeded):
+def test_map_without_tiles_draws_outlines_and_lists_incidents(logged_in, seeded):
     html = logged_in.get("/map").text
-    assert 'data-testid="no-map"' in html and "leaflet.js" not in html
+    assert 'data-testid="no-tiles"' in html and "vendor/leaflet/leaflet.js" in html
+    assert '"tiles":null' in html.replace(" ", "") and "counties-10m.json" in html
     assert seeded["chicago"] in html
 
 
