@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,11 +181,11 @@ def _flooded(session: Session, vault: Vault, jurisdiction_id: int | None) -> boo
     policy = policy_for(session, jurisdiction_id)
     since = utcnow() - timedelta(minutes=policy.flood_minutes)
     # each withheld caller ID's call counts as one new caller (they all share one reporter)
-    caller = case((Call.flags["withheld"].as_boolean().is_(True), -Call.id),
-                  else_=Call.reporter_id)
+    withheld = Call.flags["withheld"].as_boolean().is_(True)
+    caller = case((withheld, -Call.id), else_=Call.reporter_id)
     query = select(func.count(func.distinct(caller))).join(
         Reporter, Reporter.id == Call.reporter_id).where(
-        Call.started_at >= since, Reporter.created_at >= since)
+        Call.started_at >= since, or_(Reporter.created_at >= since, withheld))
     query = query.where(Call.jurisdiction_id == jurisdiction_id) if jurisdiction_id else \
         query.where(Call.jurisdiction_id.is_(None))
     if (session.scalar(query) or 0) + 1 >= policy.flood_new_numbers:
@@ -195,7 +195,10 @@ def _flooded(session: Session, vault: Vault, jurisdiction_id: int | None) -> boo
 
 def get(session: Session, call_sid: str | None, lock: bool = False) -> Call | None:
     """The call of a CallSid (locked and read afresh with `lock`), or None."""
-    query = select(Call).where(Call.call_sid == (call_sid or "").strip())
+    sid = (call_sid or "").strip()
+    if not store.SID.match(sid):
+        return None  # nothing Twilio sends: never a query (a NUL byte is a 500 on PostgreSQL)
+    query = select(Call).where(Call.call_sid == sid)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalars(query).one_or_none()

@@ -394,3 +394,24 @@ def test_two_volunteers_pressing_1_at_once_do_not_both_take_the_call(app, twilio
         thread.join(30)
     bridged = [n for n, r in results.items() if r.status_code == 200 and "<Say" not in r.text]
     assert len(bridged) == 1, f"bridged: {bridged}"
+
+
+def test_withheld_callers_count_towards_the_flood_each_call_as_one(client, twilio, clock):
+    """Anonymous calls share one reporter, made long ago: each call still counts as a new
+    caller, so a burst of them turns the flood's check on."""
+    with client.application.app_context():  # the shared reporter of withheld numbers is old
+        Caller(client, twilio, n=100, caller="anonymous").post("/twilio/voice")
+        reporter = db.session.scalar(select(Reporter))
+        reporter.created_at = datetime(2025, 1, 1, tzinfo=UTC)
+        db.session.commit()
+    for n in range(1, 7):
+        Caller(client, twilio, n=n, caller="anonymous").post("/twilio/voice")
+    assert "press 5" in Caller(client, twilio, n=7, caller="anonymous").post(
+        "/twilio/voice").text
+
+
+def test_a_nul_byte_in_a_call_sid_is_no_query(client, twilio, clock):
+    caller = Caller(client, twilio)
+    caller.post("/twilio/voice")
+    response = caller.post("/twilio/voice/screen/answer?call=CA%00x&v=1&lang=es", Digits="1")
+    assert response.status_code == 200 and "<Hangup" in response.text
