@@ -130,29 +130,10 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
                 if f"responder {obj.key}" not in summary.created:
                     summary.updated.append(f"responder {obj.key} jurisdictions")
 
-        rotations = {r.name: r for r in net.rotations}
-        for r in record["rotations"]:
-            obj = rotations.pop(r["name"], None)
-            if obj is None:
-                net.rotations.append(OnCallRotation(**r))
-                summary.created.append(f"rotation {net.slug}/{r['name']}")
-            elif _assign(obj, r):
-                summary.updated.append(f"rotation {net.slug}/{r['name']}")
-        for stale in rotations.values():
-            net.rotations.remove(stale)
-            summary.updated.append(f"rotation {net.slug}/{stale.name} removed")
-
-        rosters = {r.name: r for r in net.rosters}
-        for r in record["rosters"]:
-            obj = rosters.pop(r["name"], None)
-            if obj is None:
-                net.rosters.append(CallRoster(**r))
-                summary.created.append(f"call roster {net.slug}/{r['name']}")
-            elif _assign(obj, r):
-                summary.updated.append(f"call roster {net.slug}/{r['name']}")
-        for stale in rosters.values():
-            net.rosters.remove(stale)
-            summary.updated.append(f"call roster {net.slug}/{stale.name} removed")
+        _sync_named(net.rotations, record["rotations"], OnCallRotation,
+                    f"rotation {net.slug}", summary)
+        _sync_named(net.rosters, record["rosters"], CallRoster, f"call roster {net.slug}",
+                    summary)
 
         policy = record["policy"]
         current = next((p for p in net.policies if p.name == policy["name"]), None)
@@ -175,6 +156,23 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
         _retire_networks(session, nets, {r["slug"] for r in networks}, summary)
     session.flush()
     return summary
+
+
+def _sync_named(rows: list[Any], records: list[dict[str, Any]], model: type[Any], label: str,
+                summary: LoadSummary) -> None:
+    """A network's rows named in config (rotations, call rosters): created, updated in place,
+    and removed when no longer named."""
+    existing = {row.name: row for row in rows}
+    for record in records:
+        row = existing.pop(record["name"], None)
+        if row is None:
+            rows.append(model(**record))
+            summary.created.append(f"{label}/{record['name']}")
+        elif _assign(row, record):
+            summary.updated.append(f"{label}/{record['name']}")
+    for stale in existing.values():
+        rows.remove(stale)
+        summary.updated.append(f"{label}/{stale.name} removed")
 
 
 def _retire_networks(session: Session, nets: dict[str, LegalNetwork], listed: set[str],
