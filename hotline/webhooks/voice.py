@@ -188,8 +188,11 @@ def voice_language() -> Response:
         _answer(response, call, language)
     elif call is not None and call.state == "ringing":
         # Twilio asked for this step again (a retry): the same volunteers ring again
-        _dial(response, call, language,
-              calls.ringing_again(db.session, call, current_app.extensions["hotline_vault"]))
+        again = calls.ringing_again(db.session, call, current_app.extensions["hotline_vault"])
+        if again:
+            _dial(response, call, language, again)
+        else:  # every phone has rung out meanwhile: voicemail
+            calls.to_voicemail(call, language.code, "no_answer")
     db.session.commit()
     if call is not None and call.state == "ringing":
         return twiml(str(response))
