@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 
 from hotline.triage.gloss import Glossary
-from hotline.triage.osm import OsmIndex
+from hotline.triage.osm import OsmIndex, street_key
 from hotline.triage.places import Place, Places, fold, places, tokens
 
 STREET_SUFFIXES = frozenset("""
@@ -97,6 +97,8 @@ class Gazetteer:
         self.homonyms: dict[str, list[Named]] = {}
         self.streets: dict[str, set[str]] = {}
         self.street_names: dict[str, set[str]] = {}
+        # the configured streets by their key ("primera" and "First St" are both "1")
+        self.street_keys: dict[str, set[str]] = {}
         self.states = frozenset(j.state for j in self.jurisdictions.values())
         self._by_number = {number: j.slug for j in self.jurisdictions.values()
                            for number in j.hotline_numbers}
@@ -125,6 +127,7 @@ class Gazetteer:
             for street in j.streets:
                 self.streets.setdefault(fold(street), set()).add(j.slug)
                 self.street_names.setdefault(street_base(street), set()).add(j.slug)
+                self.street_keys.setdefault(street_key(street), set()).add(j.slug)
         self._add_imported()
         self.max_phrase_words = max((len(p.split()) for p in self.named), default=1)
         exonyms: dict[str, str] = {}
@@ -201,6 +204,15 @@ class Gazetteer:
         if place.county is None or place.state is None:
             return None
         return self._by_county.get((fold(place.county), place.state))
+
+    def jurisdiction_of_streets(self, *names: str) -> str | None:
+        """The one jurisdiction whose configured streets include all of these ("Grand and
+        Ferry" is New Haven's), or None when none or several do."""
+        slugs: set[str] | None = None
+        for name in names:
+            found = self.street_keys.get(street_key(name), set())
+            slugs = set(found) if slugs is None else slugs & found
+        return next(iter(slugs)) if slugs and len(slugs) == 1 else None
 
     def jurisdiction_for_number(self, e164: str | None) -> str | None:
         """The jurisdiction whose hotline number was called or texted (`To`), or None."""

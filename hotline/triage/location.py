@@ -29,6 +29,7 @@ from hotline.triage.words import (
     BRANDS,
     CITY_STOPWORDS,
     COMMON,
+    CONNECTORS,
     COURTS,
     GENERIC_NAMES,
     KINDS_AFTER,
@@ -124,9 +125,10 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     generic = None if landmark is not None else _generic_landmark(msg)
 
     loc = Location(phrases=tuple(msg.phrases))
-    near = _near_neighbourhoods(candidates, hint_state)
+    near = _near_neighbourhoods(candidates, hint_state, gazetteer)
     far = [c for c in candidates if c not in near]
     best = _choose(_where_it_is_now(msg, near), hint_state)
+    best = _sender_s_own(best, street, precision, hint_slug, gazetteer)
     if best is not None:
         # the strongest place decides the jurisdiction; the finest one that agrees with it
         # ("Fair Haven" in "Fair Haven, New Haven CT") describes where
@@ -154,6 +156,16 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
             loc.city, loc.county, loc.state = hint.city, hint.county, hint.state
             loc.lat, loc.lon = hint.lat, hint.lon
 
+    if best is None and loc.jurisdiction is None and hint is not None and \
+            precision == "intersection" and street and " & " in street:
+        # a corner of two streets Hotline knows in one jurisdiction only, no place named, from
+        # a sender whose area code says nothing (with no sender at all, it stays unknown)
+        slug = gazetteer.jurisdiction_of_streets(*street.split(" & ", 1))
+        centre = gazetteer.centre(slug) if slug else None
+        if centre is not None:
+            loc.jurisdiction, loc.source = slug, "streets"
+            loc.city, loc.county, loc.state = centre.city, centre.county, centre.state
+            loc.lat, loc.lon = centre.lat, centre.lon
     if far and not loc.is_specific:
         # a neighbourhood of that name where the sender is: a spot someone there can find,
         # though not one Hotline can put on its map
@@ -233,6 +245,9 @@ def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                     candidates.append(_Candidate(place, "city_state", f"{place.city}, {code}",
                                                  gazetteer.jurisdiction_for(place), i))
                     continue
+            if named is not None and state is not None and not street_use and \
+                    named.place.state and state[0] != named.place.state:
+                continue  # "Capitol Hill DC": that state's, not the configured one
             if named is not None and (named.kind == "landmark" or not street_use):
                 if gram in SHORT_NICKNAMES and not _nickname_ok(msg, i):
                     continue
@@ -340,6 +355,19 @@ def _longer_cities(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
     if hint_state is None:
         return
     places = gazetteer.places
+    for i, word in enumerate(msg.words):
+        # "en aurora", "in frisco": a big town of the sender's state, before any street of
+        # that name elsewhere ("Aurora Ave" is Seattle's) is read
+        if msg.free(i, i + 1) and (msg.word(i - 1) in PLACE_PREPOSITIONS or
+                                   msg.word(i - 1) in ("to", "from", "desde", "hasta")) and \
+                msg.word(i + 1) not in STREET_SUFFIXES and msg.word(i + 1) not in CONNECTORS \
+                and word not in gazetteer.named and not _starts_a_name(msg, i, gazetteer) \
+                and word.isalpha() and places.city_population(word, hint_state) >= 50_000:
+            place = places.city(word, hint_state)
+            if place is not None:
+                msg.take(i, i + 1)
+                candidates.append(_Candidate(place, "city", place.city or word,
+                                             gazetteer.jurisdiction_for(place), i))
     for n in (3, 2):
         for i in range(len(msg) - n + 1):
             if not msg.free(i, i + n) or _street_use(msg, i, n):
@@ -377,7 +405,7 @@ def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                 candidates.append(_Candidate(place, "city", place.city or gram,
                                              gazetteer.jurisdiction_for(place), i))
                 continue
-            alt_states = places.alternate_states(gram)
+            alt_states = places.alternate_states(gram) if (gram,) not in BRANDS else []
             if alt_states and (n > 1 or hint_state in alt_states):
                 state = hint_state if hint_state in alt_states else (
                     alt_states[0] if len(alt_states) == 1 else None)
@@ -448,16 +476,58 @@ def _generic_landmark(msg: Words) -> str | None:
     return None
 
 
-def _near_neighbourhoods(candidates: list[_Candidate], hint_state: str | None
-                         ) -> list[_Candidate]:
-    """The candidates without far neighbourhoods. A neighbourhood name is a common one
-    (Capitol Hill, Five Points, Westwood, Koreatown, South Park, Logan Square): when the
-    sender's area code is in another state, it is that state's neighbourhood of the name, not
-    the configured one, so the rest of the message (or the area code) decides where."""
-    if hint_state is None:
-        return candidates
-    return [c for c in candidates if not (c.source == "neighbourhood" and c.place.state
-                                          and c.place.state != hint_state)]
+def _starts_a_name(msg: Words, i: int, gazetteer: Gazetteer) -> bool:
+    """Whether the word at `i` begins a longer place name ("Highland" of "Highland Park")."""
+    for n in (2, 3):
+        gram = " ".join(msg.words[i:i + n])
+        if len(msg.words[i:i + n]) == n and (gram in gazetteer.named
+                                             or gazetteer.places.cities_named(gram)):
+            return True
+    return False
+
+
+def _sender_s_own(best: _Candidate | None, street: str | None, precision: str | None,
+                  hint_slug: str | None, gazetteer: Gazetteer) -> _Candidate | None:
+    """A bare town name of another state ("in Austin") loses to the sender's own jurisdiction
+    when the corner named is one of that jurisdiction's streets ("Chicago Ave and Central in
+    Austin", from a Chicago number: Austin is Chicago's West Side). None then: the area code
+    decides."""
+    if best is None or best.source != "city" or hint_slug is None or \
+            precision != "intersection" or not street or " & " not in street:
+        return best
+    if best.slug == hint_slug or best.place.state == gazetteer.jurisdictions[hint_slug].state:
+        return best
+    return None if gazetteer.jurisdiction_of_streets(*street.split(" & ", 1)) == hint_slug \
+        else best
+
+
+def _near_neighbourhoods(candidates: list[_Candidate], hint_state: str | None,
+                         gazetteer: Gazetteer) -> list[_Candidate]:
+    """The candidates without far neighbourhoods. Many neighbourhood names are common ones
+    (Capitol Hill, Five Points, Westwood, Koreatown, South Park, Logan Square): a configured
+    neighbourhood is another state's of the name when the message names a place of that other
+    state ("five points ... atlanta"), or when the sender's area code is in another state that
+    Hotline serves too (its people have their own Capitol Hill). Then the rest of the message
+    (or the area code) decides where. A sender from a state Hotline does not serve ("Pilsen"
+    from Miami) is asking about the configured one. A nickname that is also a big town of the
+    sender's own state ("Frisco" from Texas) is that town."""
+    others = {c.place.state for c in candidates
+              if c.source not in ("neighbourhood", "landmark", "alias_city") and c.place.state}
+    served = gazetteer.states
+
+    def far(c: _Candidate) -> bool:
+        state = c.place.state
+        if c.source not in ("neighbourhood", "alias_city") or not state:
+            return False
+        if hint_state is not None and hint_state != state and c.source == "alias_city":
+            return gazetteer.places.city_population(c.text, hint_state) >= 50_000
+        if c.source != "neighbourhood":
+            return False
+        if others - {state}:
+            return True  # a town of another state is named
+        return hint_state is not None and hint_state != state and hint_state in served
+
+    return [c for c in candidates if not far(c)]
 
 
 FROM_WORDS = frozenset({"from", "de", "desde"})

@@ -67,12 +67,14 @@ BRANDS = tuple(tuple(b.split()) for b in """
     home depot|homedepot|lowes|walmart|wal-mart|costco|7-eleven|7-11|seven eleven|food 4 less|
     el super|vallarta|northgate|cardenas|fiesta mart|heb|h-e-b|mcdonalds|dunkin|la michoacana|
     king soopers|pick n save|jewel osco|jewel|walgreens|cvs|shoprite|fred meyer|safeway|
-    kroger|aldi|superior grocers|el rancho|la bonita|smart final|autozone|u-haul|greyhound
+    kroger|aldi|superior grocers|el rancho|la bonita|smart final|autozone|u-haul|greyhound|
+    wawa|sheetz|meijer|publix|winco|food lion|dollar general|family dollar|h mart|hmart
 """.replace("\n", " ").split("|"))
 # kinds of place that name one when a proper name comes before (English) or after (Spanish)
 KINDS_AFTER = frozenset("""
     school elementary academy college university park station church hospital clinic library
-    courthouse mall plaza market jail apartments center centre stadium terminal bart
+    courthouse mall plaza market jail apartments center centre stadium terminal bart zoo pier
+    casino field arena square museum airport
 """.split())
 KINDS_BEFORE = frozenset("""
     escuela iglesia parque mercado clinica hospital estacion colegio secundaria primaria

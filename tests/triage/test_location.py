@@ -187,6 +187,21 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
      "+17205550116", "denver"),
     ("ICE by ucla in westwood, wilshire and westwood blvd", "+13105550150", "los-angeles"),
     ("ICE at five points marta station downtown atlanta", "+14045550111", None),
+    ("ICE on capitol hill dc at the eastern market metro", "+12025550160", None),
+    # ... but a sender from a state Hotline does not serve means the configured one
+    ("ICE in pilsen at 18th and blue island my cousin texted me", "+13055550127", "chicago"),
+    # a nickname that is a big town of the sender's state is that town
+    ("ICE at the stonebriar mall in frisco", "+14695550163", None),
+    # a big town of the sender's state before a street of that name elsewhere
+    ("la migra en aurora", "+13035550184", None),
+    ("ICE in aurora on colfax and peoria like 5 agents", "+17205550106", None),
+    ("ICE in highland park on york and fig, they took someone", "+13235550119", "los-angeles"),
+    ("ICE at whittier and atlantic", "+13235550197", "los-angeles"),
+    # a corner of streets Hotline knows in one jurisdiction only, no place named
+    ("ICE at grand and ferry", "+12035550168", "new-haven"),
+    ("ICE at 26th and kedzie my cousin just texted me", "+16025550183", "chicago"),
+    # a chain store is no town ("Wawa" is also a place in Pennsylvania)
+    ("ICE on frankford ave in mayfair by the wawa", "+12155550181", "philadelphia"),
 ])
 def test_places_beyond_the_corpus_the_rules_were_tuned_on(gazetteer, text, sender, expected):
     from hotline.triage.location import find_location
@@ -200,3 +215,18 @@ def test_a_far_neighbourhood_is_still_a_spot_someone_there_can_find(gazetteer):
     found = find_location("ICE in little saigon", gazetteer, "+17145550153")
     assert found.jurisdiction is None and found.is_specific
     assert found.text.startswith("little saigon") or "Little Saigon" in found.text
+
+
+@pytest.mark.parametrize("text", ["ICE at the santa ana zoo", "ICE at coors field gate A",
+                                  "ICE at the manhattan beach pier"])
+def test_a_named_zoo_field_or_pier_is_a_spot(gazetteer, text):
+    from hotline.triage.location import find_location
+
+    assert find_location(text, gazetteer, "+13035550174").is_specific
+
+
+def test_a_corner_of_known_streets_with_no_sender_stays_unknown(gazetteer):
+    """The earlier corpus's rule: with no area code at all, nothing says which jurisdiction."""
+    from hotline.triage.location import find_location
+
+    assert find_location("migra en la Grand y Ferry ahorita", gazetteer).jurisdiction is None
