@@ -200,6 +200,9 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
     # a corner of streets Hotline knows in one jurisdiction only, no place named
     ("ICE at grand and ferry", "+12035550168", "new-haven"),
     ("ICE at 26th and kedzie my cousin just texted me", "+16025550183", "chicago"),
+    # a bare town of another state loses to the sender's jurisdiction whose streets these are
+    ("ICE at Western and Cermak in Austin rn", "+17735550141", "chicago"),
+    ("ICE at Western and Cermak in Austin rn", "+15125550141", "austin"),
     # a chain store is no town ("Wawa" is also a place in Pennsylvania)
     ("ICE on frankford ave in mayfair by the wawa", "+12155550181", "philadelphia"),
 ])
