@@ -100,6 +100,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             # the sweeper notices the free lease and runs the job again.
             worker = _Worker([Queue(name, connection=backend.redis) for name in
                               (queues or outbox.QUEUES)], connection=backend.redis)
+            asked = threading.Event()
             try:
                 result = worker.work(burst=burst, with_scheduler=True, logging_level="INFO",
                                      max_jobs=max_jobs - done if max_jobs else None)
@@ -108,8 +109,12 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
                     raise
                 result = None
                 logger.warning("worker lost Redis (%s)", type(exc).__name__)
+            finally:
+                # RQ's handlers belong to the worker that just ended: a signal now must not
+                # call into it (its stop talks to Redis, and Redis may be what went away)
+                _remember_signals(asked)
             done += worker.jobs_done
-            if burst or worker.stop_asked:  # asked to stop (SIGTERM/SIGINT): stop
+            if burst or worker.stop_asked or asked.is_set():  # asked to stop: stop
                 return bool(result)
             if max_jobs is not None and done >= max_jobs:
                 logger.info("worker ran %d jobs (--max-jobs); exiting to be started afresh", done)
@@ -117,26 +122,24 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             # RQ gave up on an error (Redis went away): wait for Redis like a supervisor
             # would, then work again
             logger.warning("worker stopped without being asked to; restarting when Redis is up")
-            if not _wait_for_redis(backend):
+            if not _wait_for_redis(backend, asked):
                 logger.info("asked to stop while waiting for Redis; stopping")
                 return False
     finally:
         stop.set()
 
 
-def _wait_for_redis(backend: rq_backend.RQBackend) -> bool:
-    """Wait until Redis answers (True) or a SIGTERM/SIGINT asks us to stop (False).
+def _remember_signals(asked: threading.Event) -> None:
+    """Between RQ workers a SIGTERM/SIGINT is ours: it only sets `asked` (the next RQ worker
+    installs its own)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _signum, _frame: asked.set())
 
-    RQ's own handlers belong to the worker that gave up; between workers these are ours.
-    """
-    asked = threading.Event()
-    previous = {sig: signal.signal(sig, lambda _signum, _frame: asked.set())
-                for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while not asked.wait(1):
-            if backend.ping():
-                return True
-        return False
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+
+def _wait_for_redis(backend: rq_backend.RQBackend, asked: threading.Event) -> bool:
+    """Wait until Redis answers (True) or a SIGTERM/SIGINT asks us to stop (False)."""
+    while not asked.wait(1):
+        if backend.ping():
+            return True
+    return False
