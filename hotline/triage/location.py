@@ -20,6 +20,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from hotline.core.distances import distance_m
 from hotline.triage.gazetteer import STREET_SUFFIXES, Gazetteer, Named
 from hotline.triage.language import ENGLISH
 from hotline.triage.places import STATES, Place
@@ -29,7 +30,6 @@ from hotline.triage.words import (
     BRANDS,
     CITY_STOPWORDS,
     COMMON,
-    CONNECTORS,
     COURTS,
     GENERIC_NAMES,
     KINDS_AFTER,
@@ -116,7 +116,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     candidates: list[_Candidate] = []
 
     _zip_codes(msg, gazetteer, candidates)
-    _longer_cities(msg, gazetteer, hint_state, candidates)
+    _longer_cities(msg, gazetteer, hint_state, candidates, hint)
     _named_places(msg, gazetteer, hint_state, candidates)
     street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
@@ -348,7 +348,7 @@ def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate])
 # -- pass 3: city names from the data --------------------------------------------------------
 
 def _longer_cities(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
-                   candidates: list[_Candidate]) -> None:
+                   candidates: list[_Candidate], hint: Place | None = None) -> None:
     """A town whose name holds a shorter place name ("South San Francisco", "Mission Viejo",
     "North Chicago", "West New York", "Manhattan Beach") is that town, not the place inside
     it, when it is a town of the sender's area code's state."""
@@ -358,12 +358,14 @@ def _longer_cities(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
     for i, word in enumerate(msg.words):
         # "en aurora", "in frisco": a big town of the sender's state, before any street of
         # that name elsewhere ("Aurora Ave" is Seattle's) is read
+        following = msg.word(i + 1)
         if msg.free(i, i + 1) and (msg.word(i - 1) in PLACE_PREPOSITIONS or
                                    msg.word(i - 1) in ("to", "from", "desde", "hasta")) and \
-                msg.word(i + 1) not in STREET_SUFFIXES and msg.word(i + 1) not in CONNECTORS \
+                (not following or following in TOWN_FOLLOWERS
+                 or following in PLACE_PREPOSITIONS) \
                 and word not in gazetteer.named and not _starts_a_name(msg, i, gazetteer) \
-                and word.isalpha() and places.city_population(word, hint_state) >= 50_000:
-            place = places.city(word, hint_state)
+                and word.isalpha():
+            place = _town_near(word, hint_state, hint, gazetteer)
             if place is not None:
                 msg.take(i, i + 1)
                 candidates.append(_Candidate(place, "city", place.city or word,
@@ -473,6 +475,33 @@ def _generic_landmark(msg: Words) -> str | None:
         for i in range(len(words) - n + 1):
             if tuple(words[i:i + n]) == court:
                 return " ".join(msg.raw[i:i + n])
+    return None
+
+
+# what may follow a town's name ("in aurora, now", "en aurora ahorita"), unlike "in orange
+# vests" or "at whittier and atlantic"
+TOWN_FOLLOWERS = frozenset({",", ".", "!", "?", "now", "ahora", "ahorita", "rn", "right",
+                            "today", "hoy", "by", "near", "cerca", "area", "too", "tambien"})
+
+
+NEAR_TOWN_KM = 60  # a big town across a state line this close to the sender's is theirs
+
+
+def _town_near(word: str, hint_state: str, hint: Place | None,
+               gazetteer: Gazetteer) -> Place | None:
+    """A big town (50,000 people or more) of this name in the sender's state, or across a
+    state line near the sender's area code's city ("to Camden" from Philadelphia)."""
+    places = gazetteer.places
+    if places.city_population(word, hint_state) >= 50_000:
+        return places.city(word, hint_state)
+    if hint is None or hint.lat is None or hint.lon is None:
+        return None
+    for state in places.cities_named(word):
+        place = places.city(word, state)
+        if place is not None and place.lat is not None and place.lon is not None and \
+                places.city_population(word, state) >= 50_000 and \
+                distance_m(hint.lat, hint.lon, place.lat, place.lon) <= NEAR_TOWN_KM * 1000:
+            return place
     return None
 
 

@@ -203,6 +203,11 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
     # a bare town of another state loses to the sender's jurisdiction whose streets these are
     ("ICE at Western and Cermak in Austin rn", "+17735550141", "chicago"),
     ("ICE at Western and Cermak in Austin rn", "+15125550141", "austin"),
+    # a big town across the state line from the sender's city; a colour is no town
+    ("ICE went from north philly over the bridge to camden, now on broadway", "+12675550134",
+     None),
+    ("ICE agents in orange vests at the corner store", "+17145550100", None),
+    ("ICE agents in orange vests at the corner store, santa ana", "+17145550100", "santa-ana"),
     # a chain store is no town ("Wawa" is also a place in Pennsylvania)
     ("ICE on frankford ave in mayfair by the wawa", "+12155550181", "philadelphia"),
 ])
