@@ -20,12 +20,18 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from hotline.core.distances import distance_m
+from hotline.triage.candidates import Candidate
+from hotline.triage.context import (
+    longer_cities,
+    near_neighbourhoods,
+    sender_s_own,
+    where_it_is_now,
+)
 from hotline.triage.gazetteer import STREET_SUFFIXES, Gazetteer, Named
 from hotline.triage.language import ENGLISH
 from hotline.triage.places import STATES, Place
 from hotline.triage.spots import place_at_spot
-from hotline.triage.streets import find_street, name_word
+from hotline.triage.streets import find_street, name_word, street_use
 from hotline.triage.words import (
     BRANDS,
     CITY_STOPWORDS,
@@ -79,18 +85,6 @@ class Location:
         return data
 
 
-@dataclass
-class _Candidate:
-    place: Place
-    source: str  # city_state | zip | landmark | neighbourhood | alias_city | county | city | ...
-    text: str
-    slug: str | None
-    position: int
-    # the same name in other jurisdictions ("Chinatown"): settled by the rest of the message
-    others: tuple[Named, ...] = ()
-    imported: str | None = None  # the phrase of a place imported from OpenStreetMap
-
-
 # lower is stronger: an explicit state beats everything, then the finest places
 _RANK = {"city_state": 0, "zip": 1, "landmark": 2, "neighbourhood": 3, "alias_city": 4,
          "county": 5, "city": 6, "alternate": 7}
@@ -113,10 +107,10 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     hint_state = gazetteer.jurisdictions[called].state if called else \
         (hint.state if hint else None)
     hint_slug = called or (gazetteer.jurisdiction_for_area(hint) if hint else None)
-    candidates: list[_Candidate] = []
+    candidates: list[Candidate] = []
 
     _zip_codes(msg, gazetteer, candidates)
-    _longer_cities(msg, gazetteer, hint_state, candidates, hint)
+    longer_cities(msg, gazetteer, hint_state, candidates, hint)
     _named_places(msg, gazetteer, hint_state, candidates)
     street, precision = find_street(msg, gazetteer)
     _city_names(msg, gazetteer, hint_state, candidates)
@@ -125,10 +119,10 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
     generic = None if landmark is not None else _generic_landmark(msg)
 
     loc = Location(phrases=tuple(msg.phrases))
-    near = _near_neighbourhoods(candidates, hint_state, gazetteer)
+    near = near_neighbourhoods(candidates, hint_state, gazetteer)
     far = [c for c in candidates if c not in near]
-    best = _choose(_where_it_is_now(msg, near), hint_state)
-    best = _sender_s_own(best, street, precision, hint_slug, gazetteer)
+    best = _choose(where_it_is_now(msg, near), hint_state)
+    best = sender_s_own(best, street, precision, hint_slug, gazetteer)
     if best is not None:
         # the strongest place decides the jurisdiction; the finest one that agrees with it
         # ("Fair Haven" in "Fair Haven, New Haven CT") describes where
@@ -185,7 +179,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
 
 # -- pass 1: strong places -------------------------------------------------------------------
 
-def _zip_codes(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+def _zip_codes(msg: Words, gazetteer: Gazetteer, candidates: list[Candidate]) -> None:
     for i, word in enumerate(msg.words):
         if not re.fullmatch(r"\d{5}(?:-\d{4})?", word):
             continue
@@ -196,7 +190,7 @@ def _zip_codes(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate]) -
         place = gazetteer.places.zip(word[:5])
         if place is not None:
             msg.take(i, i + 1)
-            candidates.append(_Candidate(place, "zip", word[:5], gazetteer.jurisdiction_for(place),
+            candidates.append(Candidate(place, "zip", word[:5], gazetteer.jurisdiction_for(place),
                                          i))
 
 
@@ -221,7 +215,7 @@ def _state_after(msg: Words, i: int) -> tuple[str, int] | None:
 
 
 def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
-                  candidates: list[_Candidate]) -> None:
+                  candidates: list[Candidate]) -> None:
     places = gazetteer.places
     longest = max(gazetteer.max_phrase_words, 4)
     for n in range(longest, 0, -1):
@@ -232,23 +226,23 @@ def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
             if not re.search(r"[a-z]", gram):
                 continue
             named = gazetteer.named.get(gram)
-            street_use = _street_use(msg, i, n)
+            as_street = street_use(msg, i, n)
             # "Santa Ana, CA", "Aurora CO", "Corona CA" (not the Corona of Queens)
             state = _state_after(msg, i + n)
-            if state is not None and not street_use:
+            if state is not None and not as_street:
                 code = state[0]
                 if code == "LA" and _in_los_angeles(gram, gazetteer):
                     code = "CA"  # "Highland Park LA" is in Los Angeles, not Louisiana
                 place = places.city(gram, code) or places.alternate(gram, code)
                 if place is not None:
                     msg.take(i, i + n + state[1])
-                    candidates.append(_Candidate(place, "city_state", f"{place.city}, {code}",
+                    candidates.append(Candidate(place, "city_state", f"{place.city}, {code}",
                                                  gazetteer.jurisdiction_for(place), i))
                     continue
-            if named is not None and state is not None and not street_use and \
+            if named is not None and state is not None and not as_street and \
                     named.place.state and state[0] != named.place.state:
                 continue  # "Capitol Hill DC": that state's, not the configured one
-            if named is not None and (named.kind == "landmark" or not street_use):
+            if named is not None and (named.kind == "landmark" or not as_street):
                 if gram in SHORT_NICKNAMES and not _nickname_ok(msg, i):
                     continue
                 msg.take(i, i + n, record=named.kind != "landmark")
@@ -259,16 +253,16 @@ def _named_places(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                                                                 if o is not named))
                 candidates.append(candidate)
                 continue
-            if msg.word(i + n) == "county" and not street_use and msg.free(i + n, i + n + 1):
+            if msg.word(i + n) == "county" and not as_street and msg.free(i + n, i + n + 1):
                 place = _county(gram, gazetteer, hint_state)
                 if place is not None:
                     msg.take(i, i + n + 1)
-                    candidates.append(_Candidate(place, "county", f"{place.county} County",
+                    candidates.append(Candidate(place, "county", f"{place.county} County",
                                                  gazetteer.jurisdiction_for(place), i))
     _los_angeles(msg, gazetteer, candidates)
 
 
-def _settle_homonyms(candidates: list[_Candidate], hint_slug: str | None) -> None:
+def _settle_homonyms(candidates: list[Candidate], hint_slug: str | None) -> None:
     """A name several jurisdictions have ("Chinatown") is the one of the jurisdiction the rest
     of the message names ("Chinatown, Seattle"), else of the sender's area code."""
     for index, candidate in enumerate(candidates):
@@ -290,19 +284,12 @@ def _in_los_angeles(name: str, gazetteer: Gazetteer) -> bool:
     return place is not None and place.county == "Los Angeles"
 
 
-def _named_candidate(named: Named, gram: str, position: int) -> _Candidate:
+def _named_candidate(named: Named, gram: str, position: int) -> Candidate:
     source = {"landmark": "landmark", "neighbourhood": "neighbourhood"}.get(named.kind,
                                                                            "alias_city")
     label = named.label if named.kind == "landmark" else gram
-    return _Candidate(named.place, source, label, named.slug, position,
+    return Candidate(named.place, source, label, named.slug, position,
                       imported=named.phrase if named.osm else None)
-
-
-def _street_use(msg: Words, i: int, n: int) -> bool:
-    """A place name used as a street name: "Kensington Ave", "en la Cicero", "calle Mission"."""
-    if msg.word(i + n) in STREET_SUFFIXES and msg.word(i + n) not in ("ct", "pl"):
-        return True
-    return msg.word(i - 1) in ("la", "calle", "avenida", "av") and msg.word(i) not in ("la", "el")
 
 
 def _nickname_ok(msg: Words, i: int) -> bool:
@@ -322,7 +309,7 @@ def _county(name: str, gazetteer: Gazetteer, hint_state: str | None) -> Place | 
     return gazetteer.places.county(name, state)
 
 
-def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate]) -> None:
+def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[Candidate]) -> None:
     """"LA" / "L.A." / "in la" in English is Los Angeles; "la" in Spanish is an article."""
     for i, word in enumerate(msg.words):
         if word not in ("la", "l.a") or msg.used[i]:
@@ -341,59 +328,18 @@ def _los_angeles(msg: Words, gazetteer: Gazetteer, candidates: list[_Candidate])
             place = gazetteer.places.city("Los Angeles", "CA")
             if place is not None:
                 msg.take(i, i + 1)
-                candidates.append(_Candidate(place, "alias_city", "LA",
+                candidates.append(Candidate(place, "alias_city", "LA",
                                              gazetteer.jurisdiction_for(place), i))
 
 
 # -- pass 3: city names from the data --------------------------------------------------------
 
-def _longer_cities(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
-                   candidates: list[_Candidate], hint: Place | None = None) -> None:
-    """A town whose name holds a shorter place name ("South San Francisco", "Mission Viejo",
-    "North Chicago", "West New York", "Manhattan Beach") is that town, not the place inside
-    it, when it is a town of the sender's area code's state."""
-    if hint_state is None:
-        return
-    places = gazetteer.places
-    for i, word in enumerate(msg.words):
-        # "en aurora", "in frisco": a big town of the sender's state, before any street of
-        # that name elsewhere ("Aurora Ave" is Seattle's) is read
-        following = msg.word(i + 1)
-        if msg.free(i, i + 1) and (msg.word(i - 1) in PLACE_PREPOSITIONS or
-                                   msg.word(i - 1) in ("to", "from", "desde", "hasta")) and \
-                (not following or following in TOWN_FOLLOWERS
-                 or following in PLACE_PREPOSITIONS) \
-                and word not in gazetteer.named and not _starts_a_name(msg, i, gazetteer) \
-                and word.isalpha():
-            place = _town_near(word, hint_state, hint, gazetteer)
-            if place is not None:
-                msg.take(i, i + 1)
-                candidates.append(_Candidate(place, "city", place.city or word,
-                                             gazetteer.jurisdiction_for(place), i))
-    for n in (3, 2):
-        for i in range(len(msg) - n + 1):
-            if not msg.free(i, i + n) or _street_use(msg, i, n):
-                continue
-            gram = " ".join(msg.words[i:i + n])
-            if gram in gazetteer.named or hint_state not in places.cities_named(gram):
-                continue
-            inner = any(" ".join(msg.words[a:b]) in gazetteer.named
-                        or places.cities_named(" ".join(msg.words[a:b]))
-                        for a in range(i, i + n) for b in range(a + 1, i + n + 1)
-                        if (a, b) != (i, i + n))
-            place = places.city(gram, hint_state) if inner else None
-            if place is not None:
-                msg.take(i, i + n)
-                candidates.append(_Candidate(place, "city", place.city or gram,
-                                             gazetteer.jurisdiction_for(place), i))
-
-
 def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
-                candidates: list[_Candidate]) -> None:
+                candidates: list[Candidate]) -> None:
     places = gazetteer.places
     for n in (3, 2, 1):
         for i in range(len(msg) - n + 1):
-            if not msg.free(i, i + n) or _street_use(msg, i, n):
+            if not msg.free(i, i + n) or street_use(msg, i, n):
                 continue
             words = msg.words[i:i + n]
             gram = " ".join(words)
@@ -404,7 +350,7 @@ def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
             place = places.city(gram, state) if state else None
             if place is not None:
                 msg.take(i, i + n)
-                candidates.append(_Candidate(place, "city", place.city or gram,
+                candidates.append(Candidate(place, "city", place.city or gram,
                                              gazetteer.jurisdiction_for(place), i))
                 continue
             alt_states = places.alternate_states(gram) if (gram,) not in BRANDS else []
@@ -414,7 +360,7 @@ def _city_names(msg: Words, gazetteer: Gazetteer, hint_state: str | None,
                 place = places.alternate(gram, state) if state else None
                 if place is not None:
                     msg.take(i, i + n)
-                    candidates.append(_Candidate(place, "alternate", gram,
+                    candidates.append(Candidate(place, "alternate", gram,
                                                  gazetteer.jurisdiction_for(place), i))
 
 
@@ -478,120 +424,7 @@ def _generic_landmark(msg: Words) -> str | None:
     return None
 
 
-# what may follow a town's name ("in aurora, now", "en aurora ahorita"), unlike "in orange
-# vests" or "at whittier and atlantic"
-TOWN_FOLLOWERS = frozenset({",", ".", "!", "?", "now", "ahora", "ahorita", "rn", "right",
-                            "today", "hoy", "by", "near", "cerca", "area", "too", "tambien"})
-
-
-NEAR_TOWN_KM = 60  # a big town across a state line this close to the sender's is theirs
-
-
-def _town_near(word: str, hint_state: str, hint: Place | None,
-               gazetteer: Gazetteer) -> Place | None:
-    """A big town (50,000 people or more) of this name in the sender's state, or across a
-    state line near the sender's area code's city ("to Camden" from Philadelphia)."""
-    places = gazetteer.places
-    if places.city_population(word, hint_state) >= 50_000:
-        return places.city(word, hint_state)
-    if hint is None or hint.lat is None or hint.lon is None:
-        return None
-    for state in places.cities_named(word):
-        place = places.city(word, state)
-        if place is not None and place.lat is not None and place.lon is not None and \
-                places.city_population(word, state) >= 50_000 and \
-                distance_m(hint.lat, hint.lon, place.lat, place.lon) <= NEAR_TOWN_KM * 1000:
-            return place
-    return None
-
-
-def _starts_a_name(msg: Words, i: int, gazetteer: Gazetteer) -> bool:
-    """Whether the word at `i` begins a longer place name ("Highland" of "Highland Park")."""
-    for n in (2, 3):
-        gram = " ".join(msg.words[i:i + n])
-        if len(msg.words[i:i + n]) == n and (gram in gazetteer.named
-                                             or gazetteer.places.cities_named(gram)):
-            return True
-    return False
-
-
-def _sender_s_own(best: _Candidate | None, street: str | None, precision: str | None,
-                  hint_slug: str | None, gazetteer: Gazetteer) -> _Candidate | None:
-    """A bare town name of another state ("in Austin") loses to the sender's own jurisdiction
-    when the corner named is one of that jurisdiction's streets ("Chicago Ave and Central in
-    Austin", from a Chicago number: Austin is Chicago's West Side). None then: the area code
-    decides."""
-    if best is None or best.source != "city" or hint_slug is None or \
-            precision != "intersection" or not street or " & " not in street:
-        return best
-    if best.slug == hint_slug or best.place.state == gazetteer.jurisdictions[hint_slug].state:
-        return best
-    return None if gazetteer.jurisdiction_of_streets(*street.split(" & ", 1)) == hint_slug \
-        else best
-
-
-def _near_neighbourhoods(candidates: list[_Candidate], hint_state: str | None,
-                         gazetteer: Gazetteer) -> list[_Candidate]:
-    """The candidates without far neighbourhoods. Many neighbourhood names are common ones
-    (Capitol Hill, Five Points, Westwood, Koreatown, South Park, Logan Square): a configured
-    neighbourhood is another state's of the name when the message names a place of that other
-    state ("five points ... atlanta"), or when the sender's area code is in another state that
-    Hotline serves too (its people have their own Capitol Hill). Then the rest of the message
-    (or the area code) decides where. A sender from a state Hotline does not serve ("Pilsen"
-    from Miami) is asking about the configured one. A nickname that is also a big town of the
-    sender's own state ("Frisco" from Texas) is that town."""
-    others = {c.place.state for c in candidates
-              if c.source not in ("neighbourhood", "landmark", "alias_city") and c.place.state}
-    served = gazetteer.states
-
-    def far(c: _Candidate) -> bool:
-        state = c.place.state
-        if c.source not in ("neighbourhood", "alias_city") or not state:
-            return False
-        if hint_state is not None and hint_state != state and c.source == "alias_city":
-            return gazetteer.places.city_population(c.text, hint_state) >= 50_000
-        if c.source != "neighbourhood":
-            return False
-        if others - {state}:
-            return True  # a town of another state is named
-        return hint_state is not None and hint_state != state and hint_state in served
-
-    return [c for c in candidates if not far(c)]
-
-
-FROM_WORDS = frozenset({"from", "de", "desde"})
-TO_WORDS = frozenset({"to", "a", "hasta", "into", "toward", "towards", "over", "up", "down"})
-NOW_WORDS = frozenset({"now", "ahora", "ahorita"})
-
-
-def _where_it_is_now(msg: Words, candidates: list[_Candidate]) -> list[_Candidate]:
-    """The places of where it is happening now, when a message tells a movement: "from
-    Oakland to San Francisco", "de Santa Ana a Anaheim", "left New Haven and went to West
-    Haven", "... now at 4th and Main". Other messages: every place found."""
-    words = msg.words
-    positions = sorted({c.position for c in candidates})
-    if len(positions) < 2:
-        return candidates
-    pivots = []
-    for i, word in enumerate(words):
-        earlier = [p for p in positions if p < i]
-        later = [p for p in positions if p > i]
-        if not (earlier and later):
-            continue
-        if word in TO_WORDS or word == "went":
-            first = earlier[0]
-            if word == "went" or any(w in FROM_WORDS or w in ("left", "followed", "seguimos")
-                                     for w in words[max(0, first - 3):first]):
-                pivots.append(i)
-        elif word in NOW_WORDS:
-            pivots.append(i)
-    if not pivots:
-        return candidates
-    # the last turn of the story that is followed by a place
-    return [c for c in candidates if c.position > pivots[-1]]
-
-
-def _choose(candidates: list[_Candidate], hint_state: str | None) -> _Candidate | None:
+def _choose(candidates: list[Candidate], hint_state: str | None) -> Candidate | None:
     """The strongest place; the area code's state only orders equals."""
     if not candidates:
         return None

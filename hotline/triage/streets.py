@@ -167,3 +167,10 @@ def big_city(name: str, gazetteer: Gazetteer, population: int = 100_000) -> bool
     """"en Milwaukee" is the city, though Chicago has a Milwaukee Ave; so is "Federal Way"."""
     return any(gazetteer.places.city_population(name, state) >= population
                for state in gazetteer.places.cities_named(name))
+
+
+def street_use(msg: Words, i: int, n: int) -> bool:
+    """A place name used as a street name: "Kensington Ave", "en la Cicero", "calle Mission"."""
+    if msg.word(i + n) in STREET_SUFFIXES and msg.word(i + n) not in ("ct", "pl"):
+        return True
+    return msg.word(i - 1) in ("la", "calle", "avenida", "av") and msg.word(i) not in ("la", "el")
