@@ -107,6 +107,12 @@ def sender_s_own(best: Candidate | None, street: str | None, precision: str | No
         else best
 
 
+# nicknames every region has: named by a sender of another state Hotline serves, their own
+GENERIC_AREAS = frozenset({"valley", "hills", "heights", "east side", "eastside", "west side",
+                           "westside", "north side", "northside", "south side", "southside",
+                           "downtown", "uptown", "midtown", "inland empire", "bay area"})
+
+
 def near_neighbourhoods(candidates: list[Candidate], hint_state: str | None,
                          gazetteer: Gazetteer) -> list[Candidate]:
     """The candidates without far neighbourhoods. Many neighbourhood names are common ones
@@ -126,6 +132,8 @@ def near_neighbourhoods(candidates: list[Candidate], hint_state: str | None,
         if c.source not in ("neighbourhood", "alias_city") or not state:
             return False
         if hint_state is not None and hint_state != state and c.source == "alias_city":
+            if hint_state in served and c.text.removeprefix("the ") in GENERIC_AREAS:
+                return True  # "the valley" from Texas is the Rio Grande's, not Los Angeles'
             return gazetteer.places.city_population(c.text, hint_state) >= 50_000
         if c.source != "neighbourhood":
             return False

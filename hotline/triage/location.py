@@ -120,7 +120,7 @@ def find_location(text: str, gazetteer: Gazetteer, from_number: str | None = Non
 
     loc = Location(phrases=tuple(msg.phrases))
     near = near_neighbourhoods(candidates, hint_state, gazetteer)
-    far = [c for c in candidates if c not in near]
+    far = [c for c in candidates if c not in near and c.source == "neighbourhood"]
     best = _choose(where_it_is_now(msg, near), hint_state)
     best = sender_s_own(best, street, precision, hint_slug, gazetteer)
     if best is not None:

@@ -208,6 +208,9 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
      None),
     ("ICE agents in orange vests at the corner store", "+17145550100", None),
     ("ICE agents in orange vests at the corner store, santa ana", "+17145550100", "santa-ana"),
+    # a nickname every region has, from a sender of another served state, is their own
+    ("ICE in the valley right now be careful", "+19565550104", None),
+    ("ICE in the valley right now be careful", "+18185550104", "los-angeles"),
     # a chain store is no town ("Wawa" is also a place in Pennsylvania)
     ("ICE on frankford ave in mayfair by the wawa", "+12155550181", "philadelphia"),
 ])
