@@ -22,6 +22,9 @@
     return Math.floor(seconds / 86400) + " d " + Math.floor(seconds % 86400 / 3600) + " h";
   }
 
+  // for the map's script (map.js): one announcer, one way of writing ages
+  window.Hotline = Object.freeze({ announce: announce, formatAge: formatAge });
+
   function refreshAges(root) {
     const now = Date.now();
     root.querySelectorAll("time[data-age]").forEach(function (el) {

@@ -32,20 +32,9 @@
     return parent;
   }
 
-  function announce(text) {
-    const region = document.getElementById("announcer");
-    if (region) { region.textContent = text; }
-  }
-
-  function formatAge(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    if (seconds < 60) { return seconds + " s"; }
-    if (seconds < 3600) { return Math.floor(seconds / 60) + " min"; }
-    if (seconds < 86400) {
-      return Math.floor(seconds / 3600) + " h " + String(Math.floor(seconds % 3600 / 60)).padStart(2, "0") + " min";
-    }
-    return Math.floor(seconds / 86400) + " d " + Math.floor(seconds % 86400 / 3600) + " h";
-  }
+  // shared with the board's script (dashboard.js, which runs before DOMContentLoaded too)
+  function announce(text) { window.Hotline.announce(text); }
+  function formatAge(seconds) { return window.Hotline.formatAge(seconds); }
 
   function ago(iso) {
     const at = Date.parse(iso);
