@@ -203,6 +203,14 @@ def test_the_line_called_places_a_message_with_no_place_and_loses_to_a_named_one
     # a bare town of another state loses to the sender's jurisdiction whose streets these are
     ("ICE at Western and Cermak in Austin rn", "+17735550141", "chicago"),
     ("ICE at Western and Cermak in Austin rn", "+15125550141", "austin"),
+    ("ICE at Chicago Ave and Central in Austin, 3 cars", "+17735550141", "chicago"),
+    ("ICE at Chicago Ave and Central in Austin, 3 cars", "+15125550141", "austin"),
+    # the neighbourhoods of the demo config are the jurisdictions' real ones, not a sample
+    ("ICE at the home depot on sunset and western in hollywood", "+16025550176",
+     "los-angeles"),
+    ("ICE in mission hills by the mission on brand blvd", "+18185550173", "los-angeles"),
+    ("ICE at the 24th st bart in the mission", "+18185550173", "san-francisco"),
+    ("migra en la 47 y ashland en back of the yards", "+16025550176", "chicago"),
     # a big town across the state line from the sender's city; a colour is no town
     ("ICE went from north philly over the bridge to camden, now on broadway", "+12675550134",
      None),
