@@ -97,7 +97,108 @@ def _schemas() -> dict[str, Any]:
     result = _object(["code", "status"], code=_STR, status=_STR, into=_STR, new_incident=_STR)
     return {"Error": _object(["error"], error=_STR), "Incident": incident, "Report": report,
             "Event": event, "Alert": alert, "IncidentDetail": detail,
-            "Jurisdiction": jurisdiction, "Action": action, "ActionResult": result}
+            "Jurisdiction": jurisdiction, "Action": action, "ActionResult": result,
+            **_broadcast_schemas()}
+
+
+def _broadcast_schemas() -> dict[str, Any]:
+    texts = {"type": "object", "description": "language tag -> text",
+             "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 1600}}
+    create = {
+        "type": "object", "additionalProperties": False,
+        "description": "An alert needs `incident` (verified, routed or acknowledged); a "
+                       "follow-up (all clear, correction) needs `follow_up`, the alert's id, "
+                       "and goes to exactly its recipients.",
+        "properties": {
+            "incident": {"type": "string", "minLength": 1, "maxLength": 16},
+            "text": texts,
+            "radius_m": {"type": "integer", "minimum": 100, "maximum": 100_000,
+                         "description": "default: the jurisdiction's broadcast_radius_m"},
+            "whole_jurisdiction": {"type": "boolean"},
+            "kind": {"type": "string", "enum": ["alert", "all_clear", "correction"]},
+            "follow_up": {"type": "integer", "minimum": 1},
+        }}
+    counts = _object(["queued", "sent", "delivered", "failed", "skipped", "cancelled",
+                      "total"], queued=_INT, sent=_INT, delivered=_INT, failed=_INT,
+                     skipped=_INT, cancelled=_INT, total=_INT)
+    broadcast = _object(
+        ["id", "incident", "kind", "status", "parent", "radius_m", "whole_jurisdiction",
+         "texts", "recipients", "by_language", "by_area", "estimated_seconds", "approvals",
+         "approvals_needed", "counts", "created_by", "created_at", "started_at",
+         "finished_at", "cancelled_at"],
+        id=_INT, incident=_STR,
+        kind={"type": "string", "enum": ["alert", "all_clear", "correction"]},
+        status={"type": "string", "enum": ["draft", "sending", "sent", "cancelled"]},
+        parent=_NULLABLE_INT, radius_m=_NULLABLE_INT, whole_jurisdiction={"type": "boolean"},
+        texts={"type": "object", "additionalProperties": _STR}, recipients=_INT,
+        by_language={"type": "array", "items": _object(["language", "name", "recipients"],
+                                                       language=_STR, name=_STR,
+                                                       recipients=_INT)},
+        by_area={"type": "array", "items": _object(["area", "recipients"], area=_STR,
+                                                   recipients=_INT)},
+        estimated_seconds=_NULLABLE_NUM,
+        approvals={"type": "array", "items": _object(["by", "at"], by=_STR, at=_TIME)},
+        approvals_needed=_INT, counts=counts, created_by=_STR, created_at=_TIME,
+        started_at=_NULLABLE_TIME, finished_at=_NULLABLE_TIME, cancelled_at=_NULLABLE_TIME)
+    area_count = _object(["area", "subscribers"], area=_STR, subscribers=_INT)
+    language_count = _object(["language", "subscribers"], language=_STR, subscribers=_INT)
+    summary = _object(["jurisdictions"], jurisdictions={"type": "array", "items": _object(
+        ["jurisdiction", "confirmed", "pending", "areas", "languages"],
+        jurisdiction=_NULLABLE_STR, confirmed=_INT, pending=_INT,
+        areas={"type": "array", "items": area_count},
+        languages={"type": "array", "items": language_count})})
+    return {"BroadcastCreate": create, "Broadcast": broadcast, "SubscriberSummary": summary}
+
+
+def _broadcast_paths(unauthorized: dict[str, Any]) -> dict[str, Any]:
+    id_param = {"name": "id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "description": "The broadcast's id."}
+    one = _json(_ref("Broadcast"), "The broadcast")
+    forbidden = _error("This token's role may not act")
+    missing = _error("No such broadcast within this token's scope")
+    return {
+        "/broadcasts": {"post": {
+            "operationId": "createBroadcast",
+            "summary": "Draft a community alert of a verified incident, or a follow-up "
+                       "(audited): its text per subscriber language and its recipients",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("BroadcastCreate")}}},
+            "responses": {
+                "201": _json(_ref("Broadcast"), "The draft"),
+                "400": _error("A field is not valid"), "401": unauthorized,
+                "403": forbidden,
+                "404": _error("No such incident or broadcast within this token's scope"),
+                "409": _error("The incident is not verified, or the follow-up's alert was "
+                              "not sent")}}},
+        "/broadcasts/{id}": {"get": {
+            "operationId": "getBroadcast",
+            "summary": "A broadcast's texts, recipients, approvals and delivery counts",
+            "parameters": [id_param],
+            "responses": {"200": one, "401": unauthorized, "404": missing}}},
+        "/broadcasts/{id}/send": {"post": {
+            "operationId": "sendBroadcast",
+            "summary": "Approve (audited); sending starts once the jurisdiction's "
+                       "`broadcast_approvals` are in, each person counted once",
+            "parameters": [id_param],
+            "responses": {
+                "200": _json(_ref("Broadcast"), "Approved; more approvals needed"),
+                "202": _json(_ref("Broadcast"), "Approved; sending"),
+                "401": unauthorized, "403": forbidden, "404": missing,
+                "409": _error("Not a draft, no recipients, or already approved by you")}}},
+        "/broadcasts/{id}/cancel": {"post": {
+            "operationId": "cancelBroadcast",
+            "summary": "Stop sending (audited): nothing more goes out",
+            "parameters": [id_param],
+            "responses": {"200": one, "401": unauthorized, "403": forbidden,
+                          "404": missing, "409": _error("Already sent or cancelled")}}},
+        "/subscribers/summary": {"get": {
+            "operationId": "subscriberSummary",
+            "summary": "Confirmed and pending subscribers per jurisdiction in scope, by area "
+                       "and language (counts only, never a number)",
+            "responses": {"200": _json(_ref("SubscriberSummary"), "Counts"),
+                          "401": unauthorized}}},
+    }
 
 
 def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, Any]:
@@ -192,6 +293,7 @@ def openapi_document(jurisdiction_slugs: list[str] | None = None) -> dict[str, A
                         unassigned=_object(["open_incidents"], open_incidents=_INT)),
                         "Jurisdictions"),
                     "401": unauthorized}}},
+            **_broadcast_paths(unauthorized),
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": _json(_OBJ, "The OpenAPI document")}}},

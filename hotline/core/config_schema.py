@@ -105,6 +105,8 @@ class PolicySchema(Strict):
     flood_new_numbers: Annotated[StrictInt, Field(ge=2, le=10_000)] | None = None
     flood_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] | None = None
     follow_up_window_min: Annotated[StrictInt, Field(ge=1, le=1440)] | None = None
+    broadcast_radius_m: Annotated[StrictInt, Field(ge=100, le=100_000)] | None = None
+    broadcast_approvals: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
 
 
 class AliasSchema(Strict):
@@ -407,6 +409,10 @@ class KeywordsSchema(Strict):
     help: list[Phrase] = []
     rights: list[Phrase] = []
     consent: list[Phrase] = []
+    # the first word(s) of a message that asks for community alerts ("ALERTAS Pilsen"), and
+    # what after it turns them off ("ALERTS OFF", "ALERTAS NO")
+    alerts: list[Phrase] = []
+    alerts_off: list[Phrase] = []
 
 
 class VariantSchema(Strict):

@@ -206,7 +206,8 @@ def _language(file: Path) -> Language:
         code=parsed.code, name=parsed.name, english=parsed.english, names=tuple(parsed.names),
         say=parsed.voice.say, voice=parsed.voice.voice,
         transcription=parsed.voice.transcription, prompt_url=dict(parsed.voice.prompt_url),
-        keywords={kind: tuple(getattr(parsed.keywords, kind)) for kind in KEYWORD_KINDS},
+        keywords={kind: tuple(getattr(parsed.keywords, kind))
+                  for kind in (*KEYWORD_KINDS, "alerts", "alerts_off")},
         words=dict(parsed.words),  # as written: triage.gloss normalises by script
         templates=dict(parsed.templates),
         variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()},

@@ -34,6 +34,8 @@ class Policy:
     flood_new_numbers: int = 8  # this many first-time numbers ...
     flood_minutes: int = 10  # ... in this many minutes flags the jurisdiction's new incidents
     follow_up_window_min: int = 30
+    broadcast_radius_m: int = 1500  # community alerts reach subscribers' areas this close
+    broadcast_approvals: int = 1  # dispatchers who approve an alert before it is sent
 
     @classmethod
     def of(cls, jurisdiction: HasPolicy | None) -> Policy:

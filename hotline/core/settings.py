@@ -45,6 +45,7 @@ class Settings:
     twilio_from_numbers: tuple[str, ...]
     sender_rate: float
     twilio_timeout: float
+    broadcast_rate: float
     twilio_api_base_url: str | None
     public_url: str | None
     trusted_proxies: int
@@ -339,6 +340,13 @@ def load_settings(
             from None
     if not 0.01 <= sender_rate <= 1000:
         raise SettingsError("HOTLINE_SENDER_RATE: must be between 0.01 and 1000")
+    try:
+        broadcast_rate = float(get("HOTLINE_BROADCAST_RATE") or "10")
+    except ValueError:
+        raise SettingsError("HOTLINE_BROADCAST_RATE: must be a number of messages per second") \
+            from None
+    if not 0.1 <= broadcast_rate <= 1000:
+        raise SettingsError("HOTLINE_BROADCAST_RATE: must be between 0.1 and 1000")
     twilio_timeout = float(_int("HOTLINE_TWILIO_TIMEOUT", get("HOTLINE_TWILIO_TIMEOUT") or "10",
                                 1, 120))
     api_base = get("TWILIO_API_BASE_URL")
@@ -368,6 +376,7 @@ def load_settings(
         twilio_from_numbers=from_numbers,
         sender_rate=sender_rate,
         twilio_timeout=twilio_timeout,
+        broadcast_rate=broadcast_rate,
         twilio_api_base_url=_check_url("TWILIO_API_BASE_URL", api_base) if api_base else None,
         public_url=_check_url("HOTLINE_PUBLIC_URL", public_url) if public_url else None,
         trusted_proxies=trusted_proxies,

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from hotline.broadcasts import subscriptions
 from hotline.core.extensions import db
 from hotline.core.languages import Languages, fold_phrase, load_languages
 from hotline.core.phones import normalize_phone
@@ -72,6 +73,10 @@ class Inbound:
     responder: bool = False  # the sender is an active responder: never a report
     rate_limited: bool = False  # set by `hand_over`
     deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
+    # a request for community alerts ("ALERTS 60623"), answered by the webhook; and the
+    # sender's number it needs (never logged)
+    alerts: subscriptions.AlertsRequest | None = None
+    sender: str = field(default="", repr=False)
 
     @property
     def counts(self) -> bool:
@@ -227,10 +232,13 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     languages = _languages()
     keyword = keyword_of(body, languages, form.get("OptOutType"))
     command = parse_command(body) if keyword is None else None
+    alerts = None
     detected = None
     clear = usable = False
     if keyword is not None:
         detected = keyword_language(body, languages)  # AYUDA is Spanish; STOP says nothing
+    elif command is None and (alerts := subscriptions.parse_request(body, languages)):
+        keyword, detected = "alerts", alerts.language  # "ALERTAS Pilsen": not a report
     elif command is None and (named := language_named(body, languages)) is not None:
         keyword, detected = "language", named  # "Kreyòl": from now on, in Haitian Creole
     elif command is None and body.strip():
@@ -241,6 +249,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     # "ICE at 60608" switch nobody who wrote before)
     remember = detected if usable or keyword is not None else None
     phone_hmac = vault.phone_hmac(e164)
+    if keyword == "consent" and subscriptions.has_pending(session, phone_hmac):
+        keyword = "alerts_yes"  # YES to "reply YES to confirm" alerts: no consent to contact
     flags: dict[str, Any] = {}
     to = (form.get("To") or "").strip()
     if to.startswith("+") and len(to) <= 16:
@@ -257,7 +267,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         "body_enc": vault.encrypt(body, "message.body"), "media": media,
         "language": remember,
         "weak": keyword != "language" and not clear, "flags": flags,
-        "defer": keyword not in ("stop", "start", "consent", "help", "rights", "language"),
+        "defer": keyword not in ("stop", "start", "consent", "help", "rights", "language",
+                                 "alerts", "alerts_yes"),
     }
     if session.get_bind().dialect.name == "postgresql":
         if keyword not in _REPORTER_KEYWORDS and not session.in_transaction():
@@ -289,6 +300,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             session.execute(Reporter.__table__.update().where(Reporter.id == reporter_id)
                             .values(**values))
             opted_out = values.get("opted_out", opted_out)
+        if keyword == "stop":
+            subscriptions.stop(session, phone_hmac)  # STOP ends community alerts too
         reachability = _RESPONDER_KEYWORDS.get(keyword or "")
         if reachability:
             session.execute(Responder.__table__.update().where(
@@ -305,6 +318,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             bool((form.get("OptOutType") or "").strip())
             or fold_phrase(body) in TWILIO_OPT_OUT_WORDS),
         area_code=e164[2:5] if e164.startswith("+1") and len(e164) == 12 else "",
+        alerts=alerts, sender=e164 if alerts is not None or keyword == "alerts_yes" else "",
         to=flags.get("to", ""),
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)

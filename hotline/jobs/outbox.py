@@ -44,11 +44,13 @@ JOBS: dict[str, JobSpec] = {
     "verification_timeout": JobSpec("workers.timers.verification_timeout", "timers"),
     "expire_incident": JobSpec("workers.timers.expire_incident", "timers"),
     "follow_up_timeout": JobSpec("workers.timers.follow_up_timeout", "timers"),
+    "broadcast_pump": JobSpec("workers.broadcasts.broadcast_pump", "broadcasts", timeout=120),
     "purge_expired": JobSpec("workers.maintenance.purge_expired", "maintenance", timeout=1800),
 }
-# in priority order: pages and verifier requests; the timers that page people; triage; the
-# replies to reporters (acknowledgements, follow-up questions, relays); maintenance
-QUEUES = ("alerts", "timers", "triage", "replies", "maintenance")
+# in priority order: pages and verifier requests; the timers that page people; community
+# alerts (a tick of about a second each, one at a time per broadcast); triage; the replies to
+# reporters (acknowledgements, follow-up questions, relays); maintenance
+QUEUES = ("alerts", "timers", "broadcasts", "triage", "replies", "maintenance")
 MAX_ATTEMPTS = 8
 
 

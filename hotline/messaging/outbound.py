@@ -26,7 +26,7 @@ from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.jobs import outbox, rq_backend
 from hotline.messaging.pacing import LATE, LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
-from hotline.models import Message, Reporter, Responder, utcnow
+from hotline.models import Message, Reporter, Responder, Subscriber, utcnow
 from hotline.privacy.vault import Vault, reference
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,18 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
         return None
     if responder is not None and (responder.unreachable or not responder.active):
         return None
+    message = record_sms(session, vault, to, body, purpose, reporter=reporter,
+                         responder=responder, alert_id=alert_id, report_id=report_id)
+    outbox.defer(session, job_for(message), message.id)
+    return message
+
+
+def record_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, *,
+               reporter: Reporter | None = None, responder: Responder | None = None,
+               alert_id: int | None = None, report_id: int | None = None,
+               flags: dict[str, Any] | None = None) -> Message:
+    """The queued message row of one SMS, without its send job (flushes): for a sender that
+    sends it itself, such as a broadcast's pump, which then calls `send_message`."""
     message = Message(
         twilio_sid=f"local-{uuid.uuid4().hex}", direction="outbound", channel="sms",
         reporter_id=reporter.id if reporter else None,
@@ -65,11 +77,11 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
         counterpart_hmac=vault.phone_hmac(to), counterpart_enc=vault.encrypt(to,
                                                                            "message.counterpart"),
         body_enc=vault.encrypt(body, "message.body"), status="queued", alert_id=alert_id,
-        report_id=report_id, flags={"purpose": purpose, "attempts": 0}, received_at=utcnow(),
+        report_id=report_id, flags={"purpose": purpose, "attempts": 0, **(flags or {})},
+        received_at=utcnow(),
     )
     session.add(message)
     session.flush()
-    outbox.defer(session, job_for(message), message.id)
     return message
 
 
@@ -103,12 +115,20 @@ def _suppressed(session: Session, message: Message) -> str | None:
         responder = session.get(Responder, message.responder_id)
         if responder is not None and responder.unreachable:
             return "responder unreachable"
+    subscriber_id = (message.flags or {}).get("subscriber")
+    if subscriber_id is not None:
+        # a community alert: only to a subscriber still confirmed (STOP mid-broadcast)
+        status = session.scalar(select(Subscriber.status).where(Subscriber.id == subscriber_id))
+        if status != "confirmed":
+            return "subscriber stopped"
     return None
 
 
-def send_message(session: Session, message_id: int) -> str:
+def send_message(session: Session, message_id: int, *, defer_if_late: bool = True) -> str:
     """Send one queued message; returns its new status. Commits: the claim must be durable
-    before Twilio is called."""
+    before Twilio is called. A message whose sender slot is further off than a job may wait
+    is run again by its send job when the slot comes; with `defer_if_late` False it is left
+    queued (with its slot) and "later" is returned: its caller sends it again itself."""
     settings: Settings = current_app.config["SETTINGS"]
     vault: Vault = current_app.extensions["hotline_vault"]
     message = session.scalars(select(Message).where(Message.id == message_id)
@@ -159,6 +179,9 @@ def send_message(session: Session, message_id: int) -> str:
         message = session.get(Message, message_id)
         message.status = "queued"  # give the claim back, keep the slot
         message.flags = {**flags, "attempts": flags["attempts"] - 1}
+        if not defer_if_late:
+            session.commit()
+            return "later"
         # wake up early enough that a late scheduler still finds the slot ahead
         outbox.defer(session, job_for(message), message_id,
                      run_at=utcnow() + timedelta(seconds=max(0.0, wait - MAX_INLINE_WAIT + 0.2)))

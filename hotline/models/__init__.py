@@ -1,6 +1,16 @@
 """All models, importable from one place."""
 
 from hotline.models.accounts import ROLES, ApiToken, AuditLog, DataKey, User
+from hotline.models.alerts import (
+    BROADCAST_KINDS,
+    BROADCAST_STATUSES,
+    SUBSCRIBER_STATUSES,
+    Broadcast,
+    BroadcastApproval,
+    BroadcastRecipient,
+    Subscriber,
+    SubscriberArea,
+)
 from hotline.models.base import Base, encrypted_columns, utcnow
 from hotline.models.calls import CALL_STATES, LIVE_STATES, Call, CallLeg
 from hotline.models.geo import (
@@ -30,6 +40,8 @@ from hotline.models.reports import (
 )
 
 __all__ = [
+    "BROADCAST_KINDS", "BROADCAST_STATUSES", "SUBSCRIBER_STATUSES", "Broadcast",
+    "BroadcastApproval", "BroadcastRecipient", "Subscriber", "SubscriberArea",
     "CALL_STATES", "LIVE_STATES", "Call", "CallLeg", "CallRoster",
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "GeoFeature", "Incident",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from hotline.broadcasts import subscriptions
 from hotline.core.extensions import db
 from hotline.core.languages import load_languages
 from hotline.incidents.geography import current_gazetteer
@@ -51,6 +52,17 @@ def inbound_sms() -> Response:
     if inbound.responder and inbound.keyword is None:
         # a responder's text that is no command is never a report: tell them the commands
         return twiml(templates.twiml_message("responder_help", inbound.language))
+    if inbound.keyword == "alerts" and inbound.alerts is not None:
+        reply = subscriptions.answer(session, current_app.extensions["hotline_vault"],
+                                     current_gazetteer(session), templates, inbound.sender,
+                                     inbound.alerts, inbound.language, inbound.to)
+        session.commit()
+        return twiml(twiml_text(reply))
+    if inbound.keyword == "alerts_yes":
+        reply = subscriptions.confirm(session, templates, inbound.phone_hmac, inbound.language)
+        session.commit()
+        return twiml(twiml_text(reply) if reply else
+                     templates.twiml_message("consent_thanks", inbound.language))
     if inbound.keyword in _KEYWORD_REPLIES:
         return twiml(templates.twiml_message(_KEYWORD_REPLIES[inbound.keyword],
                                              inbound.language))

@@ -39,7 +39,9 @@ def api_app(app, twilio):
 
 OPERATIONS = [("GET", "/incidents"), ("GET", "/incidents/{code}"),
               ("POST", "/incidents/{code}/actions"), ("GET", "/jurisdictions"),
-              ("GET", "/openapi.json")]
+              ("GET", "/openapi.json"), ("POST", "/broadcasts"), ("GET", "/broadcasts/{id}"),
+              ("POST", "/broadcasts/{id}/send"), ("POST", "/broadcasts/{id}/cancel"),
+              ("GET", "/subscribers/summary")]
 
 
 def test_document_lists_every_operation(api_app):
@@ -48,7 +50,9 @@ def test_document_lists_every_operation(api_app):
     assert sorted(found) == sorted(OPERATIONS)
     rules = {(m, r.rule) for r in api_app.url_map.iter_rules() if r.rule.startswith("/api/v1")
              for m in r.methods - {"HEAD", "OPTIONS"}}
-    assert rules == {(m, "/api/v1" + p.replace("{code}", "<code>")) for m, p in OPERATIONS}
+    assert rules == {(m, "/api/v1" + p.replace("{code}", "<code>").replace("{id}",
+                                                                          "<broadcast_id>"))
+                     for m, p in OPERATIONS}
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

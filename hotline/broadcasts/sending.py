@@ -1,0 +1,259 @@
+"""Sending a broadcast: a pump job that runs in ticks of about a second, one tick at a time per
+broadcast, at `HOTLINE_BROADCAST_RATE` messages per second in all, never at the expense of pages.
+
+Exactly once: each recipient row is handed to one message in the transaction that creates it,
+and each message is sent by `outbound.send_message`, which claims it (committed) before
+calling Twilio and, for a claim whose outcome is unknown (a worker killed mid-send), looks for
+it at Twilio before sending again. Only one pump runs per broadcast (a lease on the row,
+renewed as it goes), so nothing is sent twice by two pumps; a pump killed mid-tick is run again
+by the outbox sweeper once its lease has lapsed, and carries on where it stopped.
+
+Pages first: a tick is short, its job is on the `broadcasts` queue (after `alerts` and
+`timers`), and its messages take low-lane sender slots, which a page takes over (pacing).
+A subscriber who sends STOP or ALERTS OFF mid-broadcast is skipped from their next message on
+(`outbound` checks before each send). Cancelling is seen before the next message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Protocol
+
+from flask import current_app
+from redis import Redis
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline.broadcasts.drafts import text_for
+from hotline.core.settings import Settings
+from hotline.jobs import outbox, rq_backend
+from hotline.messaging import outbound
+from hotline.models import Broadcast, BroadcastRecipient, Message, Subscriber, utcnow
+from hotline.privacy.vault import Vault
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0  # a pump job sends for about this long, then hands over to the next
+BATCH = 20  # recipients handed to messages per transaction
+LEASE = timedelta(seconds=15)  # longer than one send can take (Twilio timeout + a slot wait)
+RENEW_EVERY = 3.0  # seconds between lease renewals
+# slots are this much wider than 1/rate, so that a request's latency varying by a few
+# milliseconds never puts rate + 1 arrivals in one second (total time: 2 % over rate)
+SPACING = 1.02
+UNFINISHED = ("queued", "sending")
+
+
+class Pacer(Protocol):
+    """The broadcast rate, shared by every pump of every process."""
+
+    def reserve(self, rate: float) -> float:
+        """Reserve the next send slot; seconds to wait for it (0: now)."""
+
+
+class LocalPacer:
+    """The pacer of the embedded default: one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def reserve(self, rate: float) -> float:
+        with self._lock:
+            now = time.time()
+            at = max(now, self._next)
+            self._next = at + SPACING / rate
+            return at - now
+
+
+_RESERVE = """
+local now = tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
+local at = tonumber(redis.call('GET', KEYS[1]) or '0')
+if at < now then at = now end
+redis.call('SET', KEYS[1], tostring(at + gap), 'EX', 3600)
+return tostring(at - now)
+"""
+
+
+class RedisPacer:
+    """The pacer shared by every worker: the next free slot in one Redis key."""
+
+    KEY = "hotline:broadcast:next"
+
+    def __init__(self, redis: Redis) -> None:
+        self._script = redis.register_script(_RESERVE)
+
+    def reserve(self, rate: float) -> float:
+        return float(self._script(keys=[self.KEY], args=[time.time(), SPACING / rate]))
+
+
+_pacers: dict[int, Pacer] = {}
+
+
+def pacer() -> Pacer:
+    """The app's broadcast pacer: in Redis when there is one, else in this process."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = _pacers.get(id(app))
+    if found is None:
+        backend = outbox.backend_of(app)
+        found = RedisPacer(backend.redis) if isinstance(backend, rq_backend.RQBackend) \
+            else LocalPacer()
+        _pacers[id(app)] = found
+    return found
+
+
+def pump(session: Session, broadcast_id: int) -> str:
+    """One tick of a broadcast's sending; defers the next tick until every recipient is done.
+    Returns the broadcast's status (or "busy" when another pump holds it)."""
+    settings: Settings = current_app.config["SETTINGS"]
+    broadcast = session.scalars(select(Broadcast).where(Broadcast.id == broadcast_id)
+                                .with_for_update()).one_or_none()
+    if broadcast is None or broadcast.status != "sending":
+        session.rollback()
+        return broadcast.status if broadcast else "missing"
+    now = utcnow()
+    if broadcast.pump_until is not None and broadcast.pump_until > now:
+        # another pump is at it (or died and its lease has not lapsed): look again then
+        outbox.defer(session, "broadcast_pump", broadcast_id,
+                     run_at=broadcast.pump_until + timedelta(seconds=0.5))
+        session.commit()
+        return "busy"
+    broadcast.pump_until = now + LEASE
+    session.commit()
+
+    lease = _Lease(session, broadcast_id)
+    deadline = time.monotonic() + TICK_SECONDS
+    sent, later = 0, None
+    while time.monotonic() < deadline and later is None:
+        batch = _unfinished(session, broadcast_id) or _hand_out(session, broadcast_id)
+        if not batch:
+            break
+        for message_id in batch:
+            if _cancelled(session, broadcast_id):
+                _drop(session, broadcast_id)
+                return "cancelled"
+            lease.renew()
+            wait = pacer().reserve(settings.broadcast_rate)
+            if wait > 0:
+                time.sleep(wait)
+            status = outbound.send_message(session, message_id, defer_if_late=False)
+            if status == "later":  # the sender pool is full: look again when it frees up
+                later = 2.0
+                break
+            sent += 1
+    return _hand_over(session, broadcast_id, sent, later)
+
+
+class _Lease:
+    """The pump's hold on its broadcast, renewed every few seconds while it sends."""
+
+    def __init__(self, session: Session, broadcast_id: int) -> None:
+        self.session, self.broadcast_id = session, broadcast_id
+        self.renewed = time.monotonic()
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed < RENEW_EVERY:
+            return
+        self.session.execute(update(Broadcast).where(Broadcast.id == self.broadcast_id)
+                             .values(pump_until=utcnow() + LEASE))
+        self.session.commit()
+        self.renewed = time.monotonic()
+
+
+def _unfinished(session: Session, broadcast_id: int) -> list[int]:
+    """Messages of this broadcast a pump created and did not finish (it died, or the sender
+    pool was full): sent first. Those a retry job owns (`last_error`) are left to it."""
+    rows = session.execute(
+        select(Message.id, Message.flags)
+        .join(BroadcastRecipient, BroadcastRecipient.message_id == Message.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast_id,
+               BroadcastRecipient.status == "queued", Message.status.in_(UNFINISHED))
+        .order_by(Message.id).limit(BATCH)).all()
+    return [mid for mid, flags in rows if not (flags or {}).get("last_error")]
+
+
+def _hand_out(session: Session, broadcast_id: int) -> list[int]:
+    """The next recipients, each handed to its own queued message in one transaction."""
+    vault: Vault = current_app.extensions["hotline_vault"]
+    query = select(BroadcastRecipient).where(
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.status == "pending").order_by(BroadcastRecipient.id).limit(BATCH)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    recipients = session.scalars(query).all()
+    if not recipients:
+        session.rollback()
+        return []
+    broadcast = session.get(Broadcast, broadcast_id)
+    subscribers = {s.id: s for s in session.scalars(select(Subscriber).where(
+        Subscriber.id.in_([r.subscriber_id for r in recipients if r.subscriber_id])))}
+    created = []
+    for recipient in recipients:
+        subscriber = subscribers.get(recipient.subscriber_id or 0)
+        text = text_for(broadcast, recipient.language) or text_for(broadcast, "en")
+        if subscriber is None or subscriber.status != "confirmed" or \
+                subscriber.phone_enc is None or text is None:
+            recipient.status = "skipped"  # stopped since the broadcast began
+            continue
+        phone = vault.decrypt(subscriber.phone_enc, "subscriber.phone") or ""
+        message = outbound.record_sms(session, vault, phone, text, f"broadcast_{broadcast.kind}",
+                                      flags={"subscriber": subscriber.id,
+                                             "broadcast": broadcast_id})
+        message.language = recipient.language
+        recipient.status, recipient.message_id = "queued", message.id
+        created.append(message.id)
+    session.commit()
+    return created
+
+
+def _cancelled(session: Session, broadcast_id: int) -> bool:
+    return session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id)) \
+        == "cancelled"
+
+
+def _drop(session: Session, broadcast_id: int) -> None:
+    """A cancelled broadcast: its messages not yet sent are never sent."""
+    ids = [mid for mid in session.scalars(
+        select(Message.id).join(BroadcastRecipient, BroadcastRecipient.message_id == Message.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast_id,
+               Message.status == "queued"))]
+    if ids:
+        session.execute(update(Message).where(Message.id.in_(ids), Message.status == "queued")
+                        .values(status="suppressed"))
+        session.execute(update(BroadcastRecipient).where(
+            BroadcastRecipient.broadcast_id == broadcast_id,
+            BroadcastRecipient.message_id.in_(ids)).values(status="cancelled"))
+    session.execute(update(BroadcastRecipient).where(
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.status == "pending").values(status="cancelled"))
+    session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                    .values(pump_until=None))
+    session.commit()
+    logger.info("broadcast %s stopped: %d queued messages dropped", broadcast_id, len(ids))
+
+
+def _hand_over(session: Session, broadcast_id: int, sent: int, later: float | None) -> str:
+    """End of a tick: the next one deferred, or the broadcast done. Releases the lease."""
+    broadcast = session.scalars(select(Broadcast).where(Broadcast.id == broadcast_id)
+                                .with_for_update()).one()
+    broadcast.pump_until = None
+    if broadcast.status != "sending":
+        session.commit()
+        return broadcast.status
+    left = session.scalar(select(BroadcastRecipient.id).where(
+        BroadcastRecipient.broadcast_id == broadcast_id,
+        BroadcastRecipient.status == "pending").limit(1))
+    unfinished = _unfinished(session, broadcast_id)
+    if left is None and not unfinished:
+        broadcast.status, broadcast.finished_at = "sent", utcnow()
+        session.commit()
+        logger.info("broadcast %s sent", broadcast_id)
+        return "sent"
+    run_at = utcnow() + timedelta(seconds=later) if later else None
+    outbox.defer(session, "broadcast_pump", broadcast_id, run_at=run_at)
+    session.commit()
+    logger.debug("broadcast %s: %d sent this tick", broadcast_id, sent)
+    return "sending"
