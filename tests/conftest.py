@@ -35,7 +35,8 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 # Tables that hold activity (truncated between tests); config tables are loaded once.
 ACTIVITY_TABLES = ("incident_events", "alerts", "messages", "reports", "incidents", "reporters",
                    "outbox_jobs", "audit_log", "api_tokens", "users", "data_keys", "call_legs",
-                   "calls")
+                   "calls", "broadcast_recipients", "broadcast_approvals", "broadcasts",
+                   "subscriber_areas", "subscribers")
 
 
 def base_settings(**extra: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -184,11 +184,18 @@ def summary(session: Session, broadcast: Broadcast, languages: Languages,
 
 def set_texts(session: Session, broadcast: Broadcast, templates: Templates,
               texts: dict[str, Any]) -> None:
-    """A dispatcher's own wording, per language, of a draft (flushes)."""
+    """A dispatcher's own wording, per language, of a draft (flushes). Approvals already
+    given are withdrawn when a text changes: nobody approves words they have not seen."""
     if broadcast.status != "draft":
         raise BroadcastError(409, f"broadcast {broadcast.id} is {broadcast.status}: its text "
                                   "can no longer change")
-    broadcast.texts = {**broadcast.texts, **_checked(templates, texts)}
+    changed = {k: v for k, v in _checked(templates, texts).items()
+               if broadcast.texts.get(k) != v}
+    if changed:
+        broadcast.texts = {**broadcast.texts, **changed}
+        # an approval is of the words approved: a changed text needs them again
+        session.execute(delete(BroadcastApproval).where(
+            BroadcastApproval.broadcast_id == broadcast.id))
     session.flush()
 
 

@@ -16,18 +16,22 @@ A subscriber who sends STOP or ALERTS OFF mid-broadcast is skipped from their ne
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Protocol
 
 from flask import current_app
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.broadcasts.drafts import text_for
+from hotline.core.extensions import db
 from hotline.core.settings import Settings
 from hotline.jobs import outbox, rq_backend
 from hotline.messaging import outbound
@@ -38,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0  # a pump job sends for about this long, then hands over to the next
 BATCH = 20  # recipients handed to messages per transaction
+CHECK_EVERY = 10  # messages between two looks at cancelling and at STOPs
+SENDERS = 2  # threads of a pump sending at once (PostgreSQL)
 LEASE = timedelta(seconds=15)  # longer than one send can take (Twilio timeout + a slot wait)
 RENEW_EVERY = 3.0  # seconds between lease renewals
 # slots are this much wider than 1/rate, so that a request's latency varying by a few
@@ -68,9 +74,11 @@ class LocalPacer:
             return at - now
 
 
+# Redis's own clock, the one every worker of every machine shares
 _RESERVE = """
-local now = tonumber(ARGV[1])
-local gap = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local gap = tonumber(ARGV[1])
 local at = tonumber(redis.call('GET', KEYS[1]) or '0')
 if at < now then at = now end
 redis.call('SET', KEYS[1], tostring(at + gap), 'EX', 3600)
@@ -87,7 +95,7 @@ class RedisPacer:
         self._script = redis.register_script(_RESERVE)
 
     def reserve(self, rate: float) -> float:
-        return float(self._script(keys=[self.KEY], args=[time.time(), SPACING / rate]))
+        return float(self._script(keys=[self.KEY], args=[SPACING / rate]))
 
 
 _pacers: dict[int, Pacer] = {}
@@ -128,23 +136,93 @@ def pump(session: Session, broadcast_id: int) -> str:
     deadline = time.monotonic() + TICK_SECONDS
     sent, later = 0, None
     while time.monotonic() < deadline and later is None:
-        batch = _unfinished(session, broadcast_id) or _hand_out(session, broadcast_id)
+        unfinished = _unfinished(session, broadcast_id)
+        if unfinished:  # left by a pump that died, or by a full sender pool
+            for message_id in unfinished:
+                lease.renew()
+                _wait_for_slot(settings)
+                if outbound.send_message(session, message_id, defer_if_late=False) == "later":
+                    later = 2.0
+                    break
+                sent += 1
+            continue
+        batch = _hand_out(session, broadcast_id)
         if not batch:
             break
-        for message_id in batch:
+        for start in range(0, len(batch), CHECK_EVERY):
+            chunk = batch[start:start + CHECK_EVERY]
             if _cancelled(session, broadcast_id):
                 _drop(session, broadcast_id)
                 return "cancelled"
+            stopped = _stopped(session, chunk)
+            for item in chunk:
+                if item.flags["subscriber"] in stopped:
+                    _suppress(session, item.id)
             lease.renew()
-            wait = pacer().reserve(settings.broadcast_rate)
-            if wait > 0:
-                time.sleep(wait)
-            status = outbound.send_message(session, message_id, defer_if_late=False)
-            if status == "later":  # the sender pool is full: look again when it frees up
+            done, full = _send_chunk(session, settings,
+                                     [i for i in chunk if i.flags["subscriber"] not in stopped])
+            sent += len(done)
+            if full:  # the sender pool is full: look again when it frees up
+                _unclaim(session, [b.id for b in batch[start:] if b.id not in done])
                 later = 2.0
                 break
-            sent += 1
     return _hand_over(session, broadcast_id, sent, later)
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _send_chunk(session: Session, settings: Settings,
+                items: list[outbound.Claimed]) -> tuple[set[int], bool]:
+    """Send these claimed messages, each at its broadcast slot; on PostgreSQL with SENDERS
+    threads at once, each with its own session (a send waits on Twilio and on the database
+    more than it computes). Returns (the ids sent or settled, whether the sender pool was
+    full)."""
+    pending = collections.deque(items)
+    done: set[int] = set()
+    full = threading.Event()
+
+    def send(send_session: Session) -> None:
+        while not full.is_set():
+            try:
+                item = pending.popleft()
+            except IndexError:
+                return
+            _wait_for_slot(settings)
+            if outbound.send_claimed(send_session, item) == "later":
+                full.set()
+                return
+            done.add(item.id)
+
+    if session.get_bind().dialect.name != "postgresql" or SENDERS == 1:
+        send(session)
+        return done, full.is_set()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def in_context() -> None:
+        with app.app_context():
+            send(db.session)
+
+    futures = [_pool().submit(in_context) for _ in range(SENDERS)]
+    for future in futures:
+        future.result()
+    return done, full.is_set()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=SENDERS,
+                                           thread_name_prefix="broadcast-send")
+        return _executor
+
+
+def _wait_for_slot(settings: Settings) -> None:
+    wait = pacer().reserve(settings.broadcast_rate)
+    if wait > 0:
+        time.sleep(wait)
 
 
 class _Lease:
@@ -175,38 +253,80 @@ def _unfinished(session: Session, broadcast_id: int) -> list[int]:
     return [mid for mid, flags in rows if not (flags or {}).get("last_error")]
 
 
-def _hand_out(session: Session, broadcast_id: int) -> list[int]:
-    """The next recipients, each handed to its own queued message in one transaction."""
+def _hand_out(session: Session, broadcast_id: int) -> list[outbound.Claimed]:
+    """The next recipients, each handed to its own message, recorded already claimed (the
+    pump sends them right away), in one transaction."""
     vault: Vault = current_app.extensions["hotline_vault"]
-    query = select(BroadcastRecipient).where(
+    query = select(BroadcastRecipient.id, BroadcastRecipient.subscriber_id,
+                   BroadcastRecipient.language).where(
         BroadcastRecipient.broadcast_id == broadcast_id,
         BroadcastRecipient.status == "pending").order_by(BroadcastRecipient.id).limit(BATCH)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    recipients = session.scalars(query).all()
+    recipients = session.execute(query).all()
     if not recipients:
         session.rollback()
         return []
     broadcast = session.get(Broadcast, broadcast_id)
-    subscribers = {s.id: s for s in session.scalars(select(Subscriber).where(
-        Subscriber.id.in_([r.subscriber_id for r in recipients if r.subscriber_id])))}
-    created = []
+    phones = dict(session.execute(select(Subscriber.id, Subscriber.phone_enc).where(
+        Subscriber.id.in_([r.subscriber_id for r in recipients if r.subscriber_id]),
+        Subscriber.status == "confirmed")).all())
+    now = utcnow()
+    purpose = f"broadcast_{broadcast.kind}"
+    rows, kept, skipped = [], [], []
     for recipient in recipients:
-        subscriber = subscribers.get(recipient.subscriber_id or 0)
         text = text_for(broadcast, recipient.language) or text_for(broadcast, "en")
-        if subscriber is None or subscriber.status != "confirmed" or \
-                subscriber.phone_enc is None or text is None:
-            recipient.status = "skipped"  # stopped since the broadcast began
+        phone = vault.decrypt(phones[recipient.subscriber_id], "subscriber.phone") \
+            if phones.get(recipient.subscriber_id or 0) else None
+        if not phone or text is None:
+            skipped.append(recipient.id)  # stopped since the broadcast began
             continue
-        phone = vault.decrypt(subscriber.phone_enc, "subscriber.phone") or ""
-        message = outbound.record_sms(session, vault, phone, text, f"broadcast_{broadcast.kind}",
-                                      flags={"subscriber": subscriber.id,
-                                             "broadcast": broadcast_id})
-        message.language = recipient.language
-        recipient.status, recipient.message_id = "queued", message.id
-        created.append(message.id)
+        flags = {"purpose": purpose, "attempts": 1, "subscriber": recipient.subscriber_id,
+                 "broadcast": broadcast_id, "claimed_at": now.isoformat()}
+        rows.append({
+            "twilio_sid": f"local-{uuid.uuid4().hex}", "direction": "outbound",
+            "channel": "sms", "counterpart_hmac": vault.phone_hmac(phone),
+            "counterpart_enc": vault.encrypt(phone, "message.counterpart"),
+            "body_enc": vault.encrypt(text, "message.body"), "media": [],
+            "language": recipient.language, "status": "sending", "flags": flags,
+            "received_at": now})
+        kept.append((recipient.id, phone, text, flags))
+    table = BroadcastRecipient.__table__
+    if skipped:
+        session.execute(table.update().where(table.c.id.in_(skipped)).values(status="skipped"))
+    claimed: list[outbound.Claimed] = []
+    if rows:
+        ids = session.execute(insert(Message.__table__).returning(
+            Message.__table__.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        session.execute(table.update().where(table.c.id == bindparam("rid")).values(
+            status="queued", message_id=bindparam("mid")),
+            [{"rid": rid, "mid": mid} for (rid, _, _, _), mid in zip(kept, ids, strict=True)])
+        claimed = [outbound.Claimed(mid, phone, text, flags)
+                   for (_, phone, text, flags), mid in zip(kept, ids, strict=True)]
+    session.commit()  # the claims are durable before anything is sent
+    return claimed
+
+
+def _stopped(session: Session, items: list[outbound.Claimed]) -> set[int]:
+    """Which of these subscribers stopped (STOP, ALERTS OFF) since they were handed out."""
+    ids = [item.flags["subscriber"] for item in items]
+    return set(session.scalars(select(Subscriber.id).where(
+        Subscriber.id.in_(ids), Subscriber.status != "confirmed"))) if ids else set()
+
+
+def _suppress(session: Session, message_id: int) -> None:
+    session.execute(update(Message).where(Message.id == message_id).values(
+        status="suppressed"))
     session.commit()
-    return created
+
+
+def _unclaim(session: Session, message_ids: list[int]) -> None:
+    """Claimed messages not sent this tick: queued again, for the next one."""
+    if message_ids:
+        session.execute(update(Message).where(Message.id.in_(message_ids),
+                                              Message.status == "sending")
+                        .values(status="queued"))
+        session.commit()
 
 
 def _cancelled(session: Session, broadcast_id: int) -> bool:

@@ -1,10 +1,11 @@
 """The dispatcher dashboard: board, incidents, live updates, map, calls and call rosters,
-lawyers' view, admin pages."""
+community alerts, lawyers' view, admin pages."""
 
 from hotline.dashboard import (  # noqa: F401 - importing a view module adds its routes
     admin_views,
     auth_views,
     board_views,
+    broadcast_views,
     calls_views,
     filters,
     incident_views,

@@ -1,19 +1,29 @@
-"""The board (with its live-calls panel), the incident list, and their live fragments (polled
-with ETags; the map's are in map_views)."""
+"""The board (with its live-calls panel and the community-alert subscriber counts), the
+incident list, and their live fragments (polled with ETags; the map's are in map_views)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 
-from flask import Response, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from hotline.accounts.scope import Scope, scope_of
 from hotline.core.extensions import db
-from hotline.dashboard import call_queries, queries
+from hotline.dashboard import broadcast_queries, call_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
+from hotline.messaging.templates import load_templates
 from hotline.models import INCIDENT_STATUSES, Jurisdiction
 
 LIVE_INTERVAL_MS = 1500  # new incidents and status changes show within 3 s
@@ -56,8 +66,13 @@ def _board_html(fragment: bool) -> str:
     data = queries.board(db.session, scope)
     call_rows, more_calls = call_queries.panel_calls(db.session, scope)
     template = "dashboard/_board.html" if fragment else "dashboard/board.html"
+    # community-alert subscribers, counted, for those who broadcast (admins and dispatchers)
+    subscribers = broadcast_queries.subscriber_rows(
+        db.session, scope, load_templates(current_app.config["SETTINGS"].config_dir).languages,
+    ) if scope.act else None
     return render_template(template, board=data, live_interval=LIVE_INTERVAL_MS,
                            call_rows=call_rows, more_calls=more_calls, can_report=scope.act,
+                           subscribers=subscribers,
                            calls_caption="Live calls, then the latest ended ones",
                            calls_empty="No calls in the last 12 hours.",
                            now=data.now, etag=live_etag(board_signature()))

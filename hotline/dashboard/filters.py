@@ -1,4 +1,4 @@
-"""Template filters: ages, times and labels as dispatchers read them."""
+"""Template filters: ages, times, durations and labels as dispatchers read them."""
 
 from __future__ import annotations
 
@@ -87,3 +87,25 @@ def call_duration(seconds: int | None) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@bp.app_template_filter("seconds_words")
+def seconds_words(seconds: float | None) -> str:
+    """A duration to come, in words: 0.3 -> "under a second", 42 -> "42 s", 130 -> "2 min
+    10 s", 5400 -> "1 h 30 min"; unknown -> "—"."""
+    if seconds is None:
+        return "—"
+    whole = round(max(0.0, float(seconds)))
+    if seconds < 1:
+        return "under a second"
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+@bp.app_template_filter("rate")
+def rate(value: float) -> str:
+    """A rate without needless decimals: 10.0 -> "10", 0.5 -> "0.5"."""
+    return f"{value:g}"

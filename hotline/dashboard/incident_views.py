@@ -13,8 +13,9 @@ from hotline.accounts.audit import audit
 from hotline.accounts.scope import visible
 from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import event_data
+from hotline.broadcasts.drafts import BROADCASTABLE
 from hotline.core.extensions import db
-from hotline.dashboard import map_queries, queries
+from hotline.dashboard import broadcast_queries, map_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
 from hotline.dashboard.map_views import base_layers, legend
@@ -64,7 +65,21 @@ def incident(code: str) -> str:
     html = render_template("dashboard/_incident_live.html", **live, scope=scope)
     return render_template("dashboard/incident.html", reports=reports, scope=scope,
                            live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
-                           map_data=_map_data(found), legend=legend((found.status,)), **live)
+                           map_data=_map_data(found), legend=legend((found.status,)),
+                           **_broadcast_context(found), **live)
+
+
+def _broadcast_context(incident: Incident) -> dict[str, Any]:
+    """The incident's community alerts and whether one may be drafted: for those who act
+    (admins and dispatchers) only."""
+    if not current_scope().act:
+        return {"broadcasts": [], "can_broadcast": False}
+    broadcasts = broadcast_queries.of_incident(db.session, incident)
+    return {"broadcasts": broadcasts,
+            "can_broadcast": incident.status in BROADCASTABLE
+            and incident.jurisdiction_id is not None,
+            "alerted": sum(b["recipients"] for b in broadcasts
+                           if b["kind"] == "alert" and b["started"] is not None)}
 
 
 def _map_data(incident: Incident) -> dict[str, Any] | None:

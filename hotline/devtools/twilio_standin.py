@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import queue
 import secrets
 import threading
 import time
@@ -64,6 +65,7 @@ class TwilioStandIn:
     recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _auto_queue: queue.Queue[tuple[float, str]] | None = None
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> TwilioStandIn:
         """Serve in a background thread."""
@@ -97,7 +99,7 @@ class TwilioStandIn:
             "/Messages.json")]
 
     def deliver(self, sid: str, status: str = "delivered", error_code: int | None = None,
-                ) -> int:
+                http: requests.Session | None = None) -> int:
         """Post a signed status callback for `sid`, as Twilio would; returns the HTTP status."""
         message = self.messages[sid]
         url = message.get("_callback")
@@ -110,8 +112,8 @@ class TwilioStandIn:
             form["ErrorCode"] = str(error_code)
         signature = RequestValidator(self.auth_token).compute_signature(url, form)
         message["status"] = status
-        return requests.post(url, data=form, headers={"X-Twilio-Signature": signature},
-                             timeout=10).status_code
+        return (http or requests).post(url, data=form, timeout=10,
+                                       headers={"X-Twilio-Signature": signature}).status_code
 
     def _delete_message(self, sid: str) -> Response:
         """Twilio's DELETE of a Message record (which also deletes its media): 204; 404 for an
@@ -198,16 +200,31 @@ class TwilioStandIn:
         response = self._record(request, form, Response(json.dumps(resource), status=201,
                                                         mimetype="application/json"))
         if self.auto_deliver and form.get("StatusCallback"):
-            threading.Thread(target=self._auto, args=(sid,), daemon=True).start()
+            self._deliveries().put((time.monotonic() + 0.05, sid))
         return response
 
-    def _auto(self, sid: str) -> None:
-        time.sleep(0.05)
-        for status in ("sent", "delivered"):
-            try:
-                self.deliver(sid, status)
-            except requests.RequestException:
-                return
+    def _deliveries(self) -> queue.Queue[tuple[float, str]]:
+        """The queue of automatic deliveries, worked by a few threads that keep their
+        connections to Hotline open (as Twilio does): a thread per message, each with a new
+        connection, would cost more CPU than what it measures."""
+        with self._lock:
+            if self._auto_queue is None:
+                self._auto_queue = queue.Queue()
+                for _ in range(4):
+                    threading.Thread(target=self._auto, daemon=True).start()
+            return self._auto_queue
+
+    def _auto(self) -> None:
+        http = requests.Session()
+        assert self._auto_queue is not None
+        while True:
+            due, sid = self._auto_queue.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            for status in ("sent", "delivered"):
+                try:
+                    self.deliver(sid, status, http=http)
+                except requests.RequestException:
+                    break
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")

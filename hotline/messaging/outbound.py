@@ -12,13 +12,14 @@ import logging
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from blinker import Namespace
 from flask import current_app
 from requests.exceptions import RequestException
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, select, text
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -174,7 +175,7 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
     # running the job again when it comes, never by reserving another.
     timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
     client = make_client(settings, timeout)
-    sender, wait = _take_slot(settings, message, flags)
+    sender, wait = _take_slot(settings, str(message.id), lane_of(message), flags)
     if wait > 0:
         message = session.get(Message, message_id)
         message.status = "queued"  # give the claim back, keep the slot
@@ -212,6 +213,71 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
     return _mark_sent(session, message, sent.sid, {**message.flags, "sender": sender})
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A low-lane message its sender recorded already claimed (status `sending`, with
+    `claimed_at`, committed) and holds in clear: a broadcast's pump, which sends many in a
+    row. A claimed message found later (its sender died) goes through `send_message`, which
+    looks for it at Twilio before sending it again."""
+
+    id: int
+    to: str
+    body: str
+    flags: dict[str, Any]
+
+
+def send_claimed(session: Session, item: Claimed) -> str:
+    """Send a claimed message (`send_message`'s work without reloading, decrypting and
+    claiming it); returns its new status, or "later" when its sender slot is further off
+    than a job may wait (it is then queued again, with its slot). Commits."""
+    settings: Settings = current_app.config["SETTINGS"]
+    table = Message.__table__
+    flags = dict(item.flags)
+    if not can_send(settings):
+        session.execute(table.update().where(table.c.id == item.id).values(
+            status="simulated", processed_at=utcnow()))
+        session.commit()
+        return "simulated"
+    sender, wait = _take_slot(settings, str(item.id), "low", flags)
+    if wait > 0:
+        session.execute(table.update().where(table.c.id == item.id).values(
+            status="queued", flags={**flags, "attempts": max(0, flags.get("attempts", 1) - 1)}))
+        session.commit()
+        return "later"
+    params: dict[str, Any] = {"to": item.to, "body": item.body}
+    if settings.twilio_from_numbers:
+        params["from_"] = sender
+    else:
+        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
+    if settings.public_url:
+        params["status_callback"] = f"{settings.public_url}/twilio/status"
+    timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
+    try:
+        sent = make_client(settings, timeout).messages.create(**params)
+    except TwilioRestException as exc:
+        if exc.status in RETRYABLE_HTTP:
+            return _retry_later(session, item.id, f"HTTP {exc.status}")
+        return _mark_failed(session, item.id, exc.code, f"HTTP {exc.status}")
+    except RequestException as exc:
+        found = _find_at_twilio(settings, item.to, item.body, flags.get("claimed_at"))
+        if found is None:
+            return _retry_later(session, item.id, type(exc).__name__)
+        sent_sid = found
+    else:
+        sent_sid = sent.sid
+    if session.get_bind().dialect.name == "postgresql":
+        # Twilio has it: if PostgreSQL lost this commit in a crash, the claim left behind is
+        # looked for at Twilio before anything is sent again, so the commit need not wait for
+        # the disk (a broadcast sends a hundred a second)
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    session.execute(table.update().where(table.c.id == item.id, table.c.status == "sending")
+                    .values(status="sent", twilio_sid=sent_sid, processed_at=utcnow(),
+                            flags={**flags, "sender": sender}))
+    session.commit()
+    logger.info("outbound message %s sent as %s (%s)", item.id, sent_sid, flags.get("purpose"))
+    return "sent"
+
+
 def lane_of(message: Message) -> str:
     """"high" for what concerns an alert (a lawyer's page, a verifier's request, a
     retraction), "low" for the rest (acknowledgements, follow-up questions, relays)."""
@@ -223,12 +289,12 @@ def job_for(message: Message) -> str:
     return "send_sms" if lane_of(message) == "high" else "send_reply"
 
 
-def _take_slot(settings: Settings, message: Message, flags: dict[str, Any]) -> tuple[str, float]:
+def _take_slot(settings: Settings, member: str, lane: str,
+               flags: dict[str, Any]) -> tuple[str, float]:
     """(sender, 0) once the message's slot has come and is its own; (sender, seconds) when the
     slot is further off than a job may sleep. The slot is recorded in `flags` (the caller
     commits it with the message), so a rerun keeps it."""
     limiter = sender_limiter()
-    member, lane = str(message.id), lane_of(message)
     while True:
         held = flags.get("slot")
         if held is None:
@@ -317,20 +383,44 @@ def _mark_failed(session: Session, message_id: int, code: int | None, why: str) 
 
 def apply_status_callback(session: Session, sid: str, status: str,
                           error_code: int | None) -> Message | None:
-    """A delivery status from Twilio; statuses only move forward. Flushes."""
-    message = session.scalars(select(Message).where(Message.twilio_sid == sid)
-                              .with_for_update()).one_or_none()
-    if message is None:
-        return None
-    if _ORDER.get(status, -1) < _ORDER.get(message.status, 0):
-        return message  # callbacks can arrive out of order
-    message.status = status
+    """A delivery status from Twilio; statuses only move forward (callbacks can arrive out of
+    order). One UPDATE does it; the message is loaded only when the status has consequences
+    (an alert's SMS, an opt-out at the carrier). Flushes; returns that message, if any."""
+    params: dict[str, Any] = {"sid": sid, "rank": _ORDER.get(status, -1), "new": status}
     if error_code:
-        message.error_code = error_code
-    _after_status(session, message)
-    session.flush()
-    logger.info("status %s for outbound message %s", status, message.id)
+        params["code"] = error_code
+    row = session.execute(_status_statement(bool(error_code)), params).one_or_none()
+    if row is None:
+        return None  # an unknown SID, or a status older than the one recorded
+    logger.info("status %s for outbound message %s", status, row.id)
+    if row.alert_id is None and row.error_code != OPTED_OUT:
+        return None  # nobody follows it: a reply, a community alert
+    message = session.get(Message, row.id)
+    if message is not None:
+        session.refresh(message)
+        _after_status(session, message)
+        session.flush()
     return message
+
+
+_STATUS_STATEMENTS: dict[bool, Any] = {}
+
+
+def _status_statement(with_code: bool) -> Any:  # noqa: ANN401 - a Core statement
+    """UPDATE of a message's status, only forward, RETURNING what says whether it matters;
+    built once (it runs for every status callback)."""
+    if with_code not in _STATUS_STATEMENTS:
+        table = Message.__table__
+        rank = case(_ORDER, value=table.c.status, else_=0)
+        values = {"status": bindparam("new")}
+        if with_code:
+            values["error_code"] = bindparam("code")
+        _STATUS_STATEMENTS[with_code] = (
+            table.update().where(table.c.twilio_sid == bindparam("sid"),
+                                 rank <= bindparam("rank")).values(**values)
+            .returning(table.c.id, table.c.alert_id, table.c.reporter_id,
+                       table.c.responder_id, table.c.error_code))
+    return _STATUS_STATEMENTS[with_code]
 
 
 def _after_status(session: Session, message: Message) -> None:

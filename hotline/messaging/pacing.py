@@ -117,15 +117,27 @@ def _keys(sender: str) -> list[str]:
 class RedisSenderLimiter:
     """Slots shared by all workers on all machines, on Redis's clock."""
 
+    # how long this process counts on its own monotonic clock between two readings of Redis's
+    SYNC_SECONDS = 1.0
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._reserve = redis.register_script(_RESERVE)
         self._claim = redis.register_script(_CLAIM)
+        self._synced: tuple[float, float] | None = None  # (monotonic, Redis time) then
 
     def now(self) -> float:
-        """Redis's clock: the one clock all workers share."""
-        seconds, micros = self.redis.time()
-        return seconds + micros / 1e6
+        """Redis's clock: the one clock all workers share. Read from Redis once a second and
+        carried forward on this process's monotonic clock in between (a sent message asked for
+        it three times: a round trip each)."""
+        mono = time.monotonic()
+        synced = self._synced
+        if synced is None or mono - synced[0] > self.SYNC_SECONDS:
+            seconds, micros = self.redis.time()
+            after = time.monotonic()
+            synced = self._synced = ((mono + after) / 2, seconds + micros / 1e6)
+            mono = after
+        return synced[1] + (mono - synced[0])
 
     def reserve(self, senders: list[str], rate: float, *, member: str = "",
                 low: bool = False) -> tuple[str, float]:

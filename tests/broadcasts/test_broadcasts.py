@@ -263,3 +263,31 @@ def test_subscriber_summary_counts_and_never_numbers(app, client, twilio, auth, 
     assert "555" not in summary.text
     sf = token_for(app, "sf only", jurisdictions=["san-francisco"])
     assert client.get("/api/v1/subscribers/summary", headers=sf).json == {"jurisdictions": []}
+
+
+def test_a_changed_text_needs_its_approvals_again(app, client, twilio, auth, people):
+    from hotline.broadcasts import drafts
+    from hotline.messaging.templates import load_templates
+    from hotline.models import Broadcast
+
+    with app.app_context():
+        chicago = db.session.scalar(select(Jurisdiction).where(Jurisdiction.slug == "chicago"))
+        chicago.policy = {**chicago.policy, "broadcast_approvals": 2}
+        db.session.commit()
+    code = verified_incident(app, client, twilio, auth)
+    draft = client.post("/api/v1/broadcasts", json={"incident": code}, headers=auth).json
+    client.post(f"/api/v1/broadcasts/{draft['id']}/send", headers=auth)
+    with app.app_context():
+        templates = load_templates(app.config["SETTINGS"].config_dir)
+        broadcast = db.session.get(Broadcast, draft["id"])
+        drafts.set_texts(db.session, broadcast, templates, {"en": draft["texts"]["en"]})
+        db.session.commit()
+        assert len(client.get(f"/api/v1/broadcasts/{draft['id']}",
+                              headers=auth).json["approvals"]) == 1  # the same words: kept
+        drafts.set_texts(db.session, broadcast, templates, {"en": "HOTLINE: new words"})
+        db.session.commit()
+    status = client.get(f"/api/v1/broadcasts/{draft['id']}", headers=auth).json
+    assert status["approvals"] == [] and status["status"] == "draft"
+    other = token_for(app, "second")
+    assert client.post(f"/api/v1/broadcasts/{draft['id']}/send",
+                       headers=other).json["status"] == "draft"  # one of two again

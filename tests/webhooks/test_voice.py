@@ -216,8 +216,8 @@ def test_the_menu_offers_the_caller_s_jurisdiction_s_languages_each_in_its_own_v
     assert 'languageCode="pl-PL"' in missed.text and "<Record" in missed.text
 
 
-def test_a_language_without_a_voice_is_offered_with_the_operator_s_recordings(make_app,
-                                                                             twilio, tmp_path):
+def test_a_language_without_a_voice_is_offered_with_the_operator_s_recordings(
+        make_app, twilio, tmp_path, monkeypatch):
     import shutil
 
     import yaml
@@ -229,6 +229,10 @@ def test_a_language_without_a_voice_is_offered_with_the_operator_s_recordings(ma
     data["voice"]["prompt_url"] = {name: f"https://recordings.example.org/ht/{name}.mp3"
                                    for name in ("voice_menu", "voice_prompt", "voice_thanks")}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    # a Wednesday at 05:00 in Philadelphia: nobody of its roster is on shift (at 09:00 a
+    # volunteer would answer live, and the recorded prompt is never played)
+    monkeypatch.setattr("hotline.intake.calls.utcnow",
+                        lambda: datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
     app = make_app(HOTLINE_CONFIG_DIR=str(config))
     client = app.test_client()
     philadelphia = {"From": "+12155550190"}  # Philadelphia offers Kreyòl

@@ -1,4 +1,5 @@
-/* Hotline dashboard: live regions polled with ETags, ages that keep counting, confirmations.
+/* Hotline dashboard: live regions polled with ETags, a community alert's progress, ages that
+   keep counting, confirmations.
    No inline scripts anywhere (the Content-Security-Policy allows only this origin's files). */
 (function () {
   "use strict";
@@ -121,6 +122,68 @@
     window.setTimeout(tick, interval);
   }
 
+  // A community alert's page: its status and counts as JSON (ETags), written into the page in
+  // place; what only applies while sending ("Stop sending") hides when sending ends, and a
+  // draft's page loads again once the draft is sent or dropped (by another dispatcher too).
+  function progress(region) {
+    const url = region.dataset.progressUrl;
+    const interval = parseInt(region.dataset.interval || "2000", 10);
+    const state = document.querySelector("[data-live-state]");
+    let etag = region.dataset.etag ? '"' + region.dataset.etag + '"' : null;
+    let status = region.dataset.status;
+
+    function show(data) {
+      Object.keys(data.counts).forEach(function (name) {
+        region.querySelectorAll("[data-count='" + name + "']").forEach(function (el) {
+          el.textContent = String(data.counts[name]);
+        });
+      });
+      region.querySelectorAll("[data-count=approvals]").forEach(function (el) {
+        el.textContent = String(data.approvals);
+      });
+      const bar = region.querySelector("progress[data-progress]");
+      if (bar) {
+        bar.max = Math.max(1, data.counts.total);
+        bar.value = data.counts.total - data.counts.queued;
+      }
+      region.querySelectorAll("[data-testid=broadcast-status]").forEach(function (el) {
+        el.dataset.status = data.status;
+        el.className = "badge big broadcast-" + data.status;
+        el.textContent = data.status_label;
+      });
+      region.querySelectorAll("[data-while]").forEach(function (el) {
+        el.hidden = !el.dataset.while.split(" ").includes(data.status);
+      });
+      region.dataset.status = data.status;
+    }
+
+    async function tick() {
+      try {
+        const headers = { "Accept": "application/json" };
+        if (etag) { headers["If-None-Match"] = etag; }
+        const response = await fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" });
+        if (response.status === 401) { window.location.reload(); return; }
+        if (response.status === 200) {
+          const data = await response.json();
+          etag = response.headers.get("ETag");
+          const unless = region.dataset.reloadUnless;
+          if (unless && data.status !== unless) { window.location.reload(); return; }
+          show(data);
+          if (data.status !== status) {
+            announce("The alert is now " + data.status_label + ": " + data.counts.sent + " sent, " +
+                     data.counts.delivered + " delivered, " + data.counts.failed + " failed");
+            status = data.status;
+          }
+        }
+        if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
+      } catch (error) {
+        if (state) { state.classList.add("offline"); state.textContent = "Offline: showing the last version received. Retrying…"; }
+      }
+      window.setTimeout(tick, interval);
+    }
+    window.setTimeout(tick, interval);
+  }
+
   function confirmations() {
     document.addEventListener("click", function (event) {
       const button = event.target.closest("button[data-confirm]");
@@ -132,6 +195,7 @@
     confirmations();
     refreshAges(document);
     document.querySelectorAll("[data-live-url]").forEach(poll);
+    document.querySelectorAll("[data-progress-url]").forEach(progress);
     window.setInterval(function () { refreshAges(document); }, 30000);
   });
 }());
