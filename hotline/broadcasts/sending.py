@@ -21,7 +21,8 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Protocol
 
@@ -40,14 +41,19 @@ from hotline.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 1.0  # a pump job sends for about this long, then hands over to the next
-BATCH = 20  # recipients handed to messages per transaction
-CHECK_EVERY = 10  # messages between two looks at cancelling and at STOPs
-SENDERS = 2  # threads of a pump sending at once (PostgreSQL)
+# a pump job sends for at most this long, then hands over to the next; it hands over at once
+# when a job of a queue before its own (a page, a timer) is waiting for a worker
+TICK_SECONDS = 30.0
+TICK_SECONDS_INLINE = 1.0  # the embedded default's one worker thread cannot be asked
+BATCH = 50  # recipients handed to messages per transaction
+CHECK_EVERY = 25  # inline (SQLite): messages between two looks at cancelling and at STOPs
+SENDERS = 4  # threads of a pump sending at once (PostgreSQL)
 LEASE = timedelta(seconds=15)  # longer than one send can take (Twilio timeout + a slot wait)
 RENEW_EVERY = 3.0  # seconds between lease renewals
 # slots are this much wider than 1/rate, so that a request's latency varying by a few
-# milliseconds never puts rate + 1 arrivals in one second (total time: 2 % over rate)
+# milliseconds never puts rate + 1 arrivals in one second (total time: 2 % over rate). A
+# sender late for its slot by less than one slot still takes it (sends at once): in any
+# second there are then at most rate * 1.02 / 1.02 = rate sends.
 SPACING = 1.02
 UNFINISHED = ("queued", "sending")
 
@@ -68,10 +74,10 @@ class LocalPacer:
 
     def reserve(self, rate: float) -> float:
         with self._lock:
-            now = time.time()
-            at = max(now, self._next)
-            self._next = at + SPACING / rate
-            return at - now
+            now, gap = time.time(), SPACING / rate
+            at = max(now - gap, self._next)  # a slot missed by less than a gap is still used
+            self._next = at + gap
+            return max(0.0, at - now)
 
 
 # Redis's own clock, the one every worker of every machine shares
@@ -80,8 +86,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local gap = tonumber(ARGV[1])
 local at = tonumber(redis.call('GET', KEYS[1]) or '0')
-if at < now then at = now end
+-- a slot missed by less than one gap is still used (now), one missed by more is gone
+if at < now - gap then at = now - gap end
 redis.call('SET', KEYS[1], tostring(at + gap), 'EX', 3600)
+if at < now then return '0' end
 return tostring(at - now)
 """
 
@@ -133,90 +141,170 @@ def pump(session: Session, broadcast_id: int) -> str:
     session.commit()
 
     lease = _Lease(session, broadcast_id)
-    deadline = time.monotonic() + TICK_SECONDS
+    waiting = _waiting_before()
+    deadline = time.monotonic() + (TICK_SECONDS if waiting is not None else TICK_SECONDS_INLINE)
     sent, later = 0, None
-    while time.monotonic() < deadline and later is None:
-        unfinished = _unfinished(session, broadcast_id)
-        if unfinished:  # left by a pump that died, or by a full sender pool
-            for message_id in unfinished:
-                lease.renew()
-                _wait_for_slot(settings)
-                if outbound.send_message(session, message_id, defer_if_late=False) == "later":
-                    later = 2.0
-                    break
-                sent += 1
-            continue
-        batch = _hand_out(session, broadcast_id)
-        if not batch:
-            break
-        for start in range(0, len(batch), CHECK_EVERY):
-            chunk = batch[start:start + CHECK_EVERY]
-            if _cancelled(session, broadcast_id):
-                _drop(session, broadcast_id)
-                return "cancelled"
-            stopped = _stopped(session, chunk)
-            for item in chunk:
-                if item.flags["subscriber"] in stopped:
-                    _suppress(session, item.id)
+    # first what an earlier pump left: it died, or the sender pool was full (only here: later
+    # in the tick, a batch handed out ahead is claimed and not sent yet)
+    while later is None and time.monotonic() < deadline and \
+            (unfinished := _unfinished(session, broadcast_id)):
+        for message_id in unfinished:
             lease.renew()
-            done, full = _send_chunk(session, settings,
-                                     [i for i in chunk if i.flags["subscriber"] not in stopped])
-            sent += len(done)
-            if full:  # the sender pool is full: look again when it frees up
-                _unclaim(session, [b.id for b in batch[start:] if b.id not in done])
+            _wait_for_slot(settings)
+            if outbound.send_message(session, message_id, defer_if_late=False) == "later":
                 later = 2.0
                 break
+            sent += 1
+    if later is None:
+        run = _Run(session, broadcast_id, deadline)
+        _send_run(session, settings, run, lease, waiting)
+        sent += len(run.done)
+        if run.cancelled.is_set():
+            _unclaim(session, run.left())
+            _drop(session, broadcast_id)
+            return "cancelled"
+        if run.full.is_set():  # the sender pool is full: look again when it frees up
+            _unclaim(session, run.left())
+            later = 2.0
     return _hand_over(session, broadcast_id, sent, later)
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+def _waiting_before() -> Callable[[], bool] | None:
+    """A test of whether a job of a queue before `broadcasts` (alerts, timers) is waiting for
+    a worker (RQ); None for the embedded default, whose ticks are short instead."""
+    backend = outbox.backend_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    if not isinstance(backend, rq_backend.RQBackend):
+        return None
+    before = outbox.QUEUES[:outbox.QUEUES.index("broadcasts")]
+    queues = [backend.queue(name) for name in before]
+    return lambda: any(queue.count for queue in queues)
 
 
-def _send_chunk(session: Session, settings: Settings,
-                items: list[outbound.Claimed]) -> tuple[set[int], bool]:
-    """Send these claimed messages, each at its broadcast slot; on PostgreSQL with SENDERS
-    threads at once, each with its own session (a send waits on Twilio and on the database
-    more than it computes). Returns (the ids sent or settled, whether the sender pool was
-    full)."""
-    pending = collections.deque(items)
-    done: set[int] = set()
-    full = threading.Event()
+def _threads(session: Session) -> bool:
+    """Whether a pump sends with threads (PostgreSQL; SQLite has one writer at a time)."""
+    return session.get_bind().dialect.name == "postgresql" and SENDERS > 1
 
-    def send(send_session: Session) -> None:
-        while not full.is_set():
+
+_pools: dict[str, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+class _Run:
+    """The messages of one tick: handed out a batch at a time as they are sent, by the
+    supervising thread, while SENDERS threads send them one after another at their slots."""
+
+    def __init__(self, session: Session, broadcast_id: int, deadline: float) -> None:
+        self.session, self.broadcast_id, self.deadline = session, broadcast_id, deadline
+        self.items: list[outbound.Claimed] = []
+        self.pending: collections.deque[outbound.Claimed] = collections.deque()
+        self.done: set[int] = set()  # sent, or settled (suppressed, failed, retried later)
+        self.stopped: set[int] = set()  # subscribers who sent STOP or ALERTS OFF meanwhile
+        self.full = threading.Event()  # the sender pool had no slot soon enough
+        self.cancelled = threading.Event()
+        self.fed = threading.Event()  # nothing more will be handed out this tick
+        self.page_seen = False
+
+    def feed(self) -> None:
+        """Hand out the next batch when fewer than one is left (or say there is no more)."""
+        if self.fed.is_set() or len(self.pending) >= BATCH:
+            return
+        if time.monotonic() >= self.deadline or self.full.is_set() or \
+                self.cancelled.is_set():
+            self.fed.set()
+            return
+        batch = _hand_out(self.session, self.broadcast_id)
+        if not batch:
+            self.fed.set()
+            return
+        self.items.extend(batch)
+        self.pending.extend(batch)
+
+    def left(self) -> list[int]:
+        """The messages handed out and not sent."""
+        return [item.id for item in self.items if item.id not in self.done]
+
+    def send(self, session: Session, settings: Settings,
+             supervise: Callable[[], None] | None = None) -> None:
+        """Send what is handed out until the tick's end (or the pool is full, or the
+        broadcast cancelled); inline, `supervise` every CHECK_EVERY messages."""
+        count = 0
+        while not (self.full.is_set() or self.cancelled.is_set()):
             try:
-                item = pending.popleft()
+                item = self.pending.popleft()
             except IndexError:
-                return
+                if self.fed.is_set():
+                    return
+                if supervise is not None:
+                    supervise()  # inline: hand out the next batch now
+                else:
+                    time.sleep(0.005)  # the supervisor is handing out the next batch
+                continue
+            count += 1
+            if supervise is not None and count % CHECK_EVERY == 0:
+                supervise()
+                if self.cancelled.is_set():
+                    return  # `left()` has it: never sent
+            if item.flags["subscriber"] in self.stopped:
+                _suppress(session, item.id)
+                self.done.add(item.id)
+                continue
             _wait_for_slot(settings)
-            if outbound.send_claimed(send_session, item) == "later":
-                full.set()
+            if outbound.send_claimed(session, item) == "later":
+                self.full.set()
                 return
-            done.add(item.id)
+            self.done.add(item.id)
 
-    if session.get_bind().dialect.name != "postgresql" or SENDERS == 1:
-        send(session)
-        return done, full.is_set()
+
+SUPERVISE_EVERY = 0.2  # seconds between the supervisor's looks (cancel, STOP, pages, lease)
+
+
+def _send_run(session: Session, settings: Settings, run: _Run, lease: _Lease,
+              waiting: Callable[[], bool] | None) -> None:
+    """Send a tick's messages, each at its broadcast slot. On PostgreSQL, SENDERS threads send
+    at once, each with its own session (a send waits on Twilio and on the database more than
+    it computes), while this thread supervises: every SUPERVISE_EVERY it looks whether the
+    broadcast was cancelled, who of those handed out sent STOP, and whether a page waits for
+    a worker (then the tick ends early), renews the lease and hands out the next batch."""
+
+    def supervise() -> None:
+        if _cancelled(session, run.broadcast_id):
+            run.cancelled.set()
+            run.fed.set()
+            return
+        run.stopped |= _stopped(session, [i for i in run.items if i.id not in run.done])
+        # a page still in its queue at two looks in a row: no other worker is free for it
+        seen = waiting is not None and waiting()
+        if seen and run.page_seen:
+            run.deadline = 0.0
+        run.page_seen = seen
+        lease.renew()
+        run.feed()
+
+    if not _threads(session):
+        supervise()
+        run.send(session, settings, supervise)
+        return
+    supervise()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def in_context() -> None:
         with app.app_context():
-            send(db.session)
+            run.send(db.session, settings)
 
-    futures = [_pool().submit(in_context) for _ in range(SENDERS)]
+    futures = [_pool("send", SENDERS).submit(in_context) for _ in range(SENDERS)]
+    while wait(futures, timeout=SUPERVISE_EVERY).not_done:
+        supervise()
     for future in futures:
-        future.result()
-    return done, full.is_set()
+        future.result()  # a sender's exception is the job's
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=SENDERS,
-                                           thread_name_prefix="broadcast-send")
-        return _executor
+def _pool(name: str, size: int) -> ThreadPoolExecutor:
+    """This process's threads for pumps, made on first use."""
+    with _pools_lock:
+        if name not in _pools:
+            _pools[name] = ThreadPoolExecutor(max_workers=size,
+                                              thread_name_prefix=f"broadcast-{name}")
+        return _pools[name]
 
 
 def _wait_for_slot(settings: Settings) -> None:

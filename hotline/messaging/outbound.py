@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, case, select, text
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from hotline.core.extensions import db
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.jobs import outbox, rq_backend
@@ -389,7 +390,13 @@ def apply_status_callback(session: Session, sid: str, status: str,
     params: dict[str, Any] = {"sid": sid, "rank": _ORDER.get(status, -1), "new": status}
     if error_code:
         params["code"] = error_code
-    row = session.execute(_status_statement(bool(error_code)), params).one_or_none()
+    statement = _status_statement(bool(error_code))
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        # one statement in autocommit: no BEGIN and COMMIT round trips (the webhook's way)
+        with db.state().autocommit.connect() as connection:
+            row = connection.execute(statement, params).one_or_none()
+    else:
+        row = session.execute(statement, params).one_or_none()
     if row is None:
         return None  # an unknown SID, or a status older than the one recorded
     logger.info("status %s for outbound message %s", status, row.id)
