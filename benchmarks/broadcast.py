@@ -3,6 +3,7 @@ HOTLINE_BROADCAST_RATE=100 through two `hotline worker` processes and the Twilio
 
     .venv/bin/python benchmarks/broadcast.py                 # about 5 minutes; two runs
     .venv/bin/python benchmarks/broadcast.py --messages 2000 --no-kill-run
+    .venv/bin/python benchmarks/broadcast.py --no-callbacks    # the sending alone on the cores
 
 Each run gets a database of its own (migrated, the demo config loaded), 10,000 confirmed Chicago
 subscribers (every third in Spanish), a verified incident, and its alert approved; the clock
@@ -171,7 +172,7 @@ def one_run(args: argparse.Namespace, kill: bool, auth_token: str, account_sid: 
     n, rate = args.messages, args.rate
     dbname = f"bench_broadcast_{secrets.token_hex(4)}"
     workdir = Path(tempfile.mkdtemp(prefix="hotline-broadcast-bench-"))
-    standin = TwilioStandIn(account_sid, auth_token, auto_deliver=True).start()
+    standin = TwilioStandIn(account_sid, auth_token, auto_deliver=args.callbacks).start()
     port = free_port()
     env = hotline_env(dbname, redis_url, workdir, port, auth_token, account_sid,
                       TWILIO_API_BASE_URL=standin.url, TWILIO_MESSAGING_SERVICE_SID=SERVICE,
@@ -189,7 +190,8 @@ def one_run(args: argparse.Namespace, kill: bool, auth_token: str, account_sid: 
         wait_for_workers(rclient, args.rq_workers, workers)
         roots = {"gunicorn": [proc.pid], "rq workers": [w.process.pid for w in workers]}
         cpu0, harness0, busy0 = cpu_groups(roots), time.process_time(), cpu_ticks_total()
-        label = "one worker SIGKILLed at 40 %" if kill else "no fault"
+        label = ("one worker SIGKILLed at 40 %" if kill else "no fault") + \
+            ("" if args.callbacks else ", no status callbacks")
         print(f"{label}: {n} recipients at {rate:g}/s, {args.rq_workers} workers ...", flush=True)
         started = approve(app, broadcast_id)
         pages: list[float] = []
@@ -282,8 +284,9 @@ def one_run(args: argparse.Namespace, kill: bool, auth_token: str, account_sid: 
         if not kill:
             checks.append((f"[{key}] total time within 5 % of (n-1)/rate ({total:.1f} s vs "
                            f"{ideal:.1f} s)", total <= ideal * 1.05))
-        result = (f"RESULT run={key} messages={n} rate={rate:g} total_s={total:.1f} "
-                  f"ideal_s={ideal:.1f} busiest_second={sliding} duplicated={duplicated} "
+        result = (f"RESULT run={key} callbacks={int(args.callbacks)} messages={n} "
+                  f"rate={rate:g} total_s={total:.1f} ideal_s={ideal:.1f} "
+                  f"busiest_second={calendar} busiest_window={sliding} duplicated={duplicated} "
                   f"missed={missed} page_max_ms={1e3 * max(latencies, default=0):.0f} "
                   f"worker_cpu_ms={per_message['rq workers']:.2f} "
                   f"total_cpu_ms={sum(per_message.values()):.2f}")
@@ -310,6 +313,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="HOTLINE_BROADCAST_RATE")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--pages", type=int, default=20, help="pages queued during the run")
+    parser.add_argument("--no-callbacks", dest="callbacks", action="store_false",
+                        help="the stand-in posts no delivery status callbacks (gunicorn idle)")
     parser.add_argument("--no-kill-run", action="store_true",
                         help="skip the second run (a worker SIGKILLed mid-way)")
     parser.add_argument("--redis-db", type=int, default=12)
@@ -325,7 +330,9 @@ def main() -> int:
     lines.append(f"command:  {command_line()}")
     lines.append(f"sending:  {args.rq_workers} x `hotline worker`, HOTLINE_BROADCAST_RATE="
                  f"{args.rate:g}, Messaging Service at HOTLINE_SENDER_RATE=200, real twilio "
-                 "client -> TwilioStandIn (auto delivery callbacks to gunicorn)")
+                 "client -> TwilioStandIn " + ("(delivery status callbacks, sent and delivered, "
+                                               "to gunicorn)" if args.callbacks else
+                                               "(no status callbacks)"))
     lines.append(machine_line(redis_version, "workers, gunicorn, the stand-in, PostgreSQL "
                                              "and Redis"))
     lines.append("")

@@ -1,17 +1,19 @@
-"""Sending a broadcast: a pump job that runs in ticks of about a second, one tick at a time per
-broadcast, at `HOTLINE_BROADCAST_RATE` messages per second in all, never at the expense of pages.
+"""Sending a broadcast: a pump job, one at a time per broadcast, at `HOTLINE_BROADCAST_RATE`
+messages per second in all (paced in Redis across every worker), never at the expense of pages.
 
 Exactly once: each recipient row is handed to one message in the transaction that creates it,
-and each message is sent by `outbound.send_message`, which claims it (committed) before
-calling Twilio and, for a claim whose outcome is unknown (a worker killed mid-send), looks for
-it at Twilio before sending again. Only one pump runs per broadcast (a lease on the row,
-renewed as it goes), so nothing is sent twice by two pumps; a pump killed mid-tick is run again
-by the outbox sweeper once its lease has lapsed, and carries on where it stopped.
+the message recorded already claimed (`sending`), and sent by `outbound.send_claimed`. Only one
+pump runs per broadcast (a lease on the row, renewed as it goes), so two pumps never send one
+message; a pump killed mid-tick is run again by the outbox sweeper, and once the lease has
+lapsed it sends the claims left behind through `outbound.send_message`, which looks for each at
+Twilio before sending it again.
 
-Pages first: a tick is short, its job is on the `broadcasts` queue (after `alerts` and
-`timers`), and its messages take low-lane sender slots, which a page takes over (pacing).
-A subscriber who sends STOP or ALERTS OFF mid-broadcast is skipped from their next message on
-(`outbound` checks before each send). Cancelling is seen before the next message.
+Pages first: the job is on the `broadcasts` queue (after `alerts` and `timers`); a tick sends
+for up to TICK_SECONDS and ends early when a page has found no free worker; its messages take
+low-lane sender slots, which a page takes over (pacing). While SENDERS threads send, the pump's
+own thread looks every SUPERVISE_EVERY whether the broadcast was cancelled (nothing more is
+sent) and who sent STOP or ALERTS OFF (skipped from then on), renews the lease and hands out
+the next batch.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class LocalPacer:
     def reserve(self, rate: float) -> float:
         with self._lock:
             now, gap = time.time(), SPACING / rate
-            at = max(now - gap, self._next)  # a slot missed by less than a gap is still used
+            # a slot missed by less than a gap is still used, one missed by more is gone
+            at = self._next if self._next >= now - gap else now
             self._next = at + gap
             return max(0.0, at - now)
 
@@ -87,7 +90,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local gap = tonumber(ARGV[1])
 local at = tonumber(redis.call('GET', KEYS[1]) or '0')
 -- a slot missed by less than one gap is still used (now), one missed by more is gone
-if at < now - gap then at = now - gap end
+if at < now - gap then at = now end
 redis.call('SET', KEYS[1], tostring(at + gap), 'EX', 3600)
 if at < now then return '0' end
 return tostring(at - now)
@@ -144,8 +147,8 @@ def pump(session: Session, broadcast_id: int) -> str:
     waiting = _waiting_before()
     deadline = time.monotonic() + (TICK_SECONDS if waiting is not None else TICK_SECONDS_INLINE)
     sent, later = 0, None
-    # first what an earlier pump left: it died, or the sender pool was full (only here: later
-    # in the tick, a batch handed out ahead is claimed and not sent yet)
+    # first what an earlier pump left: it died, or the sender pool was full (only before the
+    # run: during it, what is handed out is claimed by this pump and being sent)
     while later is None and time.monotonic() < deadline and \
             (unfinished := _unfinished(session, broadcast_id)):
         for message_id in unfinished:

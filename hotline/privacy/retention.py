@@ -27,12 +27,15 @@ from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.models import (
     EVENT_TEXT_CONTEXT,
+    BroadcastRecipient,
     Call,
     CallLeg,
     IncidentEvent,
     Message,
     Report,
     Reporter,
+    Subscriber,
+    SubscriberArea,
     VoiceTranscript,
     utcnow,
 )
@@ -113,6 +116,26 @@ def _blank_event_texts(session: Session, cutoff: datetime) -> int:
         last = rows[-1].id
 
 
+PENDING_DAYS = 2  # a request for alerts never confirmed is forgotten after this many days
+
+
+def _purge_subscribers(session: Session, now: datetime, cutoff: datetime) -> int:
+    """Subscribers who never confirmed (after PENDING_DAYS) and who stopped before the cutoff
+    (their number was erased when they stopped; now the row goes too). A confirmed
+    subscriber's number stays as long as the subscription: they asked for the texts."""
+    stale = select(Subscriber.id).where(
+        ((Subscriber.status == "pending") &
+         (Subscriber.updated_at < now - timedelta(days=PENDING_DAYS))) |
+        ((Subscriber.status == "stopped") & (Subscriber.stopped_at < cutoff)))
+    ids = list(session.scalars(stale))
+    if not ids:
+        return 0
+    session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids)))
+    session.execute(update(BroadcastRecipient).where(BroadcastRecipient.subscriber_id.in_(ids))
+                    .values(subscriber_id=None))
+    return int(session.execute(delete(Subscriber).where(Subscriber.id.in_(ids))).rowcount or 0)
+
+
 def purge_expired(session: Session, days: int, settings: Settings | None = None,
                   keyring: Keyring | None = None) -> dict[str, int]:
     """Blank PII of the UTC days that ended more than `days` ago, destroy those days' data
@@ -143,9 +166,11 @@ def purge_expired(session: Session, days: int, settings: Settings | None = None,
     old_calls = select(Call.id).where(Call.started_at < cutoff)
     session.execute(delete(CallLeg).where(CallLeg.call_id.in_(old_calls)))
     calls = session.execute(delete(Call).where(Call.started_at < cutoff)).rowcount
+    subscribers = _purge_subscribers(session, now, cutoff)
     session.commit()
     counts = {"messages": messages, "reports": reports, "reporters": reporters,
-              "event_texts": events, "calls": calls, "data_keys": 0}
+              "event_texts": events, "calls": calls, "subscribers": subscribers,
+              "data_keys": 0}
     if keyring is not None:
         counts["data_keys"] = keyring.destroy_before(session, cutoff.date())
         keyring.prepare()

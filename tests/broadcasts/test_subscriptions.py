@@ -145,3 +145,32 @@ def test_chinese_is_written_without_spaces_too(app, client, twilio, body):
     assert subscriber_status(app, N1) == "confirmed"
     off = twilio.post_sms(client, "警报关闭", from_number=N1)
     assert off.status_code == 200 and subscriber_status(app, N1) == "stopped"
+
+
+def test_retention_forgets_unconfirmed_and_stopped_subscribers_not_confirmed_ones(
+        app, client, twilio):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hotline.models import utcnow
+    from hotline.privacy.retention import purge_expired
+
+    subscribe(client, twilio, N1, "ALERTS 60623")  # confirmed
+    subscribe(client, twilio, N2, "ALERTS 60623", confirm=None)  # never confirmed
+    subscribe(client, twilio, N3, "ALERTS 60623", "ALERTS OFF", confirm=None)  # stopped
+    long_ago = utcnow() - timedelta(days=40)
+    with app.app_context():
+        db.session.execute(update(Subscriber).values(updated_at=long_ago, created_at=long_ago,
+                                                     confirmed_at=long_ago))
+        db.session.execute(update(Subscriber).where(Subscriber.status == "stopped")
+                           .values(stopped_at=long_ago))
+        db.session.commit()
+        counts = purge_expired(db.session, 30)
+    assert counts["subscribers"] == 2
+    assert subscriber_status(app, N1) == "confirmed"
+    assert subscriber_status(app, N2) is None and subscriber_status(app, N3) is None
+    with app.app_context():
+        vault = app.extensions["hotline_vault"]
+        kept = db.session.scalar(select(Subscriber.phone_enc))
+        assert vault.decrypt(kept, "subscriber.phone") == N1  # still reachable after 40 days
