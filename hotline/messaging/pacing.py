@@ -117,8 +117,10 @@ def _keys(sender: str) -> list[str]:
 class RedisSenderLimiter:
     """Slots shared by all workers on all machines, on Redis's clock."""
 
-    # how long this process counts on its own monotonic clock between two readings of Redis's
+    # how long this process counts on its own monotonic clock between two readings of Redis's,
+    # and how quick a reading must be to be counted on: its error is half its round trip
     SYNC_SECONDS = 1.0
+    SYNC_ROUND_TRIP = 0.004
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -127,17 +129,21 @@ class RedisSenderLimiter:
         self._synced: tuple[float, float] | None = None  # (monotonic, Redis time) then
 
     def now(self) -> float:
-        """Redis's clock: the one clock all workers share. Read from Redis once a second and
-        carried forward on this process's monotonic clock in between (a sent message asked for
-        it three times: a round trip each)."""
-        mono = time.monotonic()
+        """Redis's clock: the one clock all workers share. Carried forward on this process's
+        monotonic clock for a second after a quick reading (a sent message asks for it three
+        times), read afresh otherwise. A slow reading (the process was descheduled around it)
+        is used for this call only: carried forward, its error would put this worker's slots
+        early against the others' and crowd a second."""
+        before = time.monotonic()
         synced = self._synced
-        if synced is None or mono - synced[0] > self.SYNC_SECONDS:
-            seconds, micros = self.redis.time()
-            after = time.monotonic()
-            synced = self._synced = ((mono + after) / 2, seconds + micros / 1e6)
-            mono = after
-        return synced[1] + (mono - synced[0])
+        if synced is not None and before - synced[0] <= self.SYNC_SECONDS:
+            return synced[1] + (before - synced[0])
+        seconds, micros = self.redis.time()
+        after = time.monotonic()
+        value = seconds + micros / 1e6
+        if after - before <= self.SYNC_ROUND_TRIP:
+            self._synced = ((before + after) / 2, value)
+        return value
 
     def reserve(self, senders: list[str], rate: float, *, member: str = "",
                 low: bool = False) -> tuple[str, float]:

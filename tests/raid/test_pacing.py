@@ -157,3 +157,28 @@ def test_a_slot_missed_by_more_than_late_is_given_up_not_used(limiter):
     assert wait == pytest.approx(0.0, abs=0.05)
     time.sleep(LATE + 0.1)
     assert limiter.claim("+1777", "slow") == ("gone", 0.0)
+
+
+@pytest.mark.redis
+def test_the_shared_clock_is_carried_forward_only_from_a_quick_reading(limiter, monkeypatch):
+    """Each worker reads Redis's clock once a second and counts on its own in between; a
+    reading that took long (the worker was descheduled around it) is never carried forward,
+    as its error would put this worker's slots early against the others'."""
+    real = limiter.redis.time
+    seconds, micros = real()
+    assert abs(limiter.now() - (seconds + micros / 1e6)) < 0.05
+    limiter._synced = None
+
+    def slow_time():
+        time.sleep(0.05)
+        return real()
+
+    monkeypatch.setattr(limiter.redis, "time", slow_time)
+    limiter.now()
+    assert limiter._synced is None  # a slow reading: used once, not kept
+    monkeypatch.setattr(limiter.redis, "time", real)
+    first = limiter.now()
+    assert limiter._synced is not None
+    calls = []
+    monkeypatch.setattr(limiter.redis, "time", lambda: calls.append(1) or real())
+    assert limiter.now() >= first and not calls  # carried forward, no round trip
