@@ -20,6 +20,13 @@ from hotline.models import Broadcast, Incident, User
 CREATE_KEYS = {"incident", "text", "radius_m", "whole_jurisdiction", "kind", "follow_up"}
 
 
+@bp.errorhandler(drafts.BroadcastError)
+def _broadcast_error(exc: drafts.BroadcastError) -> tuple[Response, int]:
+    """A broadcast request that cannot be honoured: nothing of it is kept."""
+    db.session.rollback()
+    return jsonify(error=str(exc)), exc.status
+
+
 def _templates() -> Any:  # noqa: ANN401 - the app's Templates
     return load_templates(current_app.config["SETTINGS"].config_dir)
 
@@ -104,13 +111,9 @@ def create_broadcast() -> tuple[Response, int]:
     if texts is not None and not isinstance(texts, dict):
         raise ApiError(400, "text: must be an object of language -> text")
     actor, _, _ = _acting()
-    try:
-        broadcast = drafts.create(db.session, incident, _templates(), actor=actor, kind=kind,
-                                  texts=texts, radius_m=radius, whole_jurisdiction=whole,
-                                  parent=parent)
-    except drafts.BroadcastError as exc:
-        db.session.rollback()
-        raise ApiError(exc.status, str(exc)) from None
+    broadcast = drafts.create(db.session, incident, _templates(), actor=actor, kind=kind,
+                              texts=texts, radius_m=radius, whole_jurisdiction=whole,
+                              parent=parent)
     data = _summary(broadcast)
     audit(db.session, "api.broadcast.create", incident.code, token_id=g.api_token.id,
           ip=request.remote_addr, broadcast=broadcast.id, kind=kind,
@@ -133,11 +136,7 @@ def send_broadcast(broadcast_id: str) -> tuple[Response, int]:
     _must_act()
     broadcast = _broadcast_or_404(broadcast_id)
     _, approver, label = _acting()
-    try:
-        started = drafts.approve(db.session, broadcast, _templates(), approver, label)
-    except drafts.BroadcastError as exc:
-        db.session.rollback()
-        raise ApiError(exc.status, str(exc)) from None
+    started = drafts.approve(db.session, broadcast, _templates(), approver, label)
     audit(db.session, "api.broadcast.approve", str(broadcast.id), token_id=g.api_token.id,
           ip=request.remote_addr, started=started)
     db.session.commit()
@@ -151,11 +150,7 @@ def cancel_broadcast(broadcast_id: str) -> Response:
     _must_act()
     broadcast = _broadcast_or_404(broadcast_id)
     actor, _, _ = _acting()
-    try:
-        stopped = drafts.cancel(db.session, broadcast, actor)
-    except drafts.BroadcastError as exc:
-        db.session.rollback()
-        raise ApiError(exc.status, str(exc)) from None
+    stopped = drafts.cancel(db.session, broadcast, actor)
     audit(db.session, "api.broadcast.cancel", str(broadcast.id), token_id=g.api_token.id,
           ip=request.remote_addr, not_sent=stopped)
     db.session.commit()

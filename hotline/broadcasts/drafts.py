@@ -280,27 +280,11 @@ def _texts(templates: Templates, incident: Incident, jurisdiction: Jurisdiction 
     for language in sorted({m.language for m in members}):
         values: dict[str, Any] = {"place": place, "time": when}
         if kind == "alert":
-            values["what"] = _what(incident, language)
+            values["what"] = ", ".join(notify.what_was_seen(incident, language))
             values["rights"] = templates.text("broadcast_rights", language)
         texts[language] = templates.text(TEMPLATE[kind], language, **values)
     texts.update(_checked(templates, given or {}))
     return texts
-
-
-def _what(incident: Incident, language: str) -> str:
-    """What was seen, from SALUTE: who, doing what, how many."""
-    salute = incident.salute or {}
-    activity = ", ".join(notify.label(a, language) for a in salute.get("activity") or []) or \
-        notify.label("activity", language)
-    uniform = ", ".join(u.upper() if len(u) <= 4 else notify.label(u, language)
-                        for u in salute.get("uniform") or [])
-    parts = [f"{uniform} {activity}".strip()]
-    size = salute.get("size") or {}
-    if size.get("agents"):
-        parts.append(f"{size['agents']} {notify.label('agents', language)}")
-    if size.get("vehicles"):
-        parts.append(f"{size['vehicles']} {notify.label('vehicles', language)}")
-    return ", ".join(parts)
 
 
 def _checked(templates: Templates, texts: dict[str, Any]) -> dict[str, str]:

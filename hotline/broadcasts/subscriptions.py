@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.languages import Languages, fold_phrase
 from hotline.messaging.templates import Templates
-from hotline.models import Subscriber, SubscriberArea, utcnow
+from hotline.models import Jurisdiction, Subscriber, SubscriberArea, utcnow
 from hotline.privacy.vault import Vault, reference
 from hotline.triage.gazetteer import Gazetteer
 from hotline.triage.location import find_location
@@ -279,8 +279,6 @@ def _subscriber(session: Session, vault: Vault, phone_hmac: str, sender: str) ->
 
 
 def _jurisdiction_id(session: Session, slug: str | None) -> int:
-    from hotline.models import Jurisdiction
-
     return session.scalars(select(Jurisdiction.id).where(Jurisdiction.slug == slug)).one()
 
 

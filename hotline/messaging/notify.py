@@ -58,23 +58,30 @@ def label(value: str, language: str) -> str:
     return own.get(value) or english.get(value) or value.replace("_", " ")
 
 
-def summary(incident: Incident, language: str = "en", timezone: str | None = None) -> str:
-    """One line on an incident for an SMS: activity, place, size, uniform, local time."""
-    from zoneinfo import ZoneInfo
-
+def what_was_seen(incident: Incident, language: str) -> list[str]:
+    """From SALUTE, in the reader's words: who doing what ("ICE raid"), then how many agents
+    and vehicles when known."""
     salute = incident.salute or {}
-    parts = []
     activity = ", ".join(label(a, language) for a in salute.get("activity") or []) or \
         label("activity", language)
     uniform = ", ".join(u.upper() if len(u) <= 4 else label(u, language)
                         for u in salute.get("uniform") or [])
-    parts.append(f"{uniform} {activity}".strip())
-    parts.append(incident.location_text or label("place_unconfirmed", language))
+    parts = [f"{uniform} {activity}".strip()]
     size = salute.get("size") or {}
     if size.get("agents"):
         parts.append(f"{size['agents']} {label('agents', language)}")
     if size.get("vehicles"):
         parts.append(f"{size['vehicles']} {label('vehicles', language)}")
+    return parts
+
+
+def summary(incident: Incident, language: str = "en", timezone: str | None = None) -> str:
+    """One line on an incident for an SMS: activity, place, size, uniform, local time."""
+    from zoneinfo import ZoneInfo
+
+    salute = incident.salute or {}
+    doing, *size = what_was_seen(incident, language)
+    parts = [doing, incident.location_text or label("place_unconfirmed", language), *size]
     when = (salute.get("time") or {}).get("at")
     if when:
         parts.append(when[11:16])

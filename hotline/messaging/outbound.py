@@ -60,18 +60,6 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
         return None
     if responder is not None and (responder.unreachable or not responder.active):
         return None
-    message = record_sms(session, vault, to, body, purpose, reporter=reporter,
-                         responder=responder, alert_id=alert_id, report_id=report_id)
-    outbox.defer(session, job_for(message), message.id)
-    return message
-
-
-def record_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, *,
-               reporter: Reporter | None = None, responder: Responder | None = None,
-               alert_id: int | None = None, report_id: int | None = None,
-               flags: dict[str, Any] | None = None) -> Message:
-    """The queued message row of one SMS, without its send job (flushes): for a sender that
-    sends it itself, such as a broadcast's pump, which then calls `send_message`."""
     message = Message(
         twilio_sid=f"local-{uuid.uuid4().hex}", direction="outbound", channel="sms",
         reporter_id=reporter.id if reporter else None,
@@ -79,11 +67,11 @@ def record_sms(session: Session, vault: Vault, to: str, body: str, purpose: str,
         counterpart_hmac=vault.phone_hmac(to), counterpart_enc=vault.encrypt(to,
                                                                            "message.counterpart"),
         body_enc=vault.encrypt(body, "message.body"), status="queued", alert_id=alert_id,
-        report_id=report_id, flags={"purpose": purpose, "attempts": 0, **(flags or {})},
-        received_at=utcnow(),
+        report_id=report_id, flags={"purpose": purpose, "attempts": 0}, received_at=utcnow(),
     )
     session.add(message)
     session.flush()
+    outbox.defer(session, job_for(message), message.id)
     return message
 
 
@@ -189,16 +177,9 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
                      run_at=utcnow() + timedelta(seconds=max(0.0, wait - MAX_INLINE_WAIT + 0.2)))
         session.commit()
         return "queued"
-    params: dict[str, Any] = {"to": to, "body": body}
-    if settings.twilio_from_numbers:
-        params["from_"] = sender
-    else:
-        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
-    if settings.public_url:
-        params["status_callback"] = f"{settings.public_url}/twilio/status"
     flags["sender"] = sender
     try:
-        sent = client.messages.create(**params)
+        sent = client.messages.create(**_create_params(settings, to, body, sender))
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, message_id, f"HTTP {exc.status}")
@@ -245,16 +226,10 @@ def send_claimed(session: Session, item: Claimed) -> str:
             status="queued", flags={**flags, "attempts": max(0, flags.get("attempts", 1) - 1)}))
         session.commit()
         return "later"
-    params: dict[str, Any] = {"to": item.to, "body": item.body}
-    if settings.twilio_from_numbers:
-        params["from_"] = sender
-    else:
-        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
-    if settings.public_url:
-        params["status_callback"] = f"{settings.public_url}/twilio/status"
     timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
     try:
-        sent = make_client(settings, timeout).messages.create(**params)
+        sent = make_client(settings, timeout).messages.create(
+            **_create_params(settings, item.to, item.body, sender))
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, item.id, f"HTTP {exc.status}")
@@ -277,6 +252,19 @@ def send_claimed(session: Session, item: Claimed) -> str:
     session.commit()
     logger.info("outbound message %s sent as %s (%s)", item.id, sent_sid, flags.get("purpose"))
     return "sent"
+
+
+def _create_params(settings: Settings, to: str, body: str, sender: str) -> dict[str, Any]:
+    """The Messages create request: from the sender's number, or through the Messaging
+    Service; with the status callback when Hotline has a public URL."""
+    params: dict[str, Any] = {"to": to, "body": body}
+    if settings.twilio_from_numbers:
+        params["from_"] = sender
+    else:
+        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
+    if settings.public_url:
+        params["status_callback"] = f"{settings.public_url}/twilio/status"
+    return params
 
 
 def lane_of(message: Message) -> str:
