@@ -108,7 +108,8 @@ def load_config(session: Session, vault: Vault, directory: Path, region: str = "
             obj = responders.get(m["key"])
             values = {"name": m["name"], "role": m["role"], "network_id": net.id,
                       "languages": m["languages"], "lat": m["lat"], "lon": m["lon"],
-                      "trusted": m["trusted"], "active": m["active"], "phone_hmac": phone_hmac}
+                      "trusted": m["trusted"], "active": m["active"], "phone_hmac": phone_hmac,
+                      "channel": m.get("channel", "sms")}
             if obj is None:
                 obj = Responder(key=m["key"], phone_enc=vault.encrypt(m["phone"], "responder"),
                                 **values)

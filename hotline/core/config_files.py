@@ -81,7 +81,7 @@ def parse_networks(file: Path, jurisdiction_slugs: set[str], region: str) -> lis
             members.append({
                 "key": m.key, "name": m.name, "role": m.role, "phone": phone,
                 "languages": list(m.languages), "lat": m.lat, "lon": m.lon,
-                "trusted": m.trusted, "active": m.active,
+                "trusted": m.trusted, "active": m.active, "channel": m.channel,
                 "jurisdictions": list(m.jurisdictions) or list(network.serves),
             })
         rotations = [{

@@ -202,6 +202,8 @@ class MemberSchema(Strict):
     lon: Lon | None = None
     trusted: StrictBool = False
     active: StrictBool = True
+    # how pages and verifier requests reach them: SMS, or WhatsApp (SMS when WhatsApp cannot)
+    channel: Literal["sms", "whatsapp"] = "sms"
 
 
 class OverrideSchema(Strict):

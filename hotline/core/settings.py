@@ -53,6 +53,11 @@ class Settings:
     retention_days: int
     default_region: str
     log_level: str
+    # WhatsApp: the sender (E.164, without "whatsapp:"), the approved template for messages
+    # outside the 24-hour session window; media kept from MMS and WhatsApp
+    twilio_whatsapp_from: str | None = None
+    twilio_whatsapp_template_sid: str | None = None
+    media_max_bytes: int = 16 * 1024 * 1024
     dashboard: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -83,6 +88,17 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "TWILIO_MESSAGING_SERVICE_SID": ("Messaging Service (MG...) for outbound SMS.", "unset"),
     "TWILIO_FROM_NUMBER": ("From number(s) for outbound SMS, comma-separated (a sender pool).",
                            "unset"),
+    "TWILIO_WHATSAPP_FROM": ("The WhatsApp sender (whatsapp:+14155238886 or +14155238886) for "
+                             "replies, pages and verifier requests on WhatsApp. Unset: the "
+                             "Messaging Service's WhatsApp sender, else the number the person "
+                             "wrote to.", "unset"),
+    "TWILIO_WHATSAPP_TEMPLATE_SID": ("Approved Content template (HX...) with one variable {{1}}, "
+                                     "used for WhatsApp messages outside the 24-hour session "
+                                     "window. Unset: nothing goes to a reporter on WhatsApp "
+                                     "outside it; a responder gets SMS instead.", "unset"),
+    "HOTLINE_MEDIA_MAX_BYTES": ("Largest photo, audio or video Hotline keeps from an MMS or "
+                                "WhatsApp message (bytes); larger ones are refused and "
+                                "recorded.", "16777216 (16 MiB, WhatsApp's limit)"),
     "HOTLINE_SENDER_RATE": ("Messages per second each sender may send (shared by all workers).",
                             "1"),
     "HOTLINE_TWILIO_TIMEOUT": ("Seconds to wait for Twilio's REST API before the outcome is "
@@ -359,6 +375,18 @@ def load_settings(
             "calls; signatures and status callbacks use it), unless HOTLINE_TRUSTED_PROXIES=1 "
             "says a reverse proxy you run sets X-Forwarded-Proto and X-Forwarded-Host")
 
+    whatsapp_from = get("TWILIO_WHATSAPP_FROM")
+    if whatsapp_from:
+        whatsapp_from = whatsapp_from.removeprefix("whatsapp:")
+        if not (whatsapp_from.startswith("+") and whatsapp_from[1:].isdigit()
+                and 8 <= len(whatsapp_from) <= 16):
+            raise SettingsError("TWILIO_WHATSAPP_FROM: must be a WhatsApp sender such as "
+                                "whatsapp:+14155238886")
+    template_sid = get("TWILIO_WHATSAPP_TEMPLATE_SID")
+    if template_sid and not re.fullmatch(r"HX[0-9a-fA-F]{32}", template_sid):
+        raise SettingsError("TWILIO_WHATSAPP_TEMPLATE_SID: must be HX followed by 32 "
+                            "hexadecimal digits (a Content template)")
+
     known = {f.name for f in fields(Settings)}
     extra = {k: v for k, v in (overrides or {}).items() if k.lower() not in known}
     return Settings(
@@ -385,6 +413,10 @@ def load_settings(
                             1, 3650),
         default_region=(get("HOTLINE_DEFAULT_REGION") or "US").upper(),
         log_level=(get("HOTLINE_LOG_LEVEL") or "INFO").upper(),
+        twilio_whatsapp_from=whatsapp_from,
+        twilio_whatsapp_template_sid=template_sid,
+        media_max_bytes=_int("HOTLINE_MEDIA_MAX_BYTES", get("HOTLINE_MEDIA_MAX_BYTES")
+                             or str(16 * 1024 * 1024), 1024, 100 * 1024 * 1024),
         dashboard=_dashboard(get),
         extra=extra,
     )

@@ -109,3 +109,78 @@ def fetch_recording(settings: Settings, recording_sid: str) -> tuple[str, bytes]
     if response.status_code != 200:
         raise RecordingUnavailable(f"HTTP {response.status_code}")
     return response.headers.get("Content-Type", "audio/mpeg").split(";")[0], response.content
+
+
+MEDIA_URL = re.compile(r"/Accounts/(AC[0-9a-fA-F]{32})/Messages/((?:SM|MM)[0-9a-fA-F]{32})"
+                       r"/Media/(ME[0-9a-fA-F]{32})(?:\.[a-z0-9]+)?/?$")
+
+
+class MediaUnavailable(RuntimeError):
+    """Twilio did not give the media: `final` when asking again cannot help (gone, refused,
+    too large), else a passing failure (timeout, 5xx)."""
+
+    def __init__(self, reason: str, final: bool = False) -> None:
+        super().__init__(reason)
+        self.final = final
+
+
+def media_sids(settings: Settings, url: str) -> tuple[str, str] | None:
+    """(message SID, media SID) of an inbound `MediaUrlN` of this account, or None."""
+    found = MEDIA_URL.search(url.split("?", 1)[0]) if url else None
+    if found is None or found.group(1) != settings.twilio_account_sid:
+        return None
+    return found.group(2), found.group(3)
+
+
+def _media_url(settings: Settings, message_sid: str, media_sid: str) -> str:
+    base = (settings.twilio_api_base_url or "https://api.twilio.com").rstrip("/")
+    return f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages/" \
+           f"{message_sid}/Media/{media_sid}"
+
+
+def fetch_media(settings: Settings, message_sid: str, media_sid: str,
+                max_bytes: int) -> tuple[str, bytes]:
+    """(content type, bytes) of an inbound message's media item, with the account's
+    credentials (Twilio answers with a redirect to its storage, which `requests` follows
+    without the credentials). Read at most `max_bytes`: anything larger is refused unread.
+
+    The URL is built from the SIDs and the configured API base, never from the webhook's URL,
+    so a forged MediaUrl cannot make Hotline fetch anything else."""
+    try:
+        response = requests.get(_media_url(settings, message_sid, media_sid),
+                                auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+                                timeout=settings.twilio_timeout, stream=True)
+    except requests.RequestException as exc:
+        raise MediaUnavailable(type(exc).__name__) from None
+    with response:
+        if response.status_code in (401, 403, 404, 410):
+            raise MediaUnavailable(f"HTTP {response.status_code}", final=True)
+        if response.status_code != 200:
+            raise MediaUnavailable(f"HTTP {response.status_code}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise MediaUnavailable(f"too large: {int(declared)} bytes", final=True)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaUnavailable(f"too large: over {max_bytes} bytes", final=True)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise MediaUnavailable(type(exc).__name__) from None
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type, b"".join(chunks)
+
+
+def delete_media(settings: Settings, message_sid: str, media_sid: str) -> bool:
+    """Delete a media item at Twilio (DELETE on the Media resource: 204; 404 when it is gone
+    already). False when Twilio could not be asked: try again later."""
+    try:
+        response = requests.delete(_media_url(settings, message_sid, media_sid) + ".json",
+                                   auth=(settings.twilio_account_sid,
+                                         settings.twilio_auth_token),
+                                   timeout=settings.twilio_timeout)
+    except requests.RequestException:
+        return False
+    return response.status_code in (204, 404)

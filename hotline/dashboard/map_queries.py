@@ -37,6 +37,7 @@ PLACED_LABELS = {
     "address": "at the address",
     "intersection": "at the corner",
     "landmark": "at the place named",
+    "photo": "where the photo was taken",
     "street": "approximate: street only",
     "neighbourhood": "approximate: neighbourhood only",
     "zip": "approximate: ZIP code only",
@@ -45,7 +46,7 @@ PLACED_LABELS = {
     "area_code": "approximate: area code only",
     "unknown": "approximate: precision unknown",
 }
-SPOTS = frozenset({"address", "intersection", "landmark"})
+SPOTS = frozenset({"address", "intersection", "landmark", "photo"})
 _COARSENESS = {name: rank for rank, name in enumerate(PLACED_LABELS)}
 # location.source (triage) -> what its coordinates are the centre of
 _SOURCE_PLACED = {"zip": "zip", "neighbourhood": "neighbourhood", "alternate": "neighbourhood",
@@ -61,6 +62,8 @@ def placed(source: str | None, precision: str | None, zip_code: str | None = Non
     the centre of an area (street, neighbourhood, zip, city, county, area_code, unknown)."""
     if source == "osm":  # the imported spot of what the text names
         return precision if precision in ("address", "intersection", "street") else "landmark"
+    if source == "photo":  # the GPS position of the report's photo
+        return "photo"
     if source == "landmark":  # a configured landmark: at its ZIP's centre when it gives one
         return "zip" if zip_code else "landmark"
     return _SOURCE_PLACED.get(source or "", "unknown")

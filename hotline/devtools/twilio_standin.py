@@ -63,6 +63,14 @@ class TwilioStandIn:
     fail_lists: int = 0  # answer this many list requests with 503
     # recordings it serves (GET .../Recordings/RE....mp3|.wav), by SID: (content type, bytes)
     recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # inbound media it serves (GET .../Messages/MM.../Media/ME..., redirected to its storage
+    # as Twilio does), by media SID: (content type, bytes); and the SIDs deleted
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    deleted_media: list[str] = field(default_factory=list)
+    fail_media: int = 0  # answer this many media fetches with 503
+    # WhatsApp: when each address ("whatsapp:+1...") last wrote in (time.time()); a free-form
+    # message to one whose 24-hour window is closed fails with 63016, as at Twilio
+    whatsapp_sessions: dict[str, float] = field(default_factory=dict)
     _plan: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _auto_queue: queue.Queue[tuple[float, str]] | None = None
@@ -115,6 +123,52 @@ class TwilioStandIn:
         return (http or requests).post(url, data=form, timeout=10,
                                        headers={"X-Twilio-Signature": signature}).status_code
 
+    def add_media(self, content_type: str, data: bytes, message_sid: str | None = None) -> str:
+        """Serve one inbound media item; returns its MediaUrl as a webhook carries it."""
+        message_sid = message_sid or "MM" + secrets.token_hex(16)
+        media_sid = "ME" + secrets.token_hex(16)
+        with self._lock:
+            self.media[media_sid] = (content_type, data)
+        return f"https://api.twilio.com{API}{self.account_sid}/Messages/{message_sid}/Media/" \
+               f"{media_sid}"
+
+    def whatsapp_inbound(self, number: str, at: float | None = None) -> None:
+        """Record that `number` wrote in on WhatsApp (its 24-hour session window opens)."""
+        with self._lock:
+            self.whatsapp_sessions["whatsapp:" + number.removeprefix("whatsapp:")] = \
+                time.time() if at is None else at
+
+    def _media_request(self, request: Request, form: dict[str, str]) -> Response:
+        parts = request.path.split("/")
+        media_sid = parts[-1].removesuffix(".json")
+        if request.method == "DELETE":
+            with self._lock:
+                known = self.media.pop(media_sid, None) is not None
+                if known:
+                    self.deleted_media.append(media_sid)
+            return self._record(request, form, Response("", status=204) if known
+                                else self._error(404, 20404, "Not found"))
+        with self._lock:
+            failing = self.fail_media > 0
+            self.fail_media -= 1 if failing else 0
+            known = media_sid in self.media
+        if failing:
+            return self._record(request, form, self._error(503, 20503, "planned failure"))
+        if not known:
+            return self._record(request, form, self._error(404, 20404, "Not found"))
+        # Twilio answers with a redirect to where the file is stored
+        response = Response("", status=307)
+        response.headers["Location"] = f"{self.url}/storage/{media_sid}"
+        return self._record(request, form, response)
+
+    def _storage(self, request: Request, form: dict[str, str]) -> Response:
+        with self._lock:
+            found = self.media.get(request.path.rsplit("/", 1)[-1])
+        if found is None:
+            return self._record(request, form, self._error(404, 20404, "Not found"))
+        response = Response(found[1], mimetype=found[0])
+        return self._record(request, form, response)
+
     def _delete_message(self, sid: str) -> Response:
         """Twilio's DELETE of a Message record (which also deletes its media): 204; 404 for an
         unknown SID; 20009 while the message is not finished."""
@@ -139,6 +193,8 @@ class TwilioStandIn:
         form = {k: v[-1] for k, v in parse_qs(request.get_data(as_text=True)).items()}
         if request.method == "GET":
             form.update(request.args.to_dict())
+        if request.method == "GET" and request.path.startswith("/storage/ME"):
+            return self._storage(request, form)  # the storage's own signed URL: no auth
         if not self._authorised(request):
             return self._record(request, form, self._error(401, 20003, "Authenticate"))
         if request.method == "GET" and request.path.startswith(
@@ -156,6 +212,9 @@ class TwilioStandIn:
             with self._lock:
                 self.deleted_recordings.append(sid)
             return self._record(request, form, Response("", status=204))
+        if request.path.startswith(f"{API}{self.account_sid}/Messages/") and \
+                "/Media/ME" in request.path and request.method in ("GET", "DELETE"):
+            return self._media_request(request, form)
         if request.method == "DELETE" and request.path.startswith(
                 f"{API}{self.account_sid}/Messages/"):
             return self._record(request, form, self._delete_message(
@@ -186,17 +245,22 @@ class TwilioStandIn:
             return self._record(request, form, self._error(400, problem[0], problem[1]))
         sid = "SM" + secrets.token_hex(16)
         now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        outside = form["To"].startswith("whatsapp:") and not form.get("ContentSid") and \
+            time.time() - self.whatsapp_sessions.get(form["To"], 0.0) > 24 * 3600
         resource = {
             "sid": sid, "account_sid": self.account_sid, "to": form["To"],
             "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": form["Body"], "status": "queued" if form.get("From") else "accepted",
+            "body": form.get("Body", ""), "status": "queued" if form.get("From") else "accepted",
             "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
             "date_created": now, "date_updated": now, "date_sent": None, "price": None,
             "error_code": None, "error_message": None,
             "uri": f"{API}{self.account_sid}/Messages/{sid}.json",
         }
         with self._lock:
-            self.messages[sid] = {**resource, "_callback": form.get("StatusCallback")}
+            self.messages[sid] = {**resource, "_callback": form.get("StatusCallback"),
+                                  "_content_sid": form.get("ContentSid"),
+                                  "_content_variables": form.get("ContentVariables"),
+                                  "_outside_window": outside}
         response = self._record(request, form, Response(json.dumps(resource), status=201,
                                                         mimetype="application/json"))
         if self.auto_deliver and form.get("StatusCallback"):
@@ -220,9 +284,10 @@ class TwilioStandIn:
         while True:
             due, sid = self._auto_queue.get()
             time.sleep(max(0.0, due - time.monotonic()))
-            for status in ("sent", "delivered"):
+            outside = self.messages.get(sid, {}).get("_outside_window")
+            for status in (("failed",) if outside else ("sent", "delivered")):
                 try:
-                    self.deliver(sid, status, http=http)
+                    self.deliver(sid, status, 63016 if outside else None, http=http)
                 except requests.RequestException:
                     break
 
@@ -242,8 +307,11 @@ class TwilioStandIn:
             return 21604, "A 'To' phone number is required."
         if not form.get("From") and not form.get("MessagingServiceSid"):
             return 21603, "A 'From' or 'MessagingServiceSid' parameter is required"
-        if not form.get("Body") and not form.get("MediaUrl"):
+        if not form.get("Body") and not form.get("MediaUrl") and not form.get("ContentSid"):
             return 21602, "Message body is required."
+        if form["To"].startswith("whatsapp:") and form.get("From") and \
+                not form["From"].startswith("whatsapp:"):
+            return 21910, "Invalid From and To pair. From and To should be of the same channel"
         if len(form.get("Body", "")) > 1600:
             return 21617, "The concatenated message body exceeds the 1600 character limit."
         return None

@@ -37,6 +37,9 @@ _PERSON = re.compile(
     r"works at|trabaja en)\b")
 _HOUSE_NUMBER = re.compile(r"\b\d{2,6}\s+[a-z]")
 
+# the channels people write in on (a rate limit counts them together, whichever they use)
+TEXT_CHANNELS = ("sms", "mms", "whatsapp")
+
 
 def looks_like_denunciation(text: str) -> bool:
     """True when a text names someone as undocumented or points at a private home."""
@@ -78,7 +81,7 @@ def counted_in_window(session: Session, phone_hmac: str, at: datetime,
     window = rate_window(at)
     return session.scalar(select(func.count(Message.id)).where(
         Message.counterpart_hmac == phone_hmac, Message.direction == "inbound",
-        Message.channel.in_(("sms", "mms")), Message.received_at >= window.start,
+        Message.channel.in_(TEXT_CHANNELS), Message.received_at >= window.start,
         Message.received_at < window.end, Message.id <= up_to_message,
         Message.flags["keyword"].as_string().is_(None))) or 0
 
@@ -106,7 +109,7 @@ def message_over_rate_limit(session: Session, message: Message,
     since = message.received_at - timedelta(minutes=policy.rate_limit_minutes)
     count = session.scalar(select(func.count(Message.id)).where(
         Message.counterpart_hmac == message.counterpart_hmac, Message.direction == "inbound",
-        Message.channel.in_(("sms", "mms")), Message.received_at > since,
+        Message.channel.in_(TEXT_CHANNELS), Message.received_at > since,
         Message.id <= message.id, Message.flags["keyword"].as_string().is_(None))) or 0
     return count > policy.rate_limit_messages
 

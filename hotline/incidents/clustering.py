@@ -23,7 +23,7 @@ from hotline.triage.places import fold
 
 logger = logging.getLogger(__name__)
 
-PRECISION_RANK = {"address": 0, "intersection": 1, "landmark": 2, "street": 3,
+PRECISION_RANK = {"address": 0, "intersection": 1, "photo": 1, "landmark": 2, "street": 3,
                   "neighbourhood": 4, "zip": 4, "city": 6, "area_code": 7}
 _LOCK_NAMESPACE = 0x486C  # "Hl": keeps our advisory locks apart from anyone else's
 
@@ -36,7 +36,7 @@ def lock_jurisdiction(session: Session, jurisdiction_id: int | None) -> None:
 
 
 # coordinates from these sources stand for a small area; others are a whole town's centroid
-FINE_SOURCES = {"zip", "neighbourhood", "landmark", "alternate", "address"}
+FINE_SOURCES = {"zip", "neighbourhood", "landmark", "alternate", "address", "photo"}
 _SUFFIX = re.compile(r"\b(st|street|str|ave|av|avenue|blvd|boulevard|rd|road|dr|drive|ln|lane|"
                      r"way|pl|place|ct|court|pkwy|parkway|hwy|highway|calle|avenida|la|el|the)\b")
 

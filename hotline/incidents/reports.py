@@ -23,7 +23,7 @@ from hotline.jobs import outbox
 from hotline.messaging import notify
 from hotline.models import Call, Incident, Jurisdiction, Message, Report, Reporter, utcnow
 from hotline.privacy.vault import Vault
-from hotline.triage import Triage, triage_text
+from hotline.triage import Triage, triage_text, with_photo
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,15 @@ TRIAGED_CHARACTERS = 1600  # Twilio's limit for one SMS: a longer body is kept w
 
 def _triage(session: Session, body: str, sender: str | None,
             reporter: Reporter | None, called: str | None = None,
-            remember: bool = True) -> Triage:
-    result = triage_text(body[:TRIAGED_CHARACTERS], current_gazetteer(session),
+            remember: bool = True, photo: tuple[float, float] | None = None) -> Triage:
+    gazetteer = current_gazetteer(session)
+    result = triage_text(body[:TRIAGED_CHARACTERS], gazetteer,
                          from_number=sender,
                          language_hint=reporter.language if reporter else None,
                          languages=load_languages(current_app.config["SETTINGS"].config_dir),
                          called=called)
+    if photo is not None:
+        result = with_photo(result, photo[0], photo[1], gazetteer)
     if remember and reporter is not None and body.strip() and (
             result.language_clear or (reporter.language is None and result.language_usable)):
         # remembered only when the message says so clearly (an unsure guess, or a short
@@ -68,14 +71,17 @@ def _apply_triage(session: Session, report: Report, result: Triage, text: str) -
 
 
 def create_report(session: Session, message: Message, body: str, sender: str | None,
-                  reporter: Reporter | None) -> Report:
-    """Triage a message into a new report, cluster it, and set verification going."""
+                  reporter: Reporter | None,
+                  photo: tuple[float, float] | None = None) -> Report:
+    """Triage a message into a new report, cluster it, and set verification going (`photo`:
+    where the message's photo was taken, a clue between the text and the area code)."""
     # the jurisdiction whose hotline number it came in on, kept for a later re-triage
     flags = message.flags or {}
     called = current_gazetteer(session).jurisdiction_for_number(flags.get("to"))
     # a volunteer's words (a call's report, a recording written down) say nothing of the
     # language the caller speaks
-    result = _triage(session, body, sender, reporter, called, remember=not written_by_us(message))
+    result = _triage(session, body, sender, reporter, called, remember=not written_by_us(message),
+                     photo=photo)
     report = Report(reporter_id=message.reporter_id, channel=message.channel,
                     media=list(message.media or []), state="complete",
                     flags={"called": called} if called else {},
@@ -147,12 +153,16 @@ def follow_up_timeout(session: Session, report_id: int) -> None:
 
 
 def complete_follow_up(session: Session, report: Report, message: Message, body: str,
-                       sender: str | None, reporter: Reporter) -> Report:
+                       sender: str | None, reporter: Reporter,
+                       photo: tuple[float, float] | None = None) -> Report:
     """The answer to "where?": it completes the same report instead of starting another."""
     vault: Vault = current_app.extensions["hotline_vault"]
     previous = vault.decrypt(report.text_enc, "report.text") or ""
     combined = f"{previous}\n{body}".strip()
-    result = _triage(session, combined, sender, reporter, (report.flags or {}).get("called"))
+    if message.media:
+        report.media = [*(report.media or []), *message.media]
+    result = _triage(session, combined, sender, reporter, (report.flags or {}).get("called"),
+                     photo=photo)
     before = report.incident_id
     _apply_triage(session, report, result, combined)
     report.state = "complete"  # answered or not, we do not ask twice
@@ -171,6 +181,38 @@ def complete_follow_up(session: Session, report: Report, message: Message, body:
     if not created:
         lifecycle.record_event(session, incident, "location_added", report_id=report.id)
         verification.tell_verifiers_the_place(session, incident, report)
+    return report
+
+
+def add_media(session: Session, report: Report, message: Message,
+              photo: tuple[float, float] | None = None) -> Report:
+    """A message of photos (or audio, video) only, from a reporter who has just reported: more
+    evidence for that report, not a new one. The photo's place places the report if nothing
+    finer did; the incident's timeline says what was added."""
+    message.report_id = report.id
+    report.media = [*(report.media or []), *(message.media or [])]
+    located = False
+    if photo is not None and report.lat is not None and (report.flags or {}).get(
+            "precision") not in (None, "area_code", "city", "county"):
+        photo = None  # the report is placed finer already
+    if photo is not None:
+        vault: Vault = current_app.extensions["hotline_vault"]
+        text = vault.decrypt(report.text_enc, "report.text") or ""
+        result = _triage(session, text, None, session.get(Reporter, report.reporter_id)
+                         if report.reporter_id else None, (report.flags or {}).get("called"),
+                         remember=False, photo=photo)
+        if result.location.source == "photo":
+            _apply_triage(session, report, result, text)
+            located = True
+    session.flush()
+    incident = lifecycle.lock(session, report.incident_id) if report.incident_id else None
+    if incident is not None:
+        if located:
+            _report_retriaged(session, incident, report, "location_added")
+        lifecycle.record_event(session, incident, "media_added", report_id=report.id,
+                               count=len(message.media or []))
+    logger.info("message %s adds %d media items to report %s", message.id,
+                len(message.media or []), report.id)
     return report
 
 

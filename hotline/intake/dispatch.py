@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from hotline.incidents import reports
 from hotline.incidents.geography import policy_for
-from hotline.intake import conversation, responders, voice
+from hotline.intake import conversation, media, responders, voice
 from hotline.intake.commands import parse_command
 from hotline.messaging import notify
-from hotline.models import Message, Report, Reporter, Responder, utcnow
+from hotline.models import OPEN_STATUSES, Incident, Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,19 @@ def _still_waiting(session: Session, report: Report) -> bool:
     """Whether a report asked "where?" is still within its jurisdiction's follow-up window."""
     window = timedelta(minutes=policy_for(session, report.jurisdiction_id).follow_up_window_min)
     return report.updated_at >= utcnow() - window
+
+
+MEDIA_JOINS_REPORT = timedelta(minutes=15)  # photos sent after a report belong to it
+
+
+def _recent_report(session: Session, reporter: Reporter) -> Report | None:
+    """The reporter's report of the last minutes, still in an open incident: the one a
+    message of photos alone goes with."""
+    return session.scalar(select(Report).join(Incident, Incident.id == Report.incident_id)
+                          .where(Report.reporter_id == reporter.id, Report.state == "complete",
+                                 Report.created_at >= utcnow() - MEDIA_JOINS_REPORT,
+                                 Incident.status.in_(OPEN_STATUSES))
+                          .order_by(Report.id.desc()).limit(1))
 
 
 def process_inbound_message(session: Session, message_id: int) -> Report | None:
@@ -66,8 +79,11 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
         # a volunteer's report of a call: a report of its own, never relayed to a lawyer nor
         # read as the caller's answer to "where?"
         return reports.create_report(session, message, body, sender, reporter)
-    if reporter is not None and conversation.relay_from_reporter(session, reporter, body,
-                                                                 message):
+    point = media.photo_point(session, vault, message) if message.media else None
+    photo = (point.lat, point.lon) if point is not None else None
+    media_only = bool(message.media) and not body.strip() and message.channel != "voice"
+    if reporter is not None and not media_only and \
+            conversation.relay_from_reporter(session, reporter, body, message):
         return None
 
     pending = None
@@ -77,6 +93,17 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
             .order_by(Report.id.desc()).limit(1))
     if pending is not None and not _still_waiting(session, pending):
         pending = None
+    if pending is not None and media_only and photo is None:
+        # a photo is no answer to "where?": it joins the report, and the question stands
+        reports.add_media(session, pending, message)
+        if not (pending.flags or {}).get("asked_again"):
+            pending.flags = {**(pending.flags or {}), "asked_again": True}
+            notify.to_reporter(session, reporter, "ask_location")
+        return pending
     if pending is not None:
-        return reports.complete_follow_up(session, pending, message, body, sender, reporter)
-    return reports.create_report(session, message, body, sender, reporter)
+        return reports.complete_follow_up(session, pending, message, body, sender, reporter,
+                                          photo=photo)
+    recent = _recent_report(session, reporter) if media_only and reporter is not None else None
+    if recent is not None:
+        return reports.add_media(session, recent, message, photo)
+    return reports.create_report(session, message, body, sender, reporter, photo=photo)

@@ -222,6 +222,13 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         raise BadWebhook("From missing")
     if len(sender) > MAX_FROM:
         raise BadWebhook(f"From longer than {MAX_FROM} characters")
+    # WhatsApp comes to the same webhook from "whatsapp:+1...": the same person as the number
+    # (https://www.twilio.com/docs/whatsapp/api#receiving-messages)
+    whatsapp = sender.lower().startswith("whatsapp:")
+    if whatsapp:
+        sender = sender[len("whatsapp:"):].strip()
+        if not sender:
+            raise BadWebhook("From missing")
     try:
         e164 = normalize_phone(sender, region)
     except ValueError:
@@ -252,7 +259,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     if keyword == "consent" and subscriptions.has_pending(session, phone_hmac):
         keyword = "alerts_yes"  # YES to "reply YES to confirm" alerts: no consent to contact
     flags: dict[str, Any] = {}
-    to = (form.get("To") or "").strip()
+    to = (form.get("To") or "").strip().removeprefix("whatsapp:")
     if to.startswith("+") and len(to) <= 16:
         flags["to"] = to  # the hotline number: which jurisdiction's line (not personal data)
     if keyword:
@@ -262,7 +269,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     now = utcnow()
     params = {
         "phone_hmac": phone_hmac, "phone_enc": vault.encrypt(e164, "reporter.phone"),
-        "remember": remember, "now": now, "sid": sid, "channel": "mms" if media else "sms",
+        "remember": remember, "now": now, "sid": sid,
+        "channel": "whatsapp" if whatsapp else "mms" if media else "sms",
         "counterpart_enc": vault.encrypt(e164, "message.counterpart"),
         "body_enc": vault.encrypt(body, "message.body"), "media": media,
         "language": remember,

@@ -37,7 +37,9 @@ class JobSpec:
 
 
 JOBS: dict[str, JobSpec] = {
-    "triage_message": JobSpec("workers.triage.triage_message", "triage"),
+    # fetching a message's media first (at most about 20 s, the rest later by fetch_media)
+    "triage_message": JobSpec("workers.triage.triage_message", "triage", timeout=180),
+    "fetch_media": JobSpec("workers.triage.fetch_media", "triage", timeout=600),
     "send_sms": JobSpec("workers.alerts.send_sms", "alerts", timeout=120),
     "send_reply": JobSpec("workers.alerts.send_reply", "replies", timeout=120),
     "escalation_timer": JobSpec("workers.timers.escalation_timer", "timers"),

@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from blinker import Namespace
@@ -27,6 +27,7 @@ from hotline.core.extensions import db
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import can_send, make_client
 from hotline.jobs import outbox, rq_backend
+from hotline.messaging import channels
 from hotline.messaging.pacing import LATE, LocalSenderLimiter, RedisSenderLimiter, SenderLimiter
 from hotline.models import Message, Reporter, Responder, Subscriber, utcnow
 from hotline.privacy.vault import Vault, reference
@@ -60,14 +61,26 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
         return None
     if responder is not None and (responder.unreachable or not responder.active):
         return None
+    channel, line = "sms", None
+    if responder is not None and responder.channel == "whatsapp":
+        channel = "whatsapp"
+    elif reporter is not None:
+        # a reporter is answered on the channel they last wrote on, to the line they wrote to
+        last = session.execute(select(Message.channel, Message.flags).where(
+            Message.reporter_id == reporter.id, Message.direction == "inbound")
+            .order_by(Message.received_at.desc(), Message.id.desc()).limit(1)).first()
+        if last is not None and last.channel == "whatsapp":
+            channel, line = "whatsapp", (last.flags or {}).get("to")
     message = Message(
-        twilio_sid=f"local-{uuid.uuid4().hex}", direction="outbound", channel="sms",
+        twilio_sid=f"local-{uuid.uuid4().hex}", direction="outbound", channel=channel,
         reporter_id=reporter.id if reporter else None,
         responder_id=responder.id if responder else None,
         counterpart_hmac=vault.phone_hmac(to), counterpart_enc=vault.encrypt(to,
                                                                            "message.counterpart"),
         body_enc=vault.encrypt(body, "message.body"), status="queued", alert_id=alert_id,
-        report_id=report_id, flags={"purpose": purpose, "attempts": 0}, received_at=utcnow(),
+        report_id=report_id, flags={"purpose": purpose, "attempts": 0,
+                                    **({"line": line} if line else {})},
+        received_at=utcnow(),
     )
     session.add(message)
     session.flush()
@@ -88,12 +101,6 @@ def sender_limiter() -> SenderLimiter:
                    else LocalSenderLimiter())
         _limiters[id(app)] = limiter
     return limiter
-
-
-def _senders(settings: Settings) -> list[str]:
-    if settings.twilio_from_numbers:
-        return list(settings.twilio_from_numbers)
-    return [settings.twilio_messaging_service_sid or "default"]
 
 
 def _suppressed(session: Session, message: Message) -> str | None:
@@ -129,14 +136,16 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
     to = vault.decrypt(message.counterpart_enc, "message.counterpart") or ""
     body = vault.decrypt(message.body_enc, "message.body") or ""
     flags = dict(message.flags or {})
+    route = channels.route_of(session, settings, message)
 
-    if message.status == "sending":
+    if message.status == "sending" and not isinstance(route, str):
         # A previous run claimed it and then died or timed out: did Twilio take it?
-        found = _find_at_twilio(settings, to, body, flags.get("claimed_at"))
+        found = _find_at_twilio(settings, route.address(to), body, flags.get("claimed_at"),
+                                any_body=route.template)
         if found is not None:
             return _mark_sent(session, message, found, flags)
 
-    reason = _suppressed(session, message)
+    reason = _suppressed(session, message) or (route if isinstance(route, str) else None)
     if reason is not None:
         message.status = "suppressed"
         message.flags = {**flags, "suppressed": reason}
@@ -154,8 +163,14 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
         session.commit()
         return "simulated"
 
+    assert not isinstance(route, str)
     message.status = "sending"
     flags.update(claimed_at=utcnow().isoformat(), attempts=flags.get("attempts", 0) + 1)
+    if route.channel == "whatsapp":
+        flags["whatsapp"] = "template" if route.template else "session"
+    elif route.fallback:
+        message.channel = "sms"  # WhatsApp's window is closed and no template: a page by SMS
+        flags["whatsapp"] = "sms_fallback"
     message.flags = flags
     session.commit()  # the claim is durable before the side effect
 
@@ -164,7 +179,7 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
     # running the job again when it comes, never by reserving another.
     timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
     client = make_client(settings, timeout)
-    sender, wait = _take_slot(settings, str(message.id), lane_of(message), flags)
+    sender, wait = _take_slot(settings, str(message.id), lane_of(message), flags, route.senders)
     if wait > 0:
         message = session.get(Message, message_id)
         message.status = "queued"  # give the claim back, keep the slot
@@ -179,14 +194,15 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
         return "queued"
     flags["sender"] = sender
     try:
-        sent = client.messages.create(**_create_params(settings, to, body, sender))
+        sent = client.messages.create(**channels.create_params(settings, route, to, body, sender))
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, message_id, f"HTTP {exc.status}")
         return _mark_failed(session, message_id, exc.code, f"HTTP {exc.status}")
     except RequestException as exc:
         # Timeout or connection reset: Twilio may or may not have taken it. Check first.
-        found = _find_at_twilio(settings, to, body, flags["claimed_at"])
+        found = _find_at_twilio(settings, route.address(to), body, flags["claimed_at"],
+                                any_body=route.template)
         if found is not None:
             message = session.get(Message, message_id)
             return _mark_sent(session, message, found, dict(message.flags))
@@ -220,7 +236,8 @@ def send_claimed(session: Session, item: Claimed) -> str:
             status="simulated", processed_at=utcnow()))
         session.commit()
         return "simulated"
-    sender, wait = _take_slot(settings, str(item.id), "low", flags)
+    route = channels.Route("sms", channels.sms_senders(settings))  # community alerts: SMS
+    sender, wait = _take_slot(settings, str(item.id), "low", flags, route.senders)
     if wait > 0:
         session.execute(table.update().where(table.c.id == item.id).values(
             status="queued", flags={**flags, "attempts": max(0, flags.get("attempts", 1) - 1)}))
@@ -229,7 +246,7 @@ def send_claimed(session: Session, item: Claimed) -> str:
     timeout = float(current_app.config.get("TWILIO_TIMEOUT") or settings.twilio_timeout)
     try:
         sent = make_client(settings, timeout).messages.create(
-            **_create_params(settings, item.to, item.body, sender))
+            **channels.create_params(settings, route, item.to, item.body, sender))
     except TwilioRestException as exc:
         if exc.status in RETRYABLE_HTTP:
             return _retry_later(session, item.id, f"HTTP {exc.status}")
@@ -254,19 +271,6 @@ def send_claimed(session: Session, item: Claimed) -> str:
     return "sent"
 
 
-def _create_params(settings: Settings, to: str, body: str, sender: str) -> dict[str, Any]:
-    """The Messages create request: from the sender's number, or through the Messaging
-    Service; with the status callback when Hotline has a public URL."""
-    params: dict[str, Any] = {"to": to, "body": body}
-    if settings.twilio_from_numbers:
-        params["from_"] = sender
-    else:
-        params["messaging_service_sid"] = settings.twilio_messaging_service_sid
-    if settings.public_url:
-        params["status_callback"] = f"{settings.public_url}/twilio/status"
-    return params
-
-
 def lane_of(message: Message) -> str:
     """"high" for what concerns an alert (a lawyer's page, a verifier's request, a
     retraction), "low" for the rest (acknowledgements, follow-up questions, relays)."""
@@ -278,8 +282,8 @@ def job_for(message: Message) -> str:
     return "send_sms" if lane_of(message) == "high" else "send_reply"
 
 
-def _take_slot(settings: Settings, member: str, lane: str,
-               flags: dict[str, Any]) -> tuple[str, float]:
+def _take_slot(settings: Settings, member: str, lane: str, flags: dict[str, Any],
+               senders: tuple[str, ...]) -> tuple[str, float]:
     """(sender, 0) once the message's slot has come and is its own; (sender, seconds) when the
     slot is further off than a job may sleep. The slot is recorded in `flags` (the caller
     commits it with the message), so a rerun keeps it."""
@@ -287,7 +291,7 @@ def _take_slot(settings: Settings, member: str, lane: str,
     while True:
         held = flags.get("slot")
         if held is None:
-            sender, wait = limiter.reserve(_senders(settings), settings.sender_rate,
+            sender, wait = limiter.reserve(list(senders), settings.sender_rate,
                                            member=member, low=lane == "low")
             flags["slot"] = {"sender": sender, "at": limiter.now() + wait, "lane": lane}
         elif held["lane"] == "low":
@@ -312,8 +316,10 @@ def _take_slot(settings: Settings, member: str, lane: str,
         # a low-lane message claims its slot now; a page may have taken it meanwhile
 
 
-def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -> str | None:
-    """The SID of a message Twilio already holds for this recipient and body, if any."""
+def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None,
+                    any_body: bool = False) -> str | None:
+    """The SID of a message Twilio already holds for this recipient and body, if any (with
+    `any_body`, a template: any message to them created since the claim)."""
     if not since or not can_send(settings):
         return None
     try:
@@ -321,8 +327,10 @@ def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -
     except (TwilioException, RequestException):
         # cannot tell: leave it to the retry (which checks again before sending)
         return None
+    claimed = datetime.fromisoformat(since) - timedelta(seconds=5)
     for candidate in recent:
-        if candidate.body == body:
+        if candidate.body == body or (any_body and candidate.date_created is not None
+                                      and candidate.date_created >= claimed):
             return candidate.sid
     return None
 

@@ -26,6 +26,7 @@ from hotline.models.geo import (
     responder_jurisdictions,
 )
 from hotline.models.jobs import OutboxJob
+from hotline.models.media import MEDIA_STATUSES, MediaItem
 from hotline.models.reports import (
     EVENT_TEXT_CONTEXT,
     INCIDENT_STATUSES,
@@ -45,7 +46,7 @@ __all__ = [
     "CALL_STATES", "LIVE_STATES", "Call", "CallLeg", "CallRoster",
     "EVENT_TEXT_CONTEXT", "INCIDENT_STATUSES", "OPEN_STATUSES", "ROLES", "Alert", "ApiToken",
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "GeoFeature", "Incident",
-    "IncidentEvent",
+    "IncidentEvent", "MEDIA_STATUSES", "MediaItem",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
     "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions",
     "responder_jurisdictions", "utcnow",

@@ -90,6 +90,7 @@ class Responder(Base):
     trusted: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     unreachable: Mapped[bool] = mapped_column(default=False)  # e.g. Twilio 21610
+    channel: Mapped[str] = mapped_column(String(8), default="sms")  # sms | whatsapp
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     network: Mapped[LegalNetwork | None] = relationship(back_populates="responders")

@@ -52,9 +52,10 @@ class RotationReport:
 def _batches(session: Session, model: Any, column: str) -> Iterator[list[Any]]:  # noqa: ANN401
     last = 0
     attr = getattr(model, column)
+    size = BATCH if not getattr(model, "LARGE_VALUES", False) else 4  # photos, videos
     while True:
         rows = session.scalars(select(model).where(model.id > last, attr.is_not(None))
-                               .order_by(model.id).limit(BATCH)).all()
+                               .order_by(model.id).limit(size)).all()
         if not rows:
             return
         yield rows
@@ -93,18 +94,20 @@ def rotate(session: Session, vault: Vault) -> RotationReport:
     return report
 
 
-def _reencrypt(vault: Vault, token: str | None, context: str,
-               report: RotationReport) -> str | None:
-    """The token under the current key, or None when it needs nothing (or cannot be read)."""
+def _reencrypt(vault: Vault, token: str | bytes | None, context: str,
+               report: RotationReport) -> str | bytes | None:
+    """The token (text, or sealed bytes) under the current key, or None when it needs nothing
+    (or cannot be read)."""
     if not token or not vault.needs_rotation(token):
         return None
+    binary = isinstance(token, bytes)
     try:
-        plain = vault.decrypt(token, context)
+        plain = vault.open_bytes(token, context) if binary else vault.decrypt(token, context)
     except DecryptionError:
         report.unreadable += 1
         return None
     report.reencrypted += 1
-    return vault.encrypt(plain, context)
+    return vault.seal_bytes(plain, context) if binary else vault.encrypt(plain, context)
 
 
 def _hmac_of(vault: Vault, token: str | None, context: str) -> str | None:

@@ -3,7 +3,8 @@ configured days, in every copy of the data; what remains is the pseudonymous str
 docs/seizure.md).
 
 The purge, in this order:
-1. blanks the expired rows' ciphertexts: message bodies, numbers and media references, report
+1. blanks the expired rows' ciphertexts: message bodies, numbers and media references, the
+   media kept as evidence (photos, audio, video, their EXIF; the hash and size stay), report
    texts, reporters' numbers, and the texts of timeline notes and relayed messages;
 2. destroys the data keys of every UTC day before the cutoff day and moves the PII ratchet past
    them (`privacy.datakeys`), so a backup taken before the purge cannot be read either;
@@ -31,6 +32,7 @@ from hotline.models import (
     Call,
     CallLeg,
     IncidentEvent,
+    MediaItem,
     Message,
     Report,
     Reporter,
@@ -154,6 +156,14 @@ def purge_expired(session: Session, days: int, settings: Settings | None = None,
         update(Report).where(Report.created_at < cutoff, Report.text_enc.is_not(None))
         .values(text_enc=None, media=[])
     ).rowcount
+    # photos, audio and video: the evidence goes with the bodies (its hash and size stay)
+    media = session.execute(
+        update(MediaItem).where(MediaItem.message_id.in_(
+            select(Message.id).where(Message.received_at < cutoff)),
+            MediaItem.purged_at.is_(None))
+        .values(data_enc=None, display_enc=None, thumb_enc=None, meta_enc=None,
+                status="purged", purged_at=now)
+    ).rowcount
     reporters = session.execute(
         update(Reporter).where(Reporter.last_seen_at < cutoff, Reporter.phone_enc.is_not(None))
         .values(phone_enc=None)
@@ -168,7 +178,7 @@ def purge_expired(session: Session, days: int, settings: Settings | None = None,
     calls = session.execute(delete(Call).where(Call.started_at < cutoff)).rowcount
     subscribers = _purge_subscribers(session, now, cutoff)
     session.commit()
-    counts = {"messages": messages, "reports": reports, "reporters": reporters,
+    counts = {"messages": messages, "reports": reports, "reporters": reporters, "media": media,
               "event_texts": events, "calls": calls, "subscribers": subscribers,
               "data_keys": 0}
     if keyring is not None:

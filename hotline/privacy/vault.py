@@ -36,7 +36,7 @@ _DAY_VERSION = "v2"
 # what the retention purge removes: sealed under the day's data key
 RETAINED_CONTEXTS = frozenset({"reporter.phone", "message.counterpart", "message.body",
                                "report.text", "event.relay", "event.note",
-                               "voice.transcript"})
+                               "voice.transcript", "media.data", "media.meta"})
 
 
 class DecryptionError(ValueError):
@@ -75,11 +75,7 @@ class Vault:
         """Authenticated encryption of text; `context` binds it to its column."""
         if plaintext is None:
             return None
-        version, key_name, aead = _VERSION, self._current.key_id, self._current.aead
-        if self.keyring is not None and context in RETAINED_CONTEXTS:
-            day = self.keyring.for_encrypt()
-            if day is not None:
-                version, (key_name, aead) = _DAY_VERSION, day
+        version, key_name, aead = self._sealing_key(context)
         nonce = os.urandom(12)
         sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode())
         blob = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
@@ -93,6 +89,45 @@ class Vault:
             version, key_id, blob = token.split(".", 2)
         except ValueError:
             raise DecryptionError("not a Hotline ciphertext") from None
+        aead = self._opening_key(version, key_id)
+        raw = base64.urlsafe_b64decode(blob)
+        try:
+            return aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
+        except InvalidTag:
+            raise DecryptionError("ciphertext failed authentication") from None
+
+    def seal_bytes(self, data: bytes, context: str) -> bytes:
+        """Authenticated encryption of bytes (a photo, a recording): the text format's header,
+        then the raw nonce and ciphertext, so a 5 MB photo costs 5 MB, not 6.7 in base64."""
+        version, key_name, aead = self._sealing_key(context)
+        nonce = os.urandom(12)
+        return f"{version}.{key_name}.".encode("ascii") + nonce + aead.encrypt(
+            nonce, data, context.encode())
+
+    def open_bytes(self, blob: bytes, context: str) -> bytes:
+        """Inverse of `seal_bytes`; raises DecryptionError on tampering or an unknown key."""
+        try:
+            version, key_id, raw = bytes(blob).split(b".", 2)
+            version_text, key_text = version.decode("ascii"), key_id.decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            raise DecryptionError("not a Hotline ciphertext") from None
+        aead = self._opening_key(version_text, key_text)
+        try:
+            return aead.decrypt(raw[:12], raw[12:], context.encode())
+        except InvalidTag:
+            raise DecryptionError("ciphertext failed authentication") from None
+
+    def _sealing_key(self, context: str) -> tuple[str, str, AESGCM]:
+        """(version, key name, cipher) new values of `context` are sealed with: the day's data
+        key for what retention purges, when there is one; else the PII key's."""
+        if self.keyring is not None and context in RETAINED_CONTEXTS:
+            day = self.keyring.for_encrypt()
+            if day is not None:
+                return _DAY_VERSION, day[0], day[1]
+        return _VERSION, self._current.key_id, self._current.aead
+
+    def _opening_key(self, version: str, key_id: str) -> AESGCM:
+        """The cipher a value of this version and key was sealed with, or DecryptionError."""
         aead: AESGCM | None = None
         if version == _VERSION and key_id in self._keys:
             aead = self._keys[key_id].aead
@@ -100,15 +135,14 @@ class Vault:
             aead = self.keyring.for_decrypt(key_id)
         if aead is None:
             raise DecryptionError(f"no key {key_id!r} for this ciphertext")
-        raw = base64.urlsafe_b64decode(blob)
-        try:
-            return aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
-        except InvalidTag:
-            raise DecryptionError("ciphertext failed authentication") from None
+        return aead
 
-    def needs_rotation(self, token: str | None) -> bool:
-        """True when `token` was written with a retired key (a day's data key is re-wrapped
-        instead: its values are never rewritten)."""
+    def needs_rotation(self, token: str | bytes | None) -> bool:
+        """True when `token` (text, or sealed bytes) was written with a retired key (a day's
+        data key is re-wrapped instead: its values are never rewritten)."""
+        if isinstance(token, bytes | bytearray | memoryview):
+            head = bytes(token[:48]).split(b".", 2)
+            token = ".".join(part.decode("ascii", "replace") for part in head[:2]) + "."
         if token is None or token.startswith(_DAY_VERSION + "."):
             return False
         return token.split(".", 2)[1:2] != [self._current.key_id]

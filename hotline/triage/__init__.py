@@ -6,7 +6,7 @@ Pure functions over a `Gazetteer`: no database, no network. `triage_text` is wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from hotline.triage.location import Location, find_location
 from hotline.triage.osm import OsmIndex
 from hotline.triage.salute import extract_salute
 
-__all__ = ["Gazetteer", "JurisdictionRules", "Triage", "gazetteer_from_config", "triage_text"]
+__all__ = ["Gazetteer", "JurisdictionRules", "Triage", "gazetteer_from_config", "triage_text",
+           "with_photo"]
 
 
 @dataclass
@@ -61,7 +62,8 @@ class Triage:
         }
 
 
-_PRECISION_WEIGHT = {"address": 1.0, "intersection": 0.95, "landmark": 0.85, "street": 0.75,
+_PRECISION_WEIGHT = {"address": 1.0, "intersection": 0.95, "photo": 0.85, "landmark": 0.85,
+                     "street": 0.75,
                      "neighbourhood": 0.7, "zip": 0.7, "city": 0.4, "area_code": 0.15, None: 0.0}
 
 
@@ -86,6 +88,35 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
                   + 0.1 * language_confidence)
     return Triage(language, language_confidence, location, salute, round(confidence, 2),
                   found.tag, found.clear, found.usable)
+
+
+# the sources of a location that say nothing of where it happens, only of where the line or
+# the sender's number belongs
+_NO_PLACE_NAMED = frozenset({None, "area_code", "hotline_number", "streets"})
+
+
+def with_photo(result: Triage, lat: float, lon: float, gazetteer: Gazetteer) -> Triage:
+    """The triage of a message read with the GPS position of its photo: stronger than the
+    area code or the line texted, weaker than a place the text names. The photo places the
+    report (source `photo`, at its point) when the text names no spot, and the point lies in
+    a jurisdiction that agrees with any town the text does name; otherwise nothing changes."""
+    loc = result.location
+    if loc.is_specific:
+        return result  # the text names a spot: it wins
+    place = gazetteer.places.nearest_zip(lat, lon)
+    slug = gazetteer.jurisdiction_for(place) if place is not None else None
+    if place is None or slug is None:
+        return result  # taken outside every jurisdiction (or far from any town)
+    if loc.source not in _NO_PLACE_NAMED and loc.jurisdiction and loc.jurisdiction != slug:
+        return result  # the text names a town elsewhere: the photo may be an old one
+    near = f"photo location near {place.city}, {place.state} {place.zip}"
+    located = replace(loc, text=loc.text if loc.source not in _NO_PLACE_NAMED and loc.text
+                      else near, zip=place.zip, city=place.city, county=place.county,
+                      state=place.state, lat=lat, lon=lon, source="photo", precision="photo",
+                      jurisdiction=slug)
+    confidence = result.confidence + 0.55 * (_PRECISION_WEIGHT["photo"] - _PRECISION_WEIGHT.get(
+        loc.precision, 0.0)) + (0.15 if not loc.jurisdiction else 0.0)
+    return replace(result, location=located, confidence=round(min(confidence, 1.0), 2))
 
 
 def gazetteer_from_config(config_dir: Path, osm: OsmIndex | None = None) -> Gazetteer:

@@ -52,7 +52,8 @@ from hotline.triage.words import (
 )
 
 # precisions a verifier could go to
-FINE = frozenset({"address", "intersection", "landmark", "street", "neighbourhood", "zip"})
+FINE = frozenset({"address", "intersection", "photo", "landmark", "street", "neighbourhood",
+                  "zip"})
 
 @dataclass
 class Location:

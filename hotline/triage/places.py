@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hotline.core.distances import distance_m
+
 DATA_FILE = Path(__file__).parent / "data" / "places.json.gz"
 
 STATES = {
@@ -162,6 +164,7 @@ class Places:
         self._alternates = data["alternates"]
         self._area_codes = data.get("area_codes", {})
         self._counties: dict[str, dict[str, Place]] | None = None
+        self._grid: dict[tuple[int, int], list[str]] | None = None
         by_name: dict[str, list[str]] = defaultdict(list)
         for key in self._cities:
             by_name[key.split("|", 1)[0]].append(key)
@@ -200,6 +203,27 @@ class Places:
         if not codes:
             return None
         return self.zip(codes[0])
+
+    def nearest_zip(self, lat: float, lon: float, within_m: float = 8000) -> Place | None:
+        """The ZIP code whose centre is nearest a point, if one is within `within_m` metres
+        (offline reverse geocoding, to a ZIP: what a photo's GPS needs)."""
+        if self._grid is None:
+            grid: dict[tuple[int, int], list[str]] = defaultdict(list)
+            for code, row in self._zips.items():
+                grid[(int(row[3] // 0.1), int(row[4] // 0.1))].append(code)
+            self._grid = dict(grid)
+        cell = (int(lat // 0.1), int(lon // 0.1))
+        best: tuple[float, str] | None = None
+        for dlat in (-1, 0, 1):
+            for dlon in (-1, 0, 1):
+                for code in self._grid.get((cell[0] + dlat, cell[1] + dlon), ()):
+                    row = self._zips[code]
+                    metres = distance_m(lat, lon, row[3], row[4])
+                    if best is None or metres < best[0]:
+                        best = (metres, code)
+        if best is None or best[0] > within_m:
+            return None
+        return self.zip(best[1])
 
     def area_code(self, code: str) -> Place | None:
         """The principal city of a telephone area code (a weak hint of where someone is)."""
