@@ -36,7 +36,7 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACTIVITY_TABLES = ("incident_events", "alerts", "messages", "reports", "incidents", "reporters",
                    "outbox_jobs", "audit_log", "api_tokens", "users", "data_keys", "call_legs",
                    "calls", "broadcast_recipients", "broadcast_approvals", "broadcasts",
-                   "subscriber_areas", "subscribers")
+                   "subscriber_areas", "subscribers", "media_items")
 
 
 def base_settings(**extra: Any) -> dict[str, Any]:

@@ -70,6 +70,19 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
     assert "responder new-york-city-lawyer-1" in summary.updated
 
 
+def test_a_member_may_prefer_whatsapp(app, config_dir):
+    path = config_dir / "networks.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["networks"][0]["members"][0]["channel"] = "whatsapp"
+    path.write_text(yaml.safe_dump(data))
+    assert "responder new-york-city-lawyer-1" in _load(app, config_dir).updated
+    with app.app_context():
+        from hotline.models import Responder
+
+        assert db.session.scalar(select(Responder.channel).where(
+            Responder.key == "new-york-city-lawyer-1")) == "whatsapp"
+
+
 @pytest.mark.parametrize(("file", "mutate", "where"), [
     ("jurisdictions.yaml", lambda d: d["jurisdictions"][2].pop("timezone"),
      "jurisdictions[2].timezone"),
@@ -112,6 +125,8 @@ def test_changing_a_phone_number_updates_the_responder(app, config_dir):
      "networks[0].rotations[0].starts_on"),
     ("networks.yaml", lambda d: d["networks"][0]["members"][0].update(role="boss"),
      "networks[0].members[0].role"),
+    ("networks.yaml", lambda d: d["networks"][0]["members"][0].update(channel="telegram"),
+     "networks[0].members[0].channel"),
     ("networks.yaml", lambda d: d["networks"][0]["escalation"].update(repeats=1),
      "networks[0].escalation.repeats"),
     ("languages/es.yaml", lambda d: d["templates"].pop("page"), "templates"),

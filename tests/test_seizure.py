@@ -19,6 +19,7 @@ import redis
 
 from tests.conftest import PG_ADMIN
 from tests.e2e.test_pipeline import run_burst_worker
+from tests.media.conftest import CAMERA_MARK, PILSEN, jpeg, mms, post
 from tests.routing.helpers import phone
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.e2e]
@@ -78,7 +79,12 @@ def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio, ma
     twilio.post_sms(client, "si", from_number=REPORTS[0][0])
     for number, body in REPORTS:
         twilio.post_sms(client, body, from_number=number)
+    # a photo on WhatsApp, its EXIF holding a camera serial and the GPS of where it was taken
+    photo = mms(twilio, standin, "", [("image/jpeg", jpeg(PILSEN))], from_number=REPORTS[1][0])
+    photo["From"], photo["To"] = "whatsapp:" + REPORTS[1][0], "whatsapp:+14155238886"
+    assert post(client, twilio, photo).status_code == 200
     assert run_burst_worker(pg_url, redis_url, extra).returncode == 0
+    assert len(standin.deleted_media) == 1  # fetched, kept, deleted at Twilio
     code = re.search(r"VERIFICA?R? (\w{4})", " ".join(m["body"] for m in standin.sent)
                      ).group(1)
     twilio.post_sms(client, f"YES {code}", from_number=phone("chicago-verifier-4"))
@@ -113,6 +119,9 @@ def test_dumps_hold_no_number_and_no_body(pg_url, redis_url, standin, twilio, ma
             assert fragment not in dump and fragment not in stored
     assert "Seizuretest" not in dump and "Seizuretest" not in stored
     assert RELAY not in dump
+    assert "COPY public.media_items" in dump
+    for form in (CAMERA_MARK, CAMERA_MARK.encode().hex()):  # bytea is dumped as hex
+        assert form not in dump and form not in stored
 
     # PostgreSQL's own log of this run (errors with their statements, connections)
     written = ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from hotline.triage import photos
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+_DECLARED = re.compile(r"[^A-Za-z0-9.+/;= _-]")  # a content type as stored: no NUL, no markup
 BUDGET_SECONDS = 20.0  # what the triage job spends fetching before it triages anyway
 STALE_PHOTO = timedelta(hours=24)  # a photo taken longer ago says nothing of where it is now
 
@@ -59,7 +61,8 @@ def register(session: Session, message: Message) -> list[MediaItem]:
         item = MediaItem(message_id=message.id, position=position,
                          message_sid=sids[0] if sids else message.twilio_sid[:34],
                          media_sid=sids[1] if sids else None,
-                         declared_type=str(ref.get("content_type") or "")[:100],
+                         declared_type=_DECLARED.sub("", str(ref.get("content_type") or ""))
+                         [:100],
                          status="pending" if sids else "refused",
                          reason=None if sids else "not a Twilio media URL of this account")
         session.add(item)
@@ -104,7 +107,8 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
                 retry = retry or reachable(settings)
                 continue
             item_id = item.id
-            session.commit()  # nothing held while Twilio answers
+            if not _claim(session, item):
+                continue  # another job is fetching it right now
             fetched = _fetch(settings, item)
             item = session.get(MediaItem, item_id)
             retry = _record(session, vault, settings, item, fetched) or retry
@@ -124,6 +128,19 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
     session.commit()
 
 
+def _claim(session: Session, item: MediaItem) -> bool:
+    """Count this attempt, if no other job counted it first (then it is that job's); commits,
+    so nothing is held while Twilio answers. A job killed after its claim leaves the item
+    pending: the next run claims it again."""
+    table = MediaItem.__table__
+    seen = item.attempts
+    claimed = session.execute(table.update().where(
+        table.c.id == item.id, table.c.status == "pending", table.c.attempts == seen)
+        .values(attempts=seen + 1)).rowcount == 1
+    session.commit()
+    return claimed
+
+
 def _fetch(settings: Settings, item: MediaItem) -> _Fetched:
     try:
         content_type, data = fetch_media(settings, item.message_sid, item.media_sid or "",
@@ -136,7 +153,6 @@ def _fetch(settings: Settings, item: MediaItem) -> _Fetched:
 def _record(session: Session, vault: Vault, settings: Settings, item: MediaItem,
             fetched: _Fetched) -> bool:
     """Store what was fetched, or why not (flushes); True when it must be tried again."""
-    item.attempts += 1
     now = utcnow()
     if fetched.problem is not None:
         reason = str(fetched.problem)

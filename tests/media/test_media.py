@@ -198,3 +198,22 @@ def test_retention_purges_media(sms_app, twilio, standin):
         assert (item.data_enc, item.display_enc, item.thumb_enc, item.meta_enc) == (
             None, None, None, None)
         assert item.sha256  # the chain of custody's record stays
+
+
+def test_hostile_media_fields_lose_nothing_and_break_nothing(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    form = mms(twilio, standin, "ICE <b>here</b> \U0001F6A8", [("image/jpeg", jpeg())],
+               from_number=PHONE)
+    form["MediaContentType0"] = "image/jpeg\x00<script>alert(1)</script>"
+    form["NumMedia"] = "2"
+    form["MediaUrl1"] = "https://api.twilio.com/2010-04-01/Accounts/AC\x00/Messages/x/Media/y"
+    form["MediaContentType1"] = "image/png"
+    assert post(client, twilio, form).status_code == 200
+    drain(sms_app)
+    with sms_app.app_context():
+        items = db.session.scalars(select(MediaItem).order_by(MediaItem.position)).all()
+        assert [i.status for i in items] == ["stored", "refused"]
+        assert "\x00" not in items[0].declared_type and "<" not in items[0].declared_type
+        report = db.session.scalar(select(Report))
+        vault = sms_app.extensions["hotline_vault"]
+        assert vault.decrypt(report.text_enc, "report.text") == "ICE <b>here</b> \U0001F6A8"
