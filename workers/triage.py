@@ -9,9 +9,8 @@ from workers.base import job
 
 @job
 def triage_message(message_id: int) -> None:
-    """Process one stored inbound message: its media kept first (a photo's place is a clue),
-    then a command, relay, follow-up answer, or new report."""
-    media.collect(db.session, message_id)
+    """Process one stored inbound message: its media kept first, then a command, relay,
+    follow-up answer, or new report."""
     dispatch.process_inbound_message(db.session, message_id)
 
 

@@ -40,11 +40,20 @@ def _recent_report(session: Session, reporter: Reporter) -> Report | None:
                           .order_by(Report.id.desc()).limit(1))
 
 
+def _locked(session: Session, message_id: int) -> Message | None:
+    return session.scalars(select(Message).where(Message.id == message_id)
+                           .with_for_update()).one_or_none()
+
+
 def process_inbound_message(session: Session, message_id: int) -> Report | None:
     """Everything after the webhook, for one stored message (idempotent)."""
     vault: Vault = current_app.extensions["hotline_vault"]
-    message = session.scalars(select(Message).where(Message.id == message_id)
-                              .with_for_update()).one_or_none()
+    message = _locked(session, message_id)
+    if message is not None and message.processed_at is None and media.to_collect(message):
+        # its photos first (a photo's place is a clue), with nothing locked meanwhile
+        session.rollback()
+        media.collect(session, message_id)
+        message = _locked(session, message_id)
     if message is None or message.processed_at is not None:
         return None
     message.processed_at = utcnow()

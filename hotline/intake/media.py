@@ -39,13 +39,22 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 _DECLARED = re.compile(r"[^A-Za-z0-9.+/;= _-]")  # a content type as stored: no NUL, no markup
 BUDGET_SECONDS = 20.0  # what the triage job spends fetching before it triages anyway
-STALE_PHOTO = timedelta(hours=24)  # a photo taken longer ago says nothing of where it is now
+STALE_PHOTO = timedelta(hours=24)
+CLAIM_LAPSES = timedelta(minutes=3)  # longer than any fetch (HOTLINE_TWILIO_TIMEOUT <= 120 s)  # a photo taken longer ago says nothing of where it is now
 
 
 def reachable(settings: Settings) -> bool:
     """Whether there is a Twilio (or a stand-in of it) to fetch from: never in the embedded
     demo without one."""
     return bool(settings.twilio_api_base_url) or not settings.embedded
+
+
+def to_collect(message: Message) -> bool:
+    """Whether a message has media still to fetch (or never looked at): an MMS or WhatsApp
+    message's, never a call's recording."""
+    return message.channel != "voice" and any(
+        isinstance(ref, dict) and ("url" in ref or ref.get("status") == "pending")
+        for ref in message.media or [])
 
 
 def register(session: Session, message: Message) -> list[MediaItem]:
@@ -129,14 +138,15 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
 
 
 def _claim(session: Session, item: MediaItem) -> bool:
-    """Count this attempt, if no other job counted it first (then it is that job's); commits,
-    so nothing is held while Twilio answers. A job killed after its claim leaves the item
-    pending: the next run claims it again."""
+    """Take the item for one attempt, unless another job holds it (its claim lapses after
+    CLAIM_LAPSES, so a job killed mid-fetch leaves it to the next). Commits, so nothing is
+    held while Twilio answers."""
     table = MediaItem.__table__
-    seen = item.attempts
+    now = utcnow()
     claimed = session.execute(table.update().where(
-        table.c.id == item.id, table.c.status == "pending", table.c.attempts == seen)
-        .values(attempts=seen + 1)).rowcount == 1
+        table.c.id == item.id, table.c.status == "pending",
+        (table.c.claimed_at.is_(None)) | (table.c.claimed_at < now - CLAIM_LAPSES))
+        .values(attempts=table.c.attempts + 1, claimed_at=now)).rowcount == 1
     session.commit()
     return claimed
 
@@ -162,7 +172,7 @@ def _record(session: Session, vault: Vault, settings: Settings, item: MediaItem,
         elif fetched.problem.final or item.attempts >= MAX_ATTEMPTS:
             item.status, item.reason = "failed", f"Twilio did not give it: {reason}"
         else:
-            item.reason = f"attempt {item.attempts}: {reason}"
+            item.reason, item.claimed_at = f"attempt {item.attempts}: {reason}", None
             logger.warning("media %s of message %s not fetched yet (%s)", item.id,
                            item.message_id, reason)
             return True

@@ -48,6 +48,7 @@ class MediaItem(Base):
     meta_enc: Mapped[str | None] = mapped_column(
         Text, info={"encryption_context": "media.meta"})
     attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime | None]  # a job is fetching it (a claim lapses: CLAIM_LAPSES)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     fetched_at: Mapped[datetime | None]
     deleted_at_twilio: Mapped[datetime | None]

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column('thumb_enc', sa.LargeBinary(), nullable=True),
         sa.Column('meta_enc', sa.Text(), nullable=True),
         sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('claimed_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('fetched_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('deleted_at_twilio', UTCDateTime(timezone=True), nullable=True),
