@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 _DECLARED = re.compile(r"[^A-Za-z0-9.+/;= _-]")  # a content type as stored: no NUL, no markup
 BUDGET_SECONDS = 20.0  # what the triage job spends fetching before it triages anyway
-STALE_PHOTO = timedelta(hours=24)
-CLAIM_LAPSES = timedelta(minutes=3)  # longer than any fetch (HOTLINE_TWILIO_TIMEOUT <= 120 s)  # a photo taken longer ago says nothing of where it is now
+STALE_PHOTO = timedelta(hours=24)  # a photo taken longer ago says nothing of where it is now
+CLAIM_LAPSES = timedelta(minutes=3)  # longer than any fetch (HOTLINE_TWILIO_TIMEOUT <= 120 s)
 
 
 def reachable(settings: Settings) -> bool:
