@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from hotline.core.settings import Settings
 from hotline.core.twilio_client import MediaUnavailable, delete_media, fetch_media, media_sids
 from hotline.jobs import outbox
-from hotline.models import MediaItem, Message, utcnow
+from hotline.models import MediaItem, Message, Report, utcnow
 from hotline.privacy.vault import DecryptionError, Vault
 from hotline.triage import photos
 
@@ -126,9 +126,14 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
                 item.media_sid:
             retry = not _delete(session, settings, item) or retry
     message = session.get(Message, message_id)
-    message.media = [references(item) for item in session.scalars(
+    fresh = {ref["media_id"]: ref for ref in (references(item) for item in session.scalars(
         select(MediaItem).where(MediaItem.message_id == message_id)
-        .order_by(MediaItem.position))]
+        .order_by(MediaItem.position)))}
+    message.media = list(fresh.values())
+    report = session.get(Report, message.report_id) if message.report_id else None
+    if report is not None and report.media:  # fetched after its report was made
+        report.media = [fresh.get(ref.get("media_id"), ref) if isinstance(ref, dict) else ref
+                        for ref in report.media]
     if retry:
         attempts = max(item.attempts for item in items)
         outbox.defer(session, "fetch_media", message_id,

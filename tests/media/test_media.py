@@ -137,6 +137,8 @@ def test_a_passing_failure_is_fetched_again_later(sms_app, twilio, standin):
     with sms_app.app_context():
         item = db.session.scalar(select(MediaItem))
         assert item.status == "stored" and item.deleted_at_twilio is not None
+        # the report made meanwhile says so too
+        assert db.session.scalar(select(Report)).media[0]["status"] == "stored"
 
 
 def test_a_photo_only_mms_is_asked_where_and_a_photo_is_no_answer(sms_app, twilio, standin):
