@@ -354,16 +354,21 @@ def twilio_standin(port: int, deliver: bool) -> None:
 @click.option("--url", default=None, help="Base URL of the running Hotline "
               "(default: HOTLINE_PUBLIC_URL or http://127.0.0.1:5000).")
 @click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for the incident.")
+@click.option("--whatsapp", is_flag=True, help="As a WhatsApp message (whatsapp:+... on both "
+              "sides), the way Twilio delivers WhatsApp to the same webhook.")
 @click.argument("text")
 def simulate_sms(from_number: str, to_number: str, url: str | None, wait: float,
-                 text: str) -> None:
-    """Send one SMS through the real pipeline as a signed Twilio webhook."""
+                 whatsapp: bool, text: str) -> None:
+    """Send one SMS (or WhatsApp message) through the real pipeline as a signed Twilio
+    webhook."""
     from hotline.simulate import find_incident_for, send_signed_sms
 
     app = _app()
     settings = app.config["SETTINGS"]
     base = (url or settings.public_url or "http://127.0.0.1:5000").rstrip("/")
     try:
+        if whatsapp:
+            from_number, to_number = f"whatsapp:{from_number}", f"whatsapp:{to_number}"
         sid, status, reply = send_signed_sms(settings, base, from_number, to_number, text)
     except OSError as exc:
         raise click.ClickException(f"cannot reach Hotline at {base}: {exc}") from None

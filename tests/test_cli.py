@@ -164,6 +164,13 @@ def test_run_needs_no_settings_and_simulate_sms_goes_through(running):
     assert re.fullmatch(r"[2-9A-Z]{4}", incident["code"])
     board = session.get(f"http://127.0.0.1:{port}/", timeout=5)
     assert incident["code"] in board.text
+    # the same on WhatsApp: the same webhook, answered, a report of its own
+    result = hotline("simulate-sms", "--url", f"http://127.0.0.1:{port}", "--whatsapp",
+                     "--from", "+13125550124", "ICE at the Home Depot on Cermak 60623", env=env,
+                     cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "webhook: HTTP 200" in result.stdout and "reply: (none)" not in result.stdout
+    assert json.loads(result.stdout.split("incident: ", 1)[1])["jurisdiction"] == "chicago"
 
 
 def test_geo_import_reads_an_extract_reports_counts_and_replaces_the_earlier_import(tmp_path):
