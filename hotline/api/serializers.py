@@ -8,6 +8,9 @@ from typing import Any
 from hotline.models import EVENT_TEXT_CONTEXT, Alert, Incident, IncidentEvent, Report, Responder
 from hotline.privacy.vault import Vault
 
+# what the API says of a report's photo, audio or video: its row, never a URL
+MEDIA_FIELDS = ("media_id", "content_type", "kind", "status")
+
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, or None."""
@@ -43,18 +46,24 @@ def report_detail(report: Report, vault: Vault) -> dict[str, Any]:
         "location": report.location,
         "needs_location": report.needs_location,
         "confidence": report.confidence,
-        "media": [_media(item) for item in report.media or []],
+        "media": [m for m in map(_media, report.media or []) if m is not None],
         "flags": report.flags,
         "created_at": iso(report.created_at),
     }
 
 
-def _media(item: Any) -> Any:  # noqa: ANN401 - stored JSON
-    """A report's media item; a call recording without Twilio's URL (which anyone holding it
-    may fetch): it is listened to on the dashboard, audited."""
-    if isinstance(item, dict) and "duration" in item:
+def _media(item: Any) -> dict[str, Any] | None:  # noqa: ANN401 - stored JSON
+    """A report's media item, never with a URL: a photo, audio or video by its row
+    (`media_id`; its bytes are seen on the dashboard, audited), a call recording without
+    Twilio's URL (which anyone holding it may fetch): it is listened to on the dashboard,
+    audited. None for anything else (a reference from before media were kept)."""
+    if not isinstance(item, dict):
+        return None
+    if "duration" in item:
         return {k: v for k, v in item.items() if k not in ("url", "call_sid")}
-    return item
+    if "media_id" not in item:
+        return None
+    return {key: item.get(key) for key in MEDIA_FIELDS}
 
 
 def event_data(event: IncidentEvent, vault: Vault | None) -> dict[str, Any]:

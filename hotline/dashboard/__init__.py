@@ -1,5 +1,5 @@
 """The dispatcher dashboard: board, incidents, live updates, map, calls and call rosters,
-community alerts, lawyers' view, admin pages."""
+media kept as evidence, community alerts, lawyers' view, admin pages."""
 
 from hotline.dashboard import (  # noqa: F401 - importing a view module adds its routes
     admin_views,
@@ -10,6 +10,7 @@ from hotline.dashboard import (  # noqa: F401 - importing a view module adds its
     filters,
     incident_views,
     map_views,
+    media_views,
     security,
 )
 from hotline.dashboard.blueprint import bp

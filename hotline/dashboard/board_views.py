@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from flask import (
     Response,
+    abort,
     current_app,
     g,
     make_response,
@@ -18,13 +19,13 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hotline.accounts.scope import Scope, scope_of
+from hotline.accounts.scope import Scope, scope_of, visible
 from hotline.core.extensions import db
 from hotline.dashboard import broadcast_queries, call_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
 from hotline.messaging.templates import load_templates
-from hotline.models import INCIDENT_STATUSES, Jurisdiction
+from hotline.models import INCIDENT_STATUSES, Incident, Jurisdiction, Report
 
 LIVE_INTERVAL_MS = 1500  # new incidents and status changes show within 3 s
 
@@ -34,6 +35,23 @@ def current_scope() -> Scope:
     if "scope" not in g:
         g.scope = scope_of(db.session, g.user)
     return g.scope
+
+
+def report_in_scope_or_404(report_id: int | None) -> tuple[Report, Incident | None]:
+    """A report (with its incident) the user may see, as its incident page is; 404 for one
+    not triaged yet or out of scope, whether or not it exists."""
+    report = db.session.get(Report, report_id) if report_id else None
+    if report is None:
+        abort(404)  # not triaged yet: on no page
+    scope = current_scope()
+    incident = db.session.get(Incident, report.incident_id) if report.incident_id else None
+    if incident is not None:
+        allowed = visible(db.session, scope, incident)
+    else:
+        allowed = not scope.lawyer and scope.includes_jurisdiction(report.jurisdiction_id)
+    if not allowed:
+        abort(404)
+    return report, incident
 
 
 def live_etag(*parts: object) -> str:

@@ -20,7 +20,6 @@ from flask import (
 from sqlalchemy import select
 
 from hotline.accounts.audit import audit
-from hotline.accounts.scope import visible
 from hotline.core.extensions import db
 from hotline.core.twilio_client import RECORDING_SID, RecordingUnavailable, fetch_recording
 from hotline.dashboard import call_queries, queries
@@ -30,11 +29,12 @@ from hotline.dashboard.board_views import (
     conditional,
     current_scope,
     live_etag,
+    report_in_scope_or_404,
 )
 from hotline.dashboard.security import client_ip, login_required, vault
 from hotline.intake.calls import MAX_FIELD, REPORT_FIELDS, report_from_call
 from hotline.intake.voice import listened
-from hotline.models import Call, Incident, Message, Report, utcnow
+from hotline.models import Call, Incident, Message, utcnow
 
 View = Response | str | tuple[str, int]
 CALL_ROLES = ("admin", "dispatcher")  # write a call's report, listen to recordings
@@ -151,17 +151,7 @@ def _recording_or_404(message_id: int, lock: bool = False) -> tuple[Message, Inc
     if message is None or message.channel != "voice" or message.direction != "inbound" \
             or not RECORDING_SID.match(message.twilio_sid or ""):
         abort(404)
-    report = db.session.get(Report, message.report_id) if message.report_id else None
-    if report is None:
-        abort(404)  # not triaged yet: on no page
-    scope = current_scope()
-    incident = db.session.get(Incident, report.incident_id) if report.incident_id else None
-    if incident is not None:
-        allowed = visible(db.session, scope, incident)
-    else:
-        allowed = not scope.lawyer and scope.includes_jurisdiction(report.jurisdiction_id)
-    if not allowed:
-        abort(404)
+    _, incident = report_in_scope_or_404(message.report_id)
     return message, incident
 
 

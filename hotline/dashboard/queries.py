@@ -22,6 +22,7 @@ from hotline.models import (
     Alert,
     Incident,
     Jurisdiction,
+    MediaItem,
     Message,
     Report,
     Reporter,
@@ -212,18 +213,42 @@ def signature(session: Session) -> str:
 
 # -- one incident ---------------------------------------------------------------------------
 
-def safe_media(media: Any) -> list[dict[str, str]]:
-    """Media links that are plain http(s) URLs (never javascript: or data:), without call
-    recordings: those are only played through the dashboard (`recordings_of`), never linked
-    at Twilio."""
-    items = []
-    for item in media if isinstance(media, list) else []:
-        url = str((item or {}).get("url", "")) if isinstance(item, dict) else ""
-        if "call_sid" in item or str(item.get("content_type") or "").startswith("audio/"):
-            continue
-        if url.lower().startswith(("https://", "http://")):
-            items.append({"url": url, "content_type": str(item.get("content_type") or "media")})
-    return items
+# what the incident page shows of a media item: never its sealed bytes or its EXIF
+MEDIA_COLUMNS = (MediaItem.id, MediaItem.declared_type, MediaItem.content_type, MediaItem.kind,
+                 MediaItem.status, MediaItem.reason, MediaItem.size, MediaItem.sha256)
+MEDIA_NOUNS = {"image": "photo", "audio": "audio", "video": "video"}
+
+
+def size_label(size: int | None) -> str:
+    """A size in bytes as people read it: "812 bytes", "14.2 KB", "3.1 MB"."""
+    if size is None:
+        return ""
+    if size < 1000:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def media_of(session: Session, report_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The media items of these reports' messages, in order (one query; no sealed bytes, no
+    URL: a stored item is served by the dashboard's media views, audited)."""
+    if not report_ids:
+        return {}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in session.execute(
+            select(Message.report_id, *MEDIA_COLUMNS,
+                   MediaItem.thumb_enc.is_not(None).label("has_thumb"))
+            .join(Message, Message.id == MediaItem.message_id)
+            .where(Message.report_id.in_(report_ids))
+            .order_by(MediaItem.message_id, MediaItem.position)):
+        kind = row.kind or (row.declared_type or "").split("/", 1)[0]
+        found.setdefault(row.report_id, []).append({
+            "id": row.id, "kind": row.kind, "noun": MEDIA_NOUNS.get(kind, "media"),
+            "content_type": row.content_type or row.declared_type or "",
+            "status": row.status, "reason": row.reason, "size": size_label(row.size),
+            "sha256": row.sha256, "has_thumb": bool(row.has_thumb)})
+    return found
 
 
 def _text(vault: Vault, report: Report, pii: bool) -> tuple[str | None, str]:
@@ -259,11 +284,14 @@ def recordings_of(session: Session, report_ids: list[int]) -> dict[int, list[dic
 
 def reports_of(session: Session, incident: Incident, vault: Vault,
                pii: bool) -> list[dict[str, Any]]:
-    """The incident's reports for the page (texts only when the viewer may read PII)."""
+    """The incident's reports for the page (texts and media only when the viewer may read
+    PII)."""
     rows = session.execute(
         select(Report, Reporter).outerjoin(Reporter, Reporter.id == Report.reporter_id)
         .where(Report.incident_id == incident.id).order_by(Report.created_at, Report.id)).all()
-    recordings = recordings_of(session, [report.id for report, _ in rows])
+    ids = [report.id for report, _ in rows]
+    recordings = recordings_of(session, ids)
+    media = media_of(session, ids) if pii else {}  # viewers see none
     out = []
     for report, reporter in rows:
         text, shown = _text(vault, report, pii)
@@ -272,7 +300,7 @@ def reports_of(session: Session, incident: Incident, vault: Vault,
             "channel": report.channel, "created_at": report.created_at,
             "salute": {k: v for k, v in (report.salute or {}).items() if v},
             "location": (report.location or {}).get("text"),
-            "confidence": report.confidence, "media": safe_media(report.media),
+            "confidence": report.confidence, "media": media.get(report.id, []),
             "recordings": recordings.get(report.id, []),
             "flags": sorted(k for k, v in (report.flags or {}).items() if v is True),
             "reporter": {"ref": reference(reporter.phone_hmac), "trust": reporter.trust_score,
