@@ -138,10 +138,12 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
     flags = dict(message.flags or {})
     route = channels.route_of(session, settings, message)
 
-    if message.status == "sending" and not isinstance(route, str):
-        # A previous run claimed it and then died or timed out: did Twilio take it?
-        found = _find_at_twilio(settings, route.address(to), body, flags.get("claimed_at"),
-                                any_body=route.template)
+    if message.status == "sending":
+        # A previous run claimed it and then died or timed out: did Twilio take it? (on the
+        # channel it was claimed for: a WhatsApp window may have closed since)
+        found = _find_at_twilio(settings, channels.PREFIX + to if message.channel == "whatsapp"
+                                else to, body, flags.get("claimed_at"),
+                                any_body=flags.get("whatsapp") == "template")
         if found is not None:
             return _mark_sent(session, message, found, flags)
 
