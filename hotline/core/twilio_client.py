@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import urllib.request
 from typing import Any
 
@@ -139,10 +140,11 @@ def _media_url(settings: Settings, message_sid: str, media_sid: str) -> str:
 
 
 def fetch_media(settings: Settings, message_sid: str, media_sid: str,
-                max_bytes: int) -> tuple[str, bytes]:
+                max_bytes: int, deadline: float = 90.0) -> tuple[str, bytes]:
     """(content type, bytes) of an inbound message's media item, with the account's
     credentials (Twilio answers with a redirect to its storage, which `requests` follows
-    without the credentials). Read at most `max_bytes`: anything larger is refused unread.
+    without the credentials). Read at most `max_bytes`: anything larger is refused unread;
+    a download still going after `deadline` seconds is given up (a passing failure).
 
     The URL is built from the SIDs and the configured API base, never from the webhook's URL,
     so a forged MediaUrl cannot make Hotline fetch anything else."""
@@ -161,8 +163,11 @@ def fetch_media(settings: Settings, message_sid: str, media_sid: str,
         if declared.isdigit() and int(declared) > max_bytes:
             raise MediaUnavailable(f"too large: {int(declared)} bytes", final=True)
         chunks, size = [], 0
+        ends = time.monotonic() + deadline
         try:
             for chunk in response.iter_content(64 * 1024):
+                if time.monotonic() > ends:
+                    raise MediaUnavailable(f"still downloading after {deadline:.0f} s")
                 size += len(chunk)
                 if size > max_bytes:
                     raise MediaUnavailable(f"too large: over {max_bytes} bytes", final=True)

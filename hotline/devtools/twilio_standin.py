@@ -27,6 +27,14 @@ from werkzeug.wrappers import Request, Response
 API = "/2010-04-01/Accounts/"
 
 
+def _template_text(form: dict[str, str]) -> str:
+    """What a Content template whose text is one variable `{{1}}` says: that variable."""
+    try:
+        return str(json.loads(form.get("ContentVariables") or "{}").get("1", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log: request lines carry phone numbers in query strings."""
 
@@ -250,7 +258,8 @@ class TwilioStandIn:
         resource = {
             "sid": sid, "account_sid": self.account_sid, "to": form["To"],
             "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": form.get("Body", ""), "status": "queued" if form.get("From") else "accepted",
+            "body": form.get("Body") or _template_text(form),
+            "status": "queued" if form.get("From") else "accepted",
             "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
             "date_created": now, "date_updated": now, "date_sent": None, "price": None,
             "error_code": None, "error_message": None,

@@ -30,14 +30,16 @@ def _still_waiting(session: Session, report: Report) -> bool:
 MEDIA_JOINS_REPORT = timedelta(minutes=15)  # photos sent after a report belong to it
 
 
-def _recent_report(session: Session, reporter: Reporter) -> Report | None:
-    """The reporter's report of the last minutes, still in an open incident: the one a
-    message of photos alone goes with."""
-    return session.scalar(select(Report).join(Incident, Incident.id == Report.incident_id)
-                          .where(Report.reporter_id == reporter.id, Report.state == "complete",
-                                 Report.created_at >= utcnow() - MEDIA_JOINS_REPORT,
-                                 Incident.status.in_(OPEN_STATUSES))
-                          .order_by(Report.id.desc()).limit(1))
+def _recent_report(session: Session, reporter: Reporter,
+                   within: timedelta | None = MEDIA_JOINS_REPORT) -> Report | None:
+    """The reporter's latest report (of the last `within`) in an open incident: the one a
+    message of photos alone, or a photo sent in a relayed conversation, goes with."""
+    query = select(Report).join(Incident, Incident.id == Report.incident_id).where(
+        Report.reporter_id == reporter.id, Report.state == "complete",
+        Incident.status.in_(OPEN_STATUSES))
+    if within is not None:
+        query = query.where(Report.created_at >= utcnow() - within)
+    return session.scalar(query.order_by(Report.id.desc()).limit(1))
 
 
 def _locked(session: Session, message_id: int) -> Message | None:
@@ -93,6 +95,9 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     media_only = bool(message.media) and not body.strip() and message.channel != "voice"
     if reporter is not None and not media_only and \
             conversation.relay_from_reporter(session, reporter, body, message):
+        report = _recent_report(session, reporter, within=None) if message.media else None
+        if report is not None:  # a photo sent in the conversation is evidence all the same
+            reports.add_media(session, report, message)
         return None
 
     pending = None

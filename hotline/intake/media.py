@@ -36,7 +36,8 @@ from hotline.triage import photos
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12  # backoff 30 s, 1 min, ... then hourly: about 8 hours of a Twilio outage
+FETCH_DEADLINE = 90.0  # seconds one download may take in all (a trickle is given up, retried)
 _DECLARED = re.compile(r"[^A-Za-z0-9.+/;= _-]")  # a content type as stored: no NUL, no markup
 BUDGET_SECONDS = 20.0  # what the triage job spends fetching before it triages anyway
 STALE_PHOTO = timedelta(hours=24)  # a photo taken longer ago says nothing of where it is now
@@ -115,12 +116,19 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
             if time.monotonic() - started > budget or not reachable(settings):
                 retry = retry or reachable(settings)
                 continue
-            item_id = item.id
             if not _claim(session, item):
-                continue  # another job is fetching it right now
-            fetched = _fetch(settings, item)
-            item = session.get(MediaItem, item_id)
-            retry = _record(session, vault, settings, item, fetched) or retry
+                retry = True  # another job holds it: look again once its claim lapses
+                continue
+            try:
+                retry = _record(session, vault, settings, item, _fetch(settings, item)) or retry
+            except Exception as exc:  # noqa: BLE001 - never lose the item to a surprise
+                session.rollback()
+                session.refresh(item)
+                item.reason, item.claimed_at = f"attempt {item.attempts}: " \
+                    f"{type(exc).__name__}", None
+                logger.exception("media %s of message %s: unexpected error; tried again later",
+                                 item.id, item.message_id)
+                retry = True
             session.commit()
         if item.status in ("stored", "refused") and item.deleted_at_twilio is None and \
                 item.media_sid:
@@ -136,9 +144,9 @@ def collect(session: Session, message_id: int, budget: float = BUDGET_SECONDS) -
                         for ref in report.media]
     if retry:
         attempts = max(item.attempts for item in items)
-        outbox.defer(session, "fetch_media", message_id,
-                     run_at=utcnow() + timedelta(seconds=min(600, 15 * 2 ** attempts)),
-                     dedupe_key=f"media:{message_id}:{attempts}")
+        run_at = utcnow() + timedelta(seconds=min(3600, 15 * 2 ** attempts))
+        # one per run (two runs at once may both ask: the claims keep it to one fetch)
+        outbox.defer(session, "fetch_media", message_id, run_at=run_at)
     session.commit()
 
 
@@ -153,13 +161,14 @@ def _claim(session: Session, item: MediaItem) -> bool:
         (table.c.claimed_at.is_(None)) | (table.c.claimed_at < now - CLAIM_LAPSES))
         .values(attempts=table.c.attempts + 1, claimed_at=now)).rowcount == 1
     session.commit()
+    session.refresh(item)  # the session keeps objects across commits: read the claim back
     return claimed
 
 
 def _fetch(settings: Settings, item: MediaItem) -> _Fetched:
     try:
         content_type, data = fetch_media(settings, item.message_sid, item.media_sid or "",
-                                         settings.media_max_bytes)
+                                         settings.media_max_bytes, FETCH_DEADLINE)
     except MediaUnavailable as exc:
         return _Fetched(problem=exc)
     return _Fetched(content_type, data)
@@ -188,19 +197,24 @@ def _record(session: Session, vault: Vault, settings: Settings, item: MediaItem,
     item.size, item.sha256, item.fetched_at = len(data), hashlib.sha256(data).hexdigest(), now
     try:
         content_type, kind = photos.check(data, fetched.content_type or item.declared_type)
-        display = thumb = None
-        meta: dict[str, Any] = {}
-        if kind == "image":
-            meta = photos.facts(data).public()
-            shown, shown_type = photos.without_metadata(data)
-            display, thumb = shown, photos.thumbnail(data)
-            meta["display_type"] = shown_type
     except photos.RefusedMedia as exc:
         item.status, item.reason = "refused", str(exc)[:200]
         logger.warning("media %s of message %s refused (%s)", item.id, item.message_id,
                        item.reason)
         return False
-    item.content_type, item.kind, item.status, item.reason = content_type, kind, "stored", None
+    display = thumb = None
+    meta: dict[str, Any] = {}
+    problem = None
+    if kind == "image":
+        try:
+            meta = photos.facts(data).public()
+            display, meta["display_type"] = photos.without_metadata(data)
+            thumb = photos.thumbnail(data)
+        except photos.RefusedMedia as exc:
+            # a damaged photo is still evidence: kept as received, with no copy to show
+            display = thumb = None
+            problem = f"kept as received, no preview: {exc}"[:200]
+    item.content_type, item.kind, item.status, item.reason = content_type, kind, "stored", problem
     item.data_enc = vault.seal_bytes(data, "media.data")
     item.display_enc = vault.seal_bytes(display, "media.data") if display else None
     item.thumb_enc = vault.seal_bytes(thumb, "media.data") if thumb else None
@@ -225,11 +239,14 @@ def _delete(session: Session, settings: Settings, item: MediaItem) -> bool:
 
 def delete_leftovers(session: Session, settings: Settings, limit: int = 500) -> int:
     """Delete at Twilio whatever media Hotline is done with but Twilio still holds (a
-    deletion that failed, an item that failed or was purged); the retention purge runs it.
+    deletion that failed, an item purged); the daily maintenance job runs it. An item Twilio
+    never gave is left there (it may be the only copy) until retention deletes its message
+    at Twilio.
     Returns how many were deleted."""
     rows = session.scalars(select(MediaItem).where(
         MediaItem.deleted_at_twilio.is_(None), MediaItem.media_sid.is_not(None),
-        MediaItem.status != "pending").order_by(MediaItem.id).limit(limit)).all()
+        MediaItem.status.in_(("stored", "refused", "purged")))
+        .order_by(MediaItem.id).limit(limit)).all()
     return sum(1 for item in rows if _delete(session, settings, item))
 
 

@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from blinker import Namespace
@@ -142,8 +142,7 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
         # A previous run claimed it and then died or timed out: did Twilio take it? (on the
         # channel it was claimed for: a WhatsApp window may have closed since)
         found = _find_at_twilio(settings, channels.PREFIX + to if message.channel == "whatsapp"
-                                else to, body, flags.get("claimed_at"),
-                                any_body=flags.get("whatsapp") == "template")
+                                else to, body, flags.get("claimed_at"))
         if found is not None:
             return _mark_sent(session, message, found, flags)
 
@@ -203,8 +202,7 @@ def send_message(session: Session, message_id: int, *, defer_if_late: bool = Tru
         return _mark_failed(session, message_id, exc.code, f"HTTP {exc.status}")
     except RequestException as exc:
         # Timeout or connection reset: Twilio may or may not have taken it. Check first.
-        found = _find_at_twilio(settings, route.address(to), body, flags["claimed_at"],
-                                any_body=route.template)
+        found = _find_at_twilio(settings, route.address(to), body, flags["claimed_at"])
         if found is not None:
             message = session.get(Message, message_id)
             return _mark_sent(session, message, found, dict(message.flags))
@@ -318,10 +316,9 @@ def _take_slot(settings: Settings, member: str, lane: str, flags: dict[str, Any]
         # a low-lane message claims its slot now; a page may have taken it meanwhile
 
 
-def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None,
-                    any_body: bool = False) -> str | None:
-    """The SID of a message Twilio already holds for this recipient and body, if any (with
-    `any_body`, a template: any message to them created since the claim)."""
+def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None) -> str | None:
+    """The SID of a message Twilio already holds for this recipient and body, if any (a
+    WhatsApp template's body is its one variable: the same text)."""
     if not since or not can_send(settings):
         return None
     try:
@@ -329,10 +326,8 @@ def _find_at_twilio(settings: Settings, to: str, body: str, since: str | None,
     except (TwilioException, RequestException):
         # cannot tell: leave it to the retry (which checks again before sending)
         return None
-    claimed = datetime.fromisoformat(since) - timedelta(seconds=5)
     for candidate in recent:
-        if candidate.body == body or (any_body and candidate.date_created is not None
-                                      and candidate.date_created >= claimed):
+        if candidate.body == body:
             return candidate.sid
     return None
 

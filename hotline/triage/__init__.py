@@ -93,6 +93,9 @@ def triage_text(text: str, gazetteer: Gazetteer, from_number: str | None = None,
 # the sources of a location that say nothing of where it happens, only of where the line or
 # the sender's number belongs
 _NO_PLACE_NAMED = frozenset({None, "area_code", "hotline_number", "streets"})
+# a photo's point, as the report keeps it in clear: to about 100 m (where it is happening,
+# not the doorstep the photo was taken from; the exact point stays sealed with the photo)
+PHOTO_DECIMALS = 3
 
 
 def with_photo(result: Triage, lat: float, lon: float, gazetteer: Gazetteer) -> Triage:
@@ -112,7 +115,8 @@ def with_photo(result: Triage, lat: float, lon: float, gazetteer: Gazetteer) -> 
     near = f"photo location near {place.city}, {place.state} {place.zip}"
     located = replace(loc, text=loc.text if loc.source not in _NO_PLACE_NAMED and loc.text
                       else near, zip=place.zip, city=place.city, county=place.county,
-                      state=place.state, lat=lat, lon=lon, source="photo", precision="photo",
+                      state=place.state, lat=round(lat, PHOTO_DECIMALS),
+                      lon=round(lon, PHOTO_DECIMALS), source="photo", precision="photo",
                       jurisdiction=slug)
     confidence = result.confidence + 0.55 * (_PRECISION_WEIGHT["photo"] - _PRECISION_WEIGHT.get(
         loc.precision, 0.0)) + (0.15 if not loc.jurisdiction else 0.0)

@@ -162,6 +162,8 @@ def _pixels(data: bytes) -> Image.Image:
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animated GIF shows its first frame
     image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda value: value / 256).convert("L")  # 16 bits to 8, not clipped
     if image.mode not in ("RGB", "RGBA", "L"):
         image = image.convert("RGBA" if "A" in image.getbands() or
                               "transparency" in image.info else "RGB")
@@ -169,11 +171,12 @@ def _pixels(data: bytes) -> Image.Image:
 
 
 def _encode(image: Image.Image) -> tuple[bytes, str]:
+    image.info = {}  # no ICC profile, comment or text chunk carried over
     out = io.BytesIO()
     if image.mode == "RGBA":
-        image.save(out, "PNG", optimize=False)  # no metadata written: none is given
+        image.save(out, "PNG", icc_profile=None)
         return out.getvalue(), "image/png"
-    image.save(out, "JPEG", quality=88)
+    image.save(out, "JPEG", quality=88, icc_profile=None)
     return out.getvalue(), "image/jpeg"
 
 
@@ -189,6 +192,7 @@ def thumbnail(data: bytes) -> bytes:
     image.thumbnail(THUMBNAIL)
     if image.mode != "RGB":
         image = image.convert("RGB")
+    image.info = {}
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
+    image.save(out, "JPEG", quality=80, icc_profile=None)
     return out.getvalue()

@@ -219,3 +219,71 @@ def test_hostile_media_fields_lose_nothing_and_break_nothing(sms_app, twilio, st
         report = db.session.scalar(select(Report))
         vault = sms_app.extensions["hotline_vault"]
         assert vault.decrypt(report.text_enc, "report.text") == "ICE <b>here</b> \U0001F6A8"
+
+
+def test_passing_failures_and_surprises_leave_the_item_to_the_next_try(
+        sms_app, twilio, standin, monkeypatch):
+    from hotline.triage import photos
+
+    standin.fail_media = 2  # two 503s in a row
+    client = sms_app.test_client()
+    post(client, twilio, mms(twilio, standin, "ICE at 60608", [("image/jpeg", jpeg(PILSEN))],
+                             from_number=PHONE))
+    drain(sms_app)
+    run_due_timers(sms_app, "fetch_media")
+    with sms_app.app_context():
+        item = db.session.scalar(select(MediaItem))
+        assert item.status == "pending" and item.attempts == 2 and item.claimed_at is None
+    # then Pillow raises something nobody expected: still pending, claim released, retried
+    real = photos.facts
+    monkeypatch.setattr(photos, "facts", lambda data: (_ for _ in ()).throw(
+        __import__("struct").error("bad EXIF")))
+    run_due_timers(sms_app, "fetch_media")
+    with sms_app.app_context():
+        item = db.session.scalar(select(MediaItem))
+        assert item.status == "pending" and item.claimed_at is None and "error" in item.reason
+    monkeypatch.setattr(photos, "facts", real)
+    run_due_timers(sms_app, "fetch_media")
+    with sms_app.app_context():
+        item = db.session.scalar(select(MediaItem))
+        assert item.status == "stored" and item.deleted_at_twilio is not None
+    assert not standin.media  # nothing left at Twilio
+
+
+def test_a_damaged_photo_is_kept_as_received_and_a_photo_s_point_is_kept_coarse(
+        sms_app, twilio, standin):
+    photo = jpeg(PILSEN)
+    damaged = jpeg(size=(200, 200), noise=True)[:1500]  # cut off mid-way
+    client = sms_app.test_client()
+    post(client, twilio, mms(twilio, standin, "", [("image/jpeg", photo),
+                                                  ("image/jpeg", damaged)],
+                             from_number=PHONE))
+    drain(sms_app)
+    vault = sms_app.extensions["hotline_vault"]
+    with sms_app.app_context():
+        first, second = db.session.scalars(select(MediaItem).order_by(MediaItem.position))
+        assert second.status == "stored" and "kept as received" in second.reason
+        assert vault.open_bytes(second.data_enc, "media.data") == damaged
+        assert second.display_enc is None and second.thumb_enc is None
+        # the report keeps the photo's point to about 100 m; the exact one stays sealed
+        report = db.session.scalar(select(Report))
+        assert (report.lat, report.lon) == (round(PILSEN[0], 3), round(PILSEN[1], 3))
+        meta = json.loads(vault.decrypt(first.meta_enc, "media.meta"))
+        assert (meta["lat"], meta["lon"]) == PILSEN
+
+
+def test_sixteen_bit_and_icc_photos_are_shown_faithfully_without_metadata():
+    from hotline.triage import photos
+
+    image = Image.new("I;16", (4, 1))
+    image.putdata([0, 16384, 32768, 65535])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    shown, _ = photos.without_metadata(out.getvalue())
+    grey = list(Image.open(io.BytesIO(shown)).convert("L").tobytes())  # JPEG: near, not equal
+    assert all(abs(a - b) <= 4 for a, b in zip(grey, [0, 64, 128, 255], strict=True)), grey
+    rgba = Image.new("RGBA", (8, 8), (10, 20, 30, 128))
+    out = io.BytesIO()
+    rgba.save(out, "PNG", icc_profile=b"\x00" * 200)
+    shown, kind = photos.without_metadata(out.getvalue())
+    assert kind == "image/png" and "icc_profile" not in Image.open(io.BytesIO(shown)).info

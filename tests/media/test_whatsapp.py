@@ -151,3 +151,22 @@ def test_a_responder_who_prefers_whatsapp_gets_requests_there_or_by_sms(
                           .where(Message.responder_id.is_not(None),
                                  Message.direction == "outbound")))
         assert outcomes == sorted(["session"] + ["sms_fallback"] * (len(requests) - 1))
+
+
+def test_a_template_message_is_never_taken_for_another_one(make_app, standin):
+    from hotline.core.twilio_client import make_client
+    from hotline.messaging import outbound
+
+    app = make_app(**sending_settings(standin, TWILIO_WHATSAPP_TEMPLATE_SID=TEMPLATE))
+    settings = app.config["SETTINGS"]
+    claimed = (utcnow() - timedelta(seconds=30)).isoformat()
+    client = make_client(settings)
+    client.messages.create(to="whatsapp:" + PHONE, from_="whatsapp:" + LINE,
+                           content_sid=TEMPLATE, content_variables=json.dumps(
+                               {"1": "page for another incident"}))
+    with app.app_context():
+        assert outbound._find_at_twilio(settings, "whatsapp:" + PHONE, "our page",
+                                        claimed) is None
+        found = outbound._find_at_twilio(settings, "whatsapp:" + PHONE,
+                                         "page for another incident", claimed)
+    assert found is not None and found.startswith("SM")

@@ -374,3 +374,25 @@ def test_eta_extends_the_deadline(sms_app, twilio, standin):
     drain(sms_app)
     assert incident_status(sms_app, code) == "verifying"
     assert sent_to(standin, "chicago-verifier-5") == []  # and does nothing
+
+
+def test_a_photo_sent_in_a_relay_joins_the_reporters_report(sms_app, twilio, standin):
+    from tests.media.conftest import jpeg, mms, post
+
+    reporter = PILSEN[0][0]
+    client, code, lawyer = route_pilsen(sms_app, twilio, consent="si")
+    twilio.post_sms(client, f"ACCEPT {code}", from_number=phone(lawyer.key))
+    twilio.post_sms(client, f"MSG {code} Estamos en camino.", from_number=phone(lawyer.key))
+    drain(sms_app)
+    post(client, twilio, mms(twilio, standin, "mira, se lo llevaron", [("image/jpeg", jpeg())],
+                             from_number=reporter))
+    drain(sms_app)
+    assert sent_to(standin, lawyer.key)[-1] == f"Reporter of {code}: mira, se lo llevaron"
+    with sms_app.app_context():
+        from hotline.models import MediaItem, Message, Report
+
+        item = db.session.scalar(select(MediaItem))
+        message = db.session.get(Message, item.message_id)
+        report = db.session.get(Report, message.report_id)  # on a page, not lost
+        assert report.incident_id == only_incident(sms_app).id
+        assert [m["media_id"] for m in report.media] == [item.id]
