@@ -36,7 +36,7 @@ from hotline.triage import photos
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12  # backoff 30 s, 1 min, ... then hourly: about 8 hours of a Twilio outage
+MAX_ATTEMPTS = 12  # backoff 30 s, 1 min, ... then hourly: about 5 hours of a Twilio outage
 FETCH_DEADLINE = 90.0  # seconds one download may take in all (a trickle is given up, retried)
 _DECLARED = re.compile(r"[^A-Za-z0-9.+/;= _-]")  # a content type as stored: no NUL, no markup
 BUDGET_SECONDS = 20.0  # what the triage job spends fetching before it triages anyway
