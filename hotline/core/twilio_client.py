@@ -98,9 +98,7 @@ def fetch_recording(settings: Settings, recording_sid: str) -> tuple[str, bytes]
     forged RecordingUrl cannot make Hotline fetch anything else."""
     if not RECORDING_SID.match(recording_sid):
         raise RecordingUnavailable("not a recording SID")
-    base = (settings.twilio_api_base_url or "https://api.twilio.com").rstrip("/")
-    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/" \
-          f"{recording_sid}.mp3"
+    url = _account_url(settings, f"Recordings/{recording_sid}.mp3")
     try:
         response = requests.get(url, auth=(settings.twilio_account_sid,
                                            settings.twilio_auth_token),
@@ -133,10 +131,14 @@ def media_sids(settings: Settings, url: str) -> tuple[str, str] | None:
     return found.group(2), found.group(3)
 
 
-def _media_url(settings: Settings, message_sid: str, media_sid: str) -> str:
+def _account_url(settings: Settings, path: str) -> str:
+    """A resource of the account at Twilio (or the stand-in), built from what Hotline knows."""
     base = (settings.twilio_api_base_url or "https://api.twilio.com").rstrip("/")
-    return f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages/" \
-           f"{message_sid}/Media/{media_sid}"
+    return f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/{path}"
+
+
+def _media_url(settings: Settings, message_sid: str, media_sid: str) -> str:
+    return _account_url(settings, f"Messages/{message_sid}/Media/{media_sid}")
 
 
 def fetch_media(settings: Settings, message_sid: str, media_sid: str,

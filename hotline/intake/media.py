@@ -59,8 +59,9 @@ def to_collect(message: Message) -> bool:
 
 
 def register(session: Session, message: Message) -> list[MediaItem]:
-    """The media rows of a message, made from its `media` references the first time (flushes).
-    A URL that is not this account's Twilio media is recorded as refused, never fetched."""
+    """The media rows of a message, made from its `media` references the first time (flushes;
+    `collect` then points the references at the rows, so no Twilio URL is kept). A URL that
+    is not this account's Twilio media is recorded as refused, never fetched."""
     existing = {item.position: item for item in session.scalars(
         select(MediaItem).where(MediaItem.message_id == message.id))}
     settings: Settings = current_app.config["SETTINGS"]
@@ -78,10 +79,6 @@ def register(session: Session, message: Message) -> list[MediaItem]:
         session.add(item)
         existing[position] = item
     session.flush()
-    if existing and any(isinstance(ref, dict) and "url" in ref for ref in message.media or []):
-        # the references now point at the rows: no Twilio URL is kept or shown
-        message.media = [references(item) for item in sorted(existing.values(),
-                                                            key=lambda i: i.position)]
     return sorted(existing.values(), key=lambda i: i.position)
 
 
