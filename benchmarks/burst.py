@@ -303,8 +303,8 @@ def main() -> int:
         stats = {
             "incidents": pg_scalar(dbname, "SELECT count(*) FROM incidents"),
             "held": pg_scalar(dbname, "SELECT count(*) FROM incidents WHERE "
-                                      "(flags->>'flood')::boolean OR "
-                                      "(flags->>'denunciation')::boolean"),
+                                      "coalesce(flags->>'flood', 'false') <> 'false' OR "
+                                      "coalesce(flags->>'denunciation', 'false') <> 'false'"),
             "verifying": pg_scalar(dbname, "SELECT count(*) FROM incidents "
                                            "WHERE status = 'verifying'"),
             "jurisdictions": pg_scalar(dbname, "SELECT count(DISTINCT jurisdiction_id) FROM "

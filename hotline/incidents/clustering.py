@@ -65,10 +65,12 @@ def _precision(report: Report) -> int:
     return PRECISION_RANK.get((report.flags or {}).get("precision") or "", 8)
 
 
-def find_match(session: Session, report: Report, policy: Policy) -> Incident | None:
-    """The open incident this report belongs to, if any: nearest within radius and window."""
+def find_match(session: Session, report: Report, policy: Policy) -> int | None:
+    """The id of the open incident this report belongs to, if any: nearest within radius and
+    window."""
     window_start = report.created_at - timedelta(minutes=policy.cluster_window_min)
-    query = select(Incident).where(
+    # the columns matching needs, not whole incidents: the chosen one is locked and read after
+    query = select(Incident.id, Incident.places, Incident.lat, Incident.lon).where(
         Incident.status.in_((*OPEN_STATUSES, "unconfirmed")),
         Incident.last_seen_at >= window_start,
     )
@@ -76,8 +78,8 @@ def find_match(session: Session, report: Report, policy: Policy) -> Incident | N
         query = query.where(Incident.jurisdiction_id.is_(None))
     else:
         query = query.where(Incident.jurisdiction_id == report.jurisdiction_id)
-    candidates = session.scalars(query.order_by(Incident.last_seen_at.desc()).limit(200)).all()
-    best: tuple[float, Incident] | None = None
+    candidates = session.execute(query.order_by(Incident.last_seen_at.desc()).limit(200)).all()
+    best: tuple[float, int] | None = None
     key = street_key(report.location or {})
     text = fold(str((report.location or {}).get("text") or "")).strip()
     fine = _fine_coordinates(report)
@@ -94,7 +96,7 @@ def find_match(session: Session, report: Report, policy: Policy) -> Incident | N
         else:
             continue
         if best is None or distance < best[0]:
-            best = (distance, incident)
+            best = (distance, incident.id)
     return best[1] if best else None
 
 
@@ -102,8 +104,10 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     """Put a triaged report into a matching incident or a new one; (incident, created)."""
     policy = policy_for(session, report.jurisdiction_id)
     lock_jurisdiction(session, report.jurisdiction_id)
-    incident = find_match(session, report, policy)
+    match = find_match(session, report, policy)
     location_text = (report.location or {}).get("text")
+    # an incident is changed only under its row lock
+    incident = lifecycle.lock(session, match) if match is not None else None
     if incident is None:
         incident = lifecycle.create_incident(session, report, location_text)
         report.incident_id = incident.id
@@ -111,11 +115,9 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
         refresh_location(session, incident)
         logger.info("report %s opened incident %s", report.id, incident.code)
         return incident, True
-    incident = lifecycle.lock(session, incident.id)  # changed only under its row lock
     report.incident_id = incident.id
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
-    session.flush()
-    add_to_location(incident, report)
+    add_to_location(incident, report)  # one UPDATE of the incident, at the next flush
     lifecycle.record_event(session, incident, "report_added", report_id=report.id)
     logger.info("report %s joined incident %s", report.id, incident.code)
     return incident, False

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import timedelta
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.incidents import lifecycle
@@ -20,16 +21,23 @@ def reporter_trust(reporter: Reporter) -> float:
                                              reporter.false_alarm_count + 2)
 
 
-def score_incident(session: Session, incident: Incident) -> tuple[float, list[dict]]:
-    """Compute and store the incident's score and its explanation."""
+def score_incident(session: Session, incident: Incident,
+                   adding: Report | None = None) -> tuple[float, list[dict]]:
+    """Compute and store the incident's score and its explanation. `adding`: the report just
+    put into the incident, counted whether or not that is flushed yet (so the incident's
+    changes go to the database in one UPDATE, at the end)."""
     # distinct reporters, summed by the database: an incident may hold thousands of reports,
     # and this runs for every one of them
-    ids = select(Report.reporter_id).where(Report.incident_id == incident.id)
+    members = Reporter.id.in_(select(Report.reporter_id).where(Report.incident_id == incident.id))
+    if adding is not None and adding.reporter_id is not None:
+        members = or_(members, Reporter.id == adding.reporter_id)
     trust_of = cast(Reporter.confirmed_count + 1, Float) / (
         Reporter.confirmed_count + Reporter.false_alarm_count + 2)
-    distinct, trust_sum, confirmed, false = session.execute(
-        select(func.count(Reporter.id), func.sum(trust_of), func.sum(Reporter.confirmed_count),
-               func.sum(Reporter.false_alarm_count)).where(Reporter.id.in_(ids))).one()
+    with session.no_autoflush if adding is not None else nullcontext():
+        distinct, trust_sum, confirmed, false = session.execute(
+            select(func.count(Reporter.id), func.sum(trust_of),
+                   func.sum(Reporter.confirmed_count), func.sum(Reporter.false_alarm_count))
+            .where(members)).one()
     reasons: list[dict] = []
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
     reasons.append({"factor": "corroboration", "weight": corroboration,

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from hotline.core.languages import load_languages
 from hotline.core.policy import Policy
 from hotline.incidents import abuse, clustering, credibility, lifecycle, verification
-from hotline.incidents.geography import current_gazetteer, policy_for
+from hotline.incidents.geography import current_gazetteer, jurisdiction_id, policy_for
 from hotline.jobs import outbox
 from hotline.messaging import notify
-from hotline.models import Call, Incident, Jurisdiction, Message, Report, Reporter, utcnow
+from hotline.models import Call, Incident, Message, Report, Reporter, utcnow
 from hotline.privacy.vault import Vault
 from hotline.triage import Triage, triage_text, with_photo
 
@@ -50,12 +50,6 @@ def _triage(session: Session, body: str, sender: str | None,
     return result
 
 
-def _jurisdiction_id(session: Session, slug: str | None) -> int | None:
-    if not slug:
-        return None
-    return session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
-
-
 def _apply_triage(session: Session, report: Report, result: Triage, text: str) -> None:
     vault: Vault = current_app.extensions["hotline_vault"]
     location = result.location
@@ -64,7 +58,7 @@ def _apply_triage(session: Session, report: Report, result: Triage, text: str) -
     report.salute = result.salute
     report.location = location.public()
     report.lat, report.lon = location.lat, location.lon
-    report.jurisdiction_id = _jurisdiction_id(session, result.jurisdiction)
+    report.jurisdiction_id = jurisdiction_id(session, result.jurisdiction)
     report.needs_location = result.needs_location
     report.confidence = result.confidence
     report.flags = {**(report.flags or {}), "precision": location.precision}

@@ -77,7 +77,7 @@ def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]
 
 def after_report(session: Session, incident: Incident, created: bool, report: Report) -> None:
     """What a new report sets off: scoring, auto-verification, or a request to verifiers."""
-    credibility.score_incident(session, incident)
+    credibility.score_incident(session, incident, adding=report)
     if created:  # held or not, an incident nobody verifies expires
         policy = policy_of(session, incident)
         outbox.defer(session, "expire_incident", incident.id,

@@ -42,20 +42,24 @@ def _recent_report(session: Session, reporter: Reporter,
     return session.scalar(query.order_by(Report.id.desc()).limit(1))
 
 
-def _locked(session: Session, message_id: int) -> Message | None:
-    return session.scalars(select(Message).where(Message.id == message_id)
-                           .with_for_update()).one_or_none()
+def _locked(session: Session, message_id: int) -> tuple[Message | None, Reporter | None]:
+    """The message, locked, and its reporter, read in the same query."""
+    row = session.execute(select(Message, Reporter)
+                          .outerjoin(Reporter, Reporter.id == Message.reporter_id)
+                          .where(Message.id == message_id)
+                          .with_for_update(of=Message)).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def process_inbound_message(session: Session, message_id: int) -> Report | None:
     """Everything after the webhook, for one stored message (idempotent)."""
     vault: Vault = current_app.extensions["hotline_vault"]
-    message = _locked(session, message_id)
+    message, reporter = _locked(session, message_id)
     if message is not None and message.processed_at is None and media.to_collect(message):
         # its photos first (a photo's place is a clue), with nothing locked meanwhile
         session.rollback()
         media.collect(session, message_id)
-        message = _locked(session, message_id)
+        message, reporter = _locked(session, message_id)
     if message is None or message.processed_at is not None:
         return None
     message.processed_at = utcnow()
@@ -63,7 +67,6 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     if not body and message.channel == "voice":
         body = voice.collect_transcript(session, vault, message)  # what a live one heard
     sender = vault.decrypt(message.counterpart_enc, "message.counterpart")
-    reporter = session.get(Reporter, message.reporter_id) if message.reporter_id else None
 
     flags = message.flags or {}
     responder = None

@@ -24,7 +24,9 @@ def lease(outbox_id: int | None) -> Iterator[bool]:
     if outbox_id is None or engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect() as connection:
+    # autocommit: a session-level advisory lock needs no transaction, and none means no BEGIN
+    # and COMMIT round trips for every job
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
                                       {"ns": LEASE_NAMESPACE, "id": outbox_id}))
         try:
@@ -33,7 +35,6 @@ def lease(outbox_id: int | None) -> Iterator[bool]:
             if held:
                 connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
                                    {"ns": LEASE_NAMESPACE, "id": outbox_id})
-            connection.commit()
 
 
 def is_free(engine: Engine, outbox_id: int) -> bool:
