@@ -53,7 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import (  # noqa: E402
     HOTLINE_NUMBER,
     PG,
-    REPORT_BODIES,
     ROOT,
     SENDERS,
     add_run_args,
@@ -68,6 +67,7 @@ from benchmarks._common import (  # noqa: E402
     publish,
     twilio_credentials,
 )
+from benchmarks._paging import make_incidents, page_latency  # noqa: E402
 from benchmarks._processes import (  # noqa: E402
     Worker,
     wait_for_quiet,
@@ -80,92 +80,6 @@ JITTER_S = 0.05
 # the sender pool of (b): 555-01xx numbers, fictional
 POOL = [f"+1{area}55501{80 + k:02d}" for k, area in enumerate(
     ["312", "773", "872", "212", "718", "347", "415", "213", "206", "512"])]
-
-
-def make_incidents(app, count: int) -> list[int]:  # noqa: ANN001
-    """`count` incidents, status new, each with one triaged report far from all the others."""
-    from sqlalchemy import select
-
-    from hotline.core.extensions import db
-    from hotline.incidents import clustering
-    from hotline.incidents.geography import current_gazetteer
-    from hotline.models import Jurisdiction, Report, utcnow
-    from hotline.triage import triage_text
-
-    vault = app.extensions["hotline_vault"]
-    ids: list[int] = []
-    with app.app_context():
-        session = db.session
-        gazetteer = current_gazetteer(session)
-        per_place: dict[str, tuple] = {}
-        for body in REPORT_BODIES:  # one message per jurisdiction
-            result = triage_text(body, gazetteer)
-            if result.jurisdiction and result.location.lat is not None:
-                per_place.setdefault(result.jurisdiction, (body, result))
-        places = sorted(per_place.items())
-        juris = {slug: session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug))
-                 for slug, _ in places}
-        for i in range(count):
-            slug, (body, result) = places[i % len(places)]
-            ring = i // len(places)
-            location = dict(result.location.public())
-            location.pop("street", None)  # a street corner would join incidents across rings
-            location.update(text=f"{location.get('text') or slug} (benchmark site {i})",
-                            source="zip")
-            report = Report(
-                reporter_id=None, channel="sms", text_enc=vault.encrypt(body, "report.text"),
-                language=result.language, salute=result.salute, location=location,
-                lat=result.location.lat + 0.04 * ring, lon=result.location.lon + 0.04 * ring,
-                jurisdiction_id=juris[slug], needs_location=False, confidence=result.confidence,
-                state="complete", flags={"precision": "zip"}, media=[], created_at=utcnow())
-            session.add(report)
-            session.flush()
-            incident, created = clustering.attach_report(session, report)
-            if not created:
-                raise SystemExit(f"report {i} joined incident {incident.code}; expected a new one")
-            ids.append(incident.id)
-            session.commit()
-    return ids
-
-
-def page_latency(app, standin, incident_ids: list[int], warmup: int,  # noqa: ANN001
-                 wait: float) -> tuple[list[dict], int]:
-    """Verify each incident in turn; time until its first page reaches the stand-in."""
-    from hotline.core.extensions import db
-    from hotline.incidents.actions import apply_action
-    from hotline.models import Incident
-
-    rows: list[dict] = []
-    with app.app_context():
-        session = db.session
-        for k, incident_id in enumerate(incident_ids):
-            incident = session.get(Incident, incident_id)
-            code = incident.code
-            prefix = f"HOTLINE {code}:"
-            t0 = time.time()
-            result = apply_action(session, incident, {"action": "verify"}, "dispatcher:benchmark")
-            session.commit()  # routes, snapshots the policy, and hands the page to RQ
-            t1 = time.time()
-            arrived = None
-            deadline = time.monotonic() + wait
-            while arrived is None and time.monotonic() < deadline:
-                for request in standin.creates():
-                    if request.form.get("Body", "").startswith(prefix):
-                        arrived = request
-                        break
-                if arrived is None:
-                    time.sleep(0.002)
-            rows.append({"code": code, "status": result["status"], "warmup": k < warmup,
-                         "t0": t0, "commit": t1 - t0,
-                         "latency": (arrived.at - t0) if arrived else None,
-                         "to": arrived.form.get("To") if arrived else None})
-            time.sleep(0.1)
-        session.rollback()
-    pages_per_incident = Counter(r.form.get("Body", "").split(":", 1)[0]
-                                 for r in standin.creates()
-                                 if r.form.get("Body", "").startswith("HOTLINE "))
-    repeated = sum(1 for c in pages_per_incident.values() if c > 1)
-    return rows, repeated
 
 
 def fan_out(app, count: int, tag: str) -> tuple[list[int], float, float, dict[int, str]]:  # noqa: ANN001
@@ -407,6 +321,11 @@ def main() -> int:
         out.append("")
         out.append("checks:")
         out.extend(check_lines(checks))
+        out.append("")
+        out.append(f"RESULT incidents={args.incidents} page_p50_ms={1e3 * percentile(lat, 50):.0f} "
+                   f"page_p95_ms={1e3 * p95:.0f} fanout={args.fanout} "
+                   f"fanout_s={last - c0:.1f} fanout_ideal_s={ideal:.0f} "
+                   f"checks_failed={sum(1 for _, ok in checks if not ok)}")
         publish("\n".join(out) + "\n", RESULTS, not args.no_write)
         return 0 if all(ok for _, ok in checks) else 1
     finally:

@@ -92,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", "-v", action="store_true", help="list every failure")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--messages", type=int, help="only the first N messages of the corpus")
     parser.add_argument("--field", action="append", help="only list failures of this field")
     args = parser.parse_args(argv)
 
-    rows = load_corpus(args.corpus)
+    rows = load_corpus(args.corpus)[:args.messages]
     gazetteer = gazetteer_from_config(ROOT / "config")
     accuracy, failures = evaluate(rows, gazetteer)
 
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         status = "" if target is None else ("ok" if passed else "FAIL")
         print(f"{field:<16}{accuracy[field]:>10.3f}{correct:>6}/{len(rows):<3}"
               f"{'' if target is None else f'{target:.2f}':>9}  {status}")
+    print("\nRESULT messages=" + str(len(rows)) + " " + " ".join(
+        f"{field}={accuracy[field]:.3f}" for field in FIELDS))
     if args.verbose:
         shown = [f for f in failures if not args.field or f[1] in args.field]
         print(f"\n{len(shown)} failures")

@@ -105,8 +105,9 @@ BODIES = [
     "ICE arresting people outside the laundromat on Broadway and 110th",
     "ayuda, están tocando la puerta en mi edificio en Roosevelt Ave, Queens",
 ]
-TARGET_FLOOR_RATIO = 0.6
-TARGET_P99_MS = 50.0
+TARGET_FLOOR_RATIO = 0.9  # (c)/(b), by requests/s and by CPU per request
+TARGET_P99_VS_FLOOR = 1.2  # p99 of (c) at most this times the floor's, same run
+TARGET_P99_MS = 50.0  # the unsaturated p99
 PACED_RATE = 200  # requests/s offered in the paced run: 12,000 texts a minute
 
 # LUA_REQUESTS, then: hand out the next request on every `request()`, from the first again
@@ -335,12 +336,15 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     ca, cb, cc = (e.measured.capacity for e in endpoints)  # type: ignore[union-attr]
     lines.append(f"same ratios from CPU per request (load-independent): (c)/(a) {cc / ca:.2f}, "
                  f"(c)/(b) {cc / cb:.2f}")
-    met_ratio = rc / rb >= TARGET_FLOOR_RATIO
-    met_p99 = c.measured.p99_ms < TARGET_P99_MS  # type: ignore[union-attr]
-    lines.append(f"target (c)/(b) >= {TARGET_FLOOR_RATIO}: "
-                 f"{'met' if met_ratio else 'NOT MET'} ({rc / rb:.2f})")
-    lines.append(f"target p99 of (c) < {TARGET_P99_MS:g} ms at {args.connections} connections: "
-                 f"{'met' if met_p99 else 'NOT MET'} ({c.measured.p99_ms:.1f} ms)")  # type: ignore
+    p99_b, p99_c = b.measured.p99_ms, c.measured.p99_ms  # type: ignore[union-attr]
+    lines.append(f"target (c)/(b) >= {TARGET_FLOOR_RATIO} by requests/s: "
+                 f"{'met' if rc / rb >= TARGET_FLOOR_RATIO else 'NOT MET'} ({rc / rb:.2f}); "
+                 f"by CPU: {'met' if cc / cb >= TARGET_FLOOR_RATIO else 'NOT MET'} "
+                 f"({cc / cb:.2f})")
+    lines.append(f"target p99 of (c) <= {TARGET_P99_VS_FLOOR}x the floor's at "
+                 f"{args.connections} connections: "
+                 f"{'met' if p99_c <= TARGET_P99_VS_FLOOR * p99_b else 'NOT MET'} "
+                 f"({p99_c:.1f} ms against {p99_b:.1f} ms: {p99_c / p99_b:.2f}x)")
     paced = [ep for ep in endpoints if ep.paced is not None]
     if paced:
         lines.append("")
@@ -361,6 +365,17 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     lines.append("checks (warm-up, measured and unsaturated requests together):")
     for ep in endpoints:
         lines.extend(check_lines(ep.checks, ep.key))
+    lines.append("")
+    cpu_b, cpu_c = b.measured.cpu_ms, c.measured.cpu_ms  # type: ignore[union-attr]
+    fields_ = {"a_rps": f"{ra:.0f}", "b_rps": f"{rb:.0f}", "c_rps": f"{rc:.0f}",
+               "c_b_rps": f"{rc / rb:.2f}", "c_b_cpu": f"{cc / cb:.2f}",
+               "b_p99_ms": f"{p99_b:.1f}", "c_p99_ms": f"{p99_c:.1f}",
+               "c_b_p99": f"{p99_c / p99_b:.2f}",
+               "b_server_cpu_ms": f"{cpu_b['server']:.3f}",
+               "c_server_cpu_ms": f"{cpu_c['server']:.3f}",
+               "c_paced_p99_ms": f"{c.paced.p99_ms:.1f}" if c.paced is not None else "nan",
+               "checks_failed": sum(1 for e in endpoints for _, ok in e.checks if not ok)}
+    lines.append("RESULT " + " ".join(f"{k}={v}" for k, v in fields_.items()))
     return "\n".join(lines) + "\n"
 
 
