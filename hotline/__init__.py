@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from hotline.core import logs
     from hotline.core.extensions import db
+    from hotline.core.sessions import CookieSessions
     from hotline.core.settings import load_settings
     from hotline.jobs import backends
     from hotline.privacy.datakeys import Keyring, Ratchet
@@ -32,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     dotenv = config.pop("DOTENV_PATH", ".env")
     settings = load_settings(config, dotenv_path=dotenv)
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.session_interface = CookieSessions()
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,

@@ -41,10 +41,13 @@ def _snapshot(session: Session) -> Snapshot:
     if memo is not None and memo[0] is session.get_transaction():
         return memo[1]
     bind = str(session.get_bind().url)
-    stamp = tuple(session.execute(
-        select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at))
-        .where(Jurisdiction.active.is_(True))
-    ).one())
+    # without an autoflush: a jurisdiction written in this session is seen by `policy_for`
+    # (the loaded row) and, once flushed, by the next call (the mapper events below)
+    with session.no_autoflush:
+        stamp = tuple(session.execute(
+            select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at))
+            .where(Jurisdiction.active.is_(True))
+        ).one())
     snapshot = _cache.get(bind)
     if snapshot is None or snapshot.stamp != stamp:
         with _lock:

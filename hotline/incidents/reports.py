@@ -82,21 +82,21 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
                     created_at=message.received_at)
     _apply_triage(session, report, result, body)
     policy = _policy(session, report)
-    if abuse.message_over_rate_limit(session, message, policy):
+    with session.no_autoflush:  # the message is stored; what is pending here changes no count
+        over_limit = abuse.message_over_rate_limit(session, message, policy)
+    if over_limit:
         report.flags = {**report.flags, "rate_limited": True}
         message.flags = {**(message.flags or {}), "rate_limited": True}
     if abuse.looks_like_denunciation(body):
         report.flags = {**report.flags, "denunciation": True}
-    asked_before = reporter is not None and session.scalar(select(Report.id).where(
-        Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
-        .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1))
-    if result.needs_location and reporter is not None and not asked_before and \
-            message.channel != "voice" and not reporter.opted_out and not reporter.blocked:
+    if result.needs_location and reporter is not None and \
+            message.channel != "voice" and not reporter.opted_out and not reporter.blocked \
+            and not _asked_lately(session, reporter, message):
         report.state = "awaiting_location"
         report.flags = {**report.flags, "asked_location": True}
     session.add(report)
+    message.report = report  # one flush: the report's INSERT, then the message's one UPDATE
     session.flush()
-    message.report_id = report.id
     _link_call(session, message, report)
     if report.state == "awaiting_location":
         notify.to_reporter(session, reporter, "ask_location")
@@ -110,6 +110,22 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
                 result.jurisdiction or "none")
     return report
+
+
+def _asked_lately(session: Session, reporter: Reporter, message: Message) -> bool:
+    """Whether the reporter was asked "where?" in the last 10 minutes (asked once, not again).
+    A reporter this very message created was never asked anything."""
+    if first_message(reporter, message):
+        return False
+    return session.scalar(select(Report.id).where(
+        Report.reporter_id == reporter.id, Report.flags["asked_location"].as_boolean()
+        .is_(True), Report.created_at >= utcnow() - timedelta(minutes=10)).limit(1)) is not None
+
+
+def first_message(reporter: Reporter | None, message: Message) -> bool:
+    """Whether `message` is the first its reporter ever sent: the webhook stores a new reporter
+    and its message with one timestamp, and an existing reporter keeps its own."""
+    return reporter is not None and reporter.created_at == message.received_at
 
 
 def _policy(session: Session, report: Report) -> Policy:

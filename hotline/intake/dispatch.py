@@ -104,10 +104,11 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
         return None
 
     pending = None
-    if reporter is not None:
-        pending = session.scalar(select(Report).where(
-            Report.reporter_id == reporter.id, Report.state == "awaiting_location")
-            .order_by(Report.id.desc()).limit(1))
+    if reporter is not None and not reports.first_message(reporter, message):
+        with session.no_autoflush:  # the message's own change can wait for the report's flush
+            pending = session.scalar(select(Report).where(
+                Report.reporter_id == reporter.id, Report.state == "awaiting_location")
+                .order_by(Report.id.desc()).limit(1))
     if pending is not None and not _still_waiting(session, pending):
         pending = None
     if pending is not None and media_only and photo is None:

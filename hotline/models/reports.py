@@ -68,6 +68,9 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # set by triage with the report it makes: the report's INSERT and the message's UPDATE
+    # (processed, and its report) go in one flush
+    report: Mapped[Report | None] = relationship(foreign_keys=[report_id])
 
 
 class VoiceTranscript(Base):

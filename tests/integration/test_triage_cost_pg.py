@@ -1,6 +1,7 @@
 """What one triage job asks of PostgreSQL: a report joining an incident costs a bounded number
-of statements (it was 27 before the jurisdictions' snapshot, the one-UPDATE incident and the
-message read with its reporter), and the snapshot never serves a jurisdiction changed since."""
+of statements (it was 27 before the jurisdictions' snapshot, the one-UPDATE incident, the
+message read with its reporter and nothing looked up for a reporter's first message), and the
+snapshot never serves a jurisdiction changed since."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-# the lease (2), the outbox row (2), the message with its reporter, a pending "where?", the
-# jurisdictions' freshness, the rate-limit count, an earlier "where?", the report (INSERT and
-# its message), the jurisdiction's clustering lock, the candidates, the incident locked, the
-# reporters' credibility, one UPDATE of the incident, its event, the report's incident
-STATEMENTS_PER_JOINING_REPORT = 19
+# A first message from a new number joining an incident: the lease (2), the outbox row (2), the
+# message with its reporter, the jurisdictions' stamp, the rate-limit count, the report's
+# INSERT and its message's one UPDATE (processed, and its report), the jurisdiction's
+# clustering lock, the candidates, the incident locked, the reporters' credibility, then at the
+# commit one UPDATE of the incident, its timeline entry, the report's incident and the outbox
+# row. A reporter who wrote before adds a look for a pending "where?" (and here an UPDATE of
+# their language: they wrote in English, then in Spanish).
+STATEMENTS_FIRST_MESSAGE = 16
+STATEMENTS_RETURNING_REPORTER = 18
 
 
 def _statements(app):  # noqa: ANN001, ANN202
@@ -46,31 +51,45 @@ def _run(app, message_id: int, outbox_id: int) -> None:  # noqa: ANN001
         triage_message(message_id, outbox_id=outbox_id)
 
 
-def test_a_report_joining_an_incident_costs_a_bounded_number_of_statements(
-        pg_app, pg_client, twilio):
-    twilio.post_sms(pg_client, "ICE at 18th and Ashland in Pilsen, 3 vans",
+def _cost(app, client, twilio, second_from: str) -> list[str]:  # noqa: ANN001
+    twilio.post_sms(client, "ICE at 18th and Ashland in Pilsen, 3 vans",
                     from_number="+17735550161")
-    twilio.post_sms(pg_client, "la migra en la 18 y Ashland en Pilsen",
-                    from_number="+17735550162")
-    with pg_app.app_context():
+    twilio.post_sms(client, "la migra en la 18 y Ashland en Pilsen", from_number=second_from)
+    with app.app_context():
         first, second = db.session.scalars(select(Message.id).order_by(Message.id)).all()
-    _run(pg_app, first, _outbox_id(pg_app, first))  # opens the incident, warms the snapshot
-    job = _outbox_id(pg_app, second)
-    engine, record, seen = _statements(pg_app)
+    _run(app, first, _outbox_id(app, first))  # opens the incident, warms the snapshot
+    job = _outbox_id(app, second)
+    engine, record, seen = _statements(app)
     try:
-        _run(pg_app, second, job)
+        _run(app, second, job)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    with pg_app.app_context():
+    with app.app_context():
         reports = db.session.scalars(select(Report)).all()
         assert len(reports) == 2 and reports[0].incident_id == reports[1].incident_id
+        message = db.session.get(Message, second)
+        assert message.processed_at is not None and message.report_id == reports[1].id
         incident = db.session.get(Incident, reports[0].incident_id)
         assert incident.last_seen_at >= incident.first_seen_at
         assert [r["factor"] for r in incident.score_reasons][0] == "corroboration"
-        assert incident.score_reasons[0]["detail"] == "2 independent reporters"
-    assert len(seen) <= STATEMENTS_PER_JOINING_REPORT, "\n".join(seen)
-    updates = [s for s in seen if s.startswith("UPDATE incidents")]
-    assert len(updates) == 1, updates
+        distinct = 1 if second_from == "+17735550161" else 2
+        assert incident.score_reasons[0]["detail"].startswith(f"{distinct} independent")
+    assert len([s for s in seen if s.startswith("UPDATE incidents")]) == 1, seen
+    assert len([s for s in seen if s.startswith("UPDATE messages")]) == 1, \
+        "\n".join(" ".join(s.split())[:90] for s in seen)
+    return seen
+
+
+def test_a_first_message_joining_an_incident_costs_a_bounded_number_of_statements(
+        pg_app, pg_client, twilio):
+    seen = _cost(pg_app, pg_client, twilio, second_from="+17735550162")
+    assert len(seen) <= STATEMENTS_FIRST_MESSAGE, "\n".join(seen)
+
+
+def test_a_returning_reporter_s_report_costs_one_more(pg_app, pg_client, twilio):
+    seen = _cost(pg_app, pg_client, twilio, second_from="+17735550161")
+    assert len(seen) <= STATEMENTS_RETURNING_REPORTER, "\n".join(seen)
+    assert any("reports.state" in s for s in seen)  # the pending "where?" was looked for
 
 
 def test_the_snapshot_sees_a_jurisdiction_changed_in_the_same_transaction(pg_app):
