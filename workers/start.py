@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -58,17 +59,44 @@ def warm_up(app: Flask) -> None:
     warm()
 
 
+HEARTBEAT_EVERY = 5.0  # seconds between the worker's own heartbeats (its key lives 480 s)
+
+
 class _Worker(SimpleWorker):
-    """RQ's SimpleWorker that remembers a SIGTERM/SIGINT: RQ flags one only when it comes
-    mid-job, and an idle worker that was asked to stop must not be restarted."""
+    """RQ's SimpleWorker that remembers a SIGTERM/SIGINT (RQ flags one only when it comes
+    mid-job, and an idle worker that was asked to stop must not be restarted), and that sends
+    its own heartbeat at most every few seconds, in one round trip."""
 
     stop_asked = False
     jobs_done = 0
+    _beat_at = float("-inf")
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:  # noqa: ANN401
+        """RQ calls this three times a job, three Redis round trips each time; the worker's key
+        lives `worker_ttl` + 60 s, so one every HEARTBEAT_EVERY seconds keeps it as alive. A
+        heartbeat with its own timeout or on RQ's pipeline (a job starting) is always sent."""
+        if timeout is not None or pipeline is not None:
+            super().heartbeat(timeout, pipeline)
+            return
+        now = time.monotonic()
+        if now - self._beat_at < HEARTBEAT_EVERY:
+            return
+        self._beat_at = now
+        with self.connection.pipeline(transaction=False) as batch:
+            super().heartbeat(None, batch)
+            batch.execute()
 
     def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
         """Remember the request, then stop as RQ does (warm: the current job finishes)."""
         self.stop_asked = True
         super().request_stop(signum, frame)
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:  # noqa: ANN401
+        """RQ sets IDLE after each job and again before the next dequeue: a state the worker
+        is already in is not written again (one round trip a job fewer)."""
+        if pipeline is None and state == getattr(self, "_state", None):
+            return
+        super().set_state(state, pipeline)
 
     def execute_job(self, job: Any, queue: Queue) -> None:  # noqa: ANN401
         """Run the job in this process, as SimpleWorker does, and count it."""
