@@ -99,6 +99,8 @@ def policy_for(session: Session, jurisdiction_id: int | None) -> Policy:
             return policy
         loaded = session.get(Jurisdiction, jurisdiction_id)
     return Policy.of(loaded)
+
+
 def imported_places(session: Session) -> OsmIndex:
     """The places imported from OpenStreetMap (`hotline geo import`), indexed for triage;
     empty when nothing was imported. Streets, places and neighbourhoods are read once per
