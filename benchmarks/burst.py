@@ -1,10 +1,13 @@
 """Burst benchmark: 5,000 SMS webhooks at 32 connections, triaged by two RQ workers.
 
-    .venv/bin/python benchmarks/burst.py     # about 15 minutes; writes results/burst.txt
+    .venv/bin/python benchmarks/burst.py     # about 4-6 minutes; writes results/burst.txt
+    .venv/bin/python benchmarks/burst.py --scale-out 1,2,4 --messages 3000
+        # one burst per worker count; writes results/burst_scale_out.txt
 
 What a raid looks like to the hotline: thousands of people texting at once. Every request is a
 distinct, signed Twilio SMS webhook (unique MessageSid) from one of 2,000 numbers (555-0100..0199
-in twenty area codes, so no number nears the per-reporter limit of 8 per 10 minutes), in English
+in twenty area codes, so no number nears the per-reporter limit of 8 per 10 minutes; less those
+the demo config gives a responder, whose texts are commands, never reports), in English
 or Spanish, and each body is a complete report naming a real place of a demo jurisdiction (a
 neighbourhood, a landmark or a street corner): no message is a follow-up answer, so every one must
 become a report of its own. Before the clock starts, every body is run through triage to prove it
@@ -21,6 +24,13 @@ wrk stops when all are answered). Measured: webhook throughput (requests / time 
 request to the last answer), latency percentiles, errors; then the time from the first request until
 the last inbound message is triaged (`processed_at` set on all of them, polled every 0.2 s).
 
+In the same run (both skippable): the in-process row, the same webhooks stored untimed in a
+database of their own on the same server and their jobs run through the workers' job function
+(`workers.triage.triage_message`) one after another in this process, its CPU per message the
+in-process cost (target: the workers' at most 1.5x that); and the verify probe, a dispatcher's
+verify of 20 incidents made before the burst (+3 warm-up), one after another from the last webhook
+answered, each timed until the lawyer's page reaches the stand-in (target p95 < 1 s).
+
 Checks: zero lost (stored inbound messages == distinct MessageSids sent == 5,000, and they are the
 same SIDs), zero duplicated (no SID stored twice, no report made of two messages), all triaged
 (every message processed and linked to a report, reports == 5,000, every triage outbox job done, no
@@ -28,8 +38,10 @@ failed RQ job), and no outbound SMS sent twice (no two creates at the stand-in w
 Body: requests to one verifier for different incidents differ by the incident's code; every
 outbound row `sent` exactly once with the SID the stand-in gave it).
 
-Everything it creates is removed at the end: servers and workers stopped, the database dropped,
-the Redis db flushed (it refuses to start if that db is not empty).
+Ends with `RESULT messages= workers= webhook_s= triaged_s= ratio= worker_cpu_ms= inprocess_cpu_ms=
+gunicorn_cpu_ms= postgres_cpu_ms= lost= duplicated= verify_p95_ms= checks_failed=` (target
+ratio <= 2). Everything it creates is removed at the end: servers and workers stopped, the
+database dropped, the Redis db flushed (it refuses to start if that db is not empty).
 """
 
 from __future__ import annotations
