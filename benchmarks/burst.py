@@ -177,7 +177,9 @@ def outbound_settled(dbname: str, limit: float) -> bool:
     return False
 
 
-def checks(dbname: str, sids: list[str], run, standin, rclient) -> list[tuple[str, bool]]:  # noqa: ANN001
+def checks(dbname: str, sids: list[str], run, standin, rclient,  # noqa: ANN001
+           tally: dict[str, int]) -> list[tuple[str, bool]]:
+    """The run's checks; `tally` gets the RESULT line's `lost` and `duplicated`."""
     import psycopg
     from rq import Queue
     from rq.registry import FailedJobRegistry
@@ -219,6 +221,8 @@ def checks(dbname: str, sids: list[str], run, standin, rclient) -> list[tuple[st
                      "m.direction = 'inbound')")[0]
         out.append((f"one message per report: {shared} reports made of two messages, {orphan} "
                     f"reports without one", shared == 0 and orphan == 0))
+        tally["lost"] = len(set(sids) - stored_sids)
+        tally["duplicated"] = stored - distinct + shared
         jobs_, done, failed = one("SELECT count(*), count(done_at), count(failed_at) FROM "
                                   "outbox_jobs WHERE job = 'triage_message'")
         out.append((f"triage outbox jobs ({jobs_}) == messages, all done ({done}), none failed "
@@ -384,7 +388,8 @@ def run_burst(args, workers_n: int, auth_token: str, account_sid: str,  # noqa: 
         triaged_at = poller.finished_at or time.time()
         settled = outbound_settled(dbname, 60)
         time.sleep(0.5)
-        results = checks(dbname, sids, run, standin, rclient)
+        tally: dict[str, int] = {}
+        results = checks(dbname, sids, run, standin, rclient, tally)
         results.append(("all triaged within the limit", poller.finished_at is not None))
         results.append(("outbound SMS settled (none queued or sending)", settled))
         if probe:
@@ -437,8 +442,8 @@ def run_burst(args, workers_n: int, auth_token: str, account_sid: str,  # noqa: 
                    cpu={k: cpu1[k] - cpu0[k] for k in cpu0},
                    web_cpu={k: cpu_web[k] - cpu0[k] for k in cpu0},
                    busy=(busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
-                   lost=len(set(sids) - stored_sids(dbname)),
-                   duplicated=duplicated(dbname), elapsed=time.monotonic() - t0)
+                   lost=tally["lost"], duplicated=tally["duplicated"],
+                   elapsed=time.monotonic() - t0)
         return out
     finally:
         if app is not None:
@@ -449,25 +454,6 @@ def run_burst(args, workers_n: int, auth_token: str, account_sid: str,  # noqa: 
             worker.stop()
         standin.stop()
         clean_up(args, [dbname] if created else [], rclient, workdir, f"database {dbname}")
-
-
-def stored_sids(dbname: str) -> set[str]:
-    """The MessageSids of the inbound messages stored."""
-    import psycopg
-
-    with psycopg.connect(f"{PG}/{dbname}") as conn:
-        return {r[0] for r in conn.execute(
-            "SELECT twilio_sid FROM messages WHERE direction = 'inbound'")}
-
-
-def duplicated(dbname: str) -> int:
-    """SIDs stored more than once, plus reports made of more than one message."""
-    repeats = pg_scalar(dbname, "SELECT count(*) - count(DISTINCT twilio_sid) FROM messages "
-                                "WHERE direction = 'inbound'")
-    shared = pg_scalar(dbname, "SELECT count(*) FROM (SELECT report_id FROM messages WHERE "
-                               "direction = 'inbound' AND report_id IS NOT NULL GROUP BY "
-                               "report_id HAVING count(*) > 1) x")
-    return int(repeats) + int(shared)
 
 
 def main() -> int:

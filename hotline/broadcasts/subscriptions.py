@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.core.languages import Languages, fold_phrase
+from hotline.incidents import geography
 from hotline.messaging.templates import Templates
-from hotline.models import Jurisdiction, Subscriber, SubscriberArea, utcnow
+from hotline.models import Subscriber, SubscriberArea, utcnow
 from hotline.privacy.vault import Vault, reference
 from hotline.triage.gazetteer import Gazetteer
 from hotline.triage.location import find_location
@@ -279,7 +280,11 @@ def _subscriber(session: Session, vault: Vault, phone_hmac: str, sender: str) ->
 
 
 def _jurisdiction_id(session: Session, slug: str | None) -> int:
-    return session.scalars(select(Jurisdiction.id).where(Jurisdiction.slug == slug)).one()
+    """The id of an area's jurisdiction (the gazetteer named it, so it exists)."""
+    found = geography.jurisdiction_id(session, slug)
+    if found is None:
+        raise LookupError(f"no jurisdiction {slug!r}")
+    return found
 
 
 def _labels(areas: list[SubscriberArea]) -> str:

@@ -22,14 +22,13 @@ from sqlalchemy.orm import Session
 
 from hotline.core.phones import normalize_phone
 from hotline.incidents.abuse import flood_signs
-from hotline.incidents.geography import current_gazetteer, policy_for
+from hotline.incidents.geography import current_gazetteer, jurisdiction_id, policy_for
 from hotline.intake import store
 from hotline.jobs import outbox
 from hotline.models import (
     Call,
     CallLeg,
     CallRoster,
-    Jurisdiction,
     LegalNetwork,
     Message,
     Reporter,
@@ -127,10 +126,9 @@ def start_call(session: Session, vault: Vault, form: Mapping[str, str],
     phone_hmac = vault.phone_hmac(e164)
     reporter = store.upsert_reporter(session, vault, e164)
     slug = called_jurisdiction(session, form)
-    jurisdiction_id = session.scalar(select(Jurisdiction.id).where(Jurisdiction.slug == slug)) \
-        if slug else None
+    jurisdiction = jurisdiction_id(session, slug)
     roster = roster_for(session, slug)
-    call = Call(call_sid=call_sid, reporter_id=reporter.id, jurisdiction_id=jurisdiction_id,
+    call = Call(call_sid=call_sid, reporter_id=reporter.id, jurisdiction_id=jurisdiction,
                 roster_id=roster.id if roster else None, hotline_number=hotline_number(form),
                 state="menu", flags={"withheld": True} if withheld else {},
                 started_at=utcnow())
@@ -141,8 +139,8 @@ def start_call(session: Session, vault: Vault, form: Mapping[str, str],
     elif roster is not None and not withheld and \
             _recent_calls(session, reporter.id, roster) >= roster.call_limit:
         call.flags = {"rate_limited": True}  # heard, and leaves a message; rings nobody
-    elif not _known(session, reporter.id, jurisdiction_id, withheld) and \
-            _flooded(session, vault, jurisdiction_id):
+    elif not _known(session, reporter.id, jurisdiction, withheld) and \
+            _flooded(session, vault, jurisdiction):
         call.state, call.flags = "check", {**call.flags, "check": True}
     try:
         with session.begin_nested():
