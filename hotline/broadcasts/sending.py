@@ -52,19 +52,48 @@ CHECK_EVERY = 25  # inline (SQLite): messages between two looks at cancelling an
 SENDERS = 4  # threads of a pump sending at once (PostgreSQL)
 LEASE = timedelta(seconds=15)  # longer than one send can take (Twilio timeout + a slot wait)
 RENEW_EVERY = 3.0  # seconds between lease renewals
-# slots are this much wider than 1/rate, so that a request's latency varying by a few
-# milliseconds never puts rate + 1 arrivals in one second (total time: 2 % over rate). A
-# sender late for its slot by less than one slot still takes it (sends at once): in any
-# second there are then at most rate * 1.02 / 1.02 = rate sends.
-SPACING = 1.02
+# A broadcast's sends are paced in windows on one clock (Redis's, shared by every worker): a
+# window of one second holds `rate` slots (at a rate under 1, a window of 1/rate seconds holds
+# one), spread over its first WINDOW - GUARD seconds. A sender late for its slot sends at once
+# while the window is open, so it catches up and a short stall costs no time; a window's slots
+# left unused are gone when it closes. No calendar second then holds more than `rate` sends,
+# and a request that takes up to GUARD to reach Twilio still arrives within its own second.
+GUARD = 0.05
+AHEAD = 60  # windows: a next slot further ahead is a clock set back, and is started afresh
 UNFINISHED = ("queued", "sending")
 
 
 class Pacer(Protocol):
     """The broadcast rate, shared by every pump of every process."""
 
-    def reserve(self, rate: float) -> float:
-        """Reserve the next send slot; seconds to wait for it (0: now)."""
+    def reserve(self, rate: float) -> tuple[float, float]:
+        """Reserve the next send slot: (seconds to wait for it, 0 for now; seconds until its
+        window closes, after which it must not be used)."""
+
+
+def windows(rate: float) -> tuple[float, int, float]:
+    """(a window's length in seconds, its slots, the part of it they are spread over)."""
+    window = 1.0 if rate >= 1 else 1.0 / rate
+    return window, max(1, int(rate * window + 1e-9)), window - GUARD
+
+
+def next_slot(now: float, held: tuple[int, int] | None, rate: float
+              ) -> tuple[float, float, tuple[int, int]]:
+    """The slot a reservation made at `now` gets, given the next slot `held` (window, index):
+    (its time, its window's close, the next slot to hold). `_RESERVE` is the same in Lua."""
+    window, slots, span = windows(rate)
+    gap = span / slots
+    current = int(now // window)
+    held_window, index = held if held is not None else (current - 2, 0)
+    if held_window == current - 1:
+        held_window, index = current, 0  # sending went on over the turn: catch up from the start
+    elif not current - 1 < held_window <= current + AHEAD:  # idle (or a clock set back)
+        held_window, index = current, int(-(-(now - current * window) // gap))
+    # (a window ahead, booked already, or this one: its next slot, at once if that has passed)
+    if held_window == current and (index >= slots or now >= current * window + span):
+        held_window, index = current + 1, 0  # this window is used up, or closing
+    after = (held_window, index + 1) if index + 1 < slots else (held_window + 1, 0)
+    return held_window * window + index * gap, held_window * window + span, after
 
 
 class LocalPacer:
@@ -72,41 +101,58 @@ class LocalPacer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._held: tuple[int, int] | None = None
 
-    def reserve(self, rate: float) -> float:
+    def reserve(self, rate: float) -> tuple[float, float]:
         with self._lock:
-            now, gap = time.time(), SPACING / rate
-            # a slot missed by less than a gap is still used, one missed by more is gone
-            at = self._next if self._next >= now - gap else now
-            self._next = at + gap
-            return max(0.0, at - now)
+            now = time.time()
+            at, close, self._held = next_slot(now, self._held, rate)
+            return max(0.0, at - now), close - now
 
 
-# Redis's own clock, the one every worker of every machine shares
+# `next_slot` on Redis's own clock, the one every worker of every machine shares.
+# KEYS: the next slot ("window:index"). ARGV: window, slots, span, AHEAD. Returns {wait, close}.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local gap = tonumber(ARGV[1])
-local at = tonumber(redis.call('GET', KEYS[1]) or '0')
--- a slot missed by less than one gap is still used (now), one missed by more is gone
-if at < now - gap then at = now end
-redis.call('SET', KEYS[1], tostring(at + gap), 'EX', 3600)
-if at < now then return '0' end
-return tostring(at - now)
+local window, slots, span = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local gap = span / slots
+local current = math.floor(now / window)
+local held_window, index = current - 2, 0
+local held = redis.call('GET', KEYS[1])
+if held then
+  local sep = string.find(held, ':', 1, true)
+  held_window, index = tonumber(string.sub(held, 1, sep - 1)), tonumber(string.sub(held, sep + 1))
+end
+if held_window == current - 1 then
+  held_window, index = current, 0
+elseif held_window < current - 1 or held_window > current + tonumber(ARGV[4]) then
+  held_window, index = current, math.ceil((now - current * window) / gap)
+end
+if held_window == current and (index >= slots or now >= current * window + span) then
+  held_window, index = current + 1, 0
+end
+local after_window, after_index = held_window, index + 1
+if after_index >= slots then after_window, after_index = held_window + 1, 0 end
+redis.call('SET', KEYS[1], string.format('%d:%d', after_window, after_index), 'EX', 3600)
+local at = held_window * window + index * gap
+local wait = at - now
+if wait < 0 then wait = 0 end
+return {tostring(wait), tostring(held_window * window + span - now)}
 """
 
 
 class RedisPacer:
-    """The pacer shared by every worker: the next free slot in one Redis key."""
+    """The pacer shared by every worker: the next slot in one Redis key."""
 
-    KEY = "hotline:broadcast:next"
+    KEY = "hotline:broadcast:slot"
 
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_RESERVE)
 
-    def reserve(self, rate: float) -> float:
-        return float(self._script(keys=[self.KEY], args=[SPACING / rate]))
+    def reserve(self, rate: float) -> tuple[float, float]:
+        wait, close = self._script(keys=[self.KEY], args=[*windows(rate), AHEAD])
+        return float(wait), float(close)
 
 
 _pacers: dict[int, Pacer] = {}
@@ -310,10 +356,17 @@ def _pool(name: str, size: int) -> ThreadPoolExecutor:
         return _pools[name]
 
 
-def _wait_for_slot(settings: Settings) -> None:
-    wait = pacer().reserve(settings.broadcast_rate)
-    if wait > 0:
-        time.sleep(wait)
+def _wait_for_slot(settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait for a broadcast slot; one whose window closed while this thread slept (a busy
+    process can oversleep) is given up, unused, and another taken: sent late, it could arrive
+    in the next second, one over the rate."""
+    while True:
+        began = time.monotonic()
+        wait, close = pacer().reserve(settings.broadcast_rate)
+        if wait > 0:
+            sleep(wait)
+        if time.monotonic() - began < close:
+            return
 
 
 class _Lease:

@@ -291,36 +291,3 @@ def test_a_changed_text_needs_its_approvals_again(app, client, twilio, auth, peo
     other = token_for(app, "second")
     assert client.post(f"/api/v1/broadcasts/{draft['id']}/send",
                        headers=other).json["status"] == "draft"  # one of two again
-
-
-def test_the_pacer_never_lets_two_go_at_once_after_a_pause():
-    """A slot missed by less than one gap is still used (a sender a little late), but an idle
-    pacer starts afresh: the first two messages of a broadcast are one gap apart."""
-    import time
-
-    from hotline.broadcasts.sending import SPACING, LocalPacer
-
-    pacer = LocalPacer()
-    first, second = pacer.reserve(0.5), pacer.reserve(0.5)
-    assert first == 0 and second == pytest.approx(SPACING / 0.5, abs=0.05)
-    fast = LocalPacer()
-    fast.reserve(100.0)
-    time.sleep(SPACING / 100 * 1.5)  # late for the next slot by half a gap: it is still used
-    assert fast.reserve(100.0) == 0
-    assert fast.reserve(100.0) == pytest.approx(SPACING / 100 / 2, abs=0.004)
-
-
-@pytest.mark.redis
-def test_the_redis_pacer_spaces_every_worker_s_sends_on_redis_s_clock(redis_url):
-    import redis
-
-    from hotline.broadcasts.sending import SPACING, RedisPacer
-
-    connection = redis.Redis.from_url(redis_url)
-    try:
-        a, b = RedisPacer(connection), RedisPacer(connection)  # two workers
-        waits = [pacer.reserve(2.0) for pacer in (a, b, a, b)]
-        gap = SPACING / 2.0
-        assert waits == pytest.approx([0, gap, 2 * gap, 3 * gap], abs=0.05)
-    finally:
-        connection.close()
