@@ -171,7 +171,7 @@ def summary(session: Session, broadcast: Broadcast, languages: Languages,
         "by_language": [{"language": lang, "name": languages.english_name(lang),
                          "recipients": n} for lang, n in sorted(by_language.items())],
         "by_area": [{"area": area, "recipients": n} for area, n in by_area.most_common()],
-        "estimated_seconds": round(len(members) / rate, 1) if rate else None,
+        "estimated_seconds": _estimate(len(members), rate),
         "approvals": [{"by": label, "at": at.isoformat()} for label, at in approvals],
         "approvals_needed": broadcast.approvals_needed,
         "counts": counts(session, broadcast.id),
@@ -302,3 +302,12 @@ def _checked(templates: Templates, texts: dict[str, Any]) -> dict[str, str]:
             raise BroadcastError(400, f"text.{language}: at most {MAX_TEXT} characters")
         out[language] = text.strip()
     return out
+
+
+def _estimate(recipients: int, rate: float) -> float | None:
+    """Seconds to send to `recipients` at the pace the broadcast pacer keeps: whole messages
+    per clock second (2.5 a second sends 2), one per 1/rate seconds under one a second."""
+    if not rate:
+        return None
+    per_second = float(int(rate + 1e-9)) if rate >= 1 else rate
+    return round(recipients / per_second, 1)

@@ -53,13 +53,16 @@ SENDERS = 4  # threads of a pump sending at once (PostgreSQL)
 LEASE = timedelta(seconds=15)  # longer than one send can take (Twilio timeout + a slot wait)
 RENEW_EVERY = 3.0  # seconds between lease renewals
 # A broadcast's sends are paced in windows on one clock (Redis's, shared by every worker): a
-# window of one second holds `rate` slots (at a rate under 1, a window of 1/rate seconds holds
-# one), spread over its first WINDOW - GUARD seconds. A sender late for its slot sends at once
-# while the window is open, so it catches up and a short stall costs no time; a window's slots
-# left unused are gone when it closes. No calendar second then holds more than `rate` sends,
-# and a request that takes up to GUARD to reach Twilio still arrives within its own second.
-GUARD = 0.05
-AHEAD = 60  # windows: a next slot further ahead is a clock set back, and is started afresh
+# window of one second holds floor(rate) slots (at a rate under 1, a window of 1/rate seconds
+# holds one), spread over its first WINDOW - GUARD seconds. A sender late for its slot sends as
+# soon as it can while the window is open, so a stall is made up instead of being lost time, but
+# never faster than CATCH_UP_SPEED times the rate; a window's slots left unused are gone when it
+# closes. No clock second then holds more than the rate, a request that takes up to GUARD to
+# reach Twilio still arrives within its own second, and any one-second window (straddling two
+# clock seconds) holds at most about CATCH_UP_SPEED times the rate, briefly, after a stall.
+GUARD = 0.1
+CATCH_UP_SPEED = 1.2
+AHEAD = 600.0  # seconds: a next slot further ahead is a clock set back, and is started afresh
 UNFINISHED = ("queued", "sending")
 
 
@@ -77,23 +80,31 @@ def windows(rate: float) -> tuple[float, int, float]:
     return window, max(1, int(rate * window + 1e-9)), window - GUARD
 
 
-def next_slot(now: float, held: tuple[int, int] | None, rate: float
-              ) -> tuple[float, float, tuple[int, int]]:
-    """The slot a reservation made at `now` gets, given the next slot `held` (window, index):
-    (its time, its window's close, the next slot to hold). `_RESERVE` is the same in Lua."""
+Held = tuple[int, int, float]  # the next slot: its window, its index; the last slot's time
+
+
+def next_slot(now: float, held: Held | None, rate: float) -> tuple[float, float, Held]:
+    """The slot a reservation made at `now` gets, given what is `held`: (its time, its
+    window's close, what is held next). `_RESERVE` is the same in Lua."""
     window, slots, span = windows(rate)
     gap = span / slots
     current = int(now // window)
-    held_window, index = held if held is not None else (current - 2, 0)
+    held_window, index, last = held if held is not None else (current - 2, 0, 0.0)
     if held_window == current - 1:
         held_window, index = current, 0  # sending went on over the turn: catch up from the start
-    elif not current - 1 < held_window <= current + AHEAD:  # idle (or a clock set back)
-        held_window, index = current, int(-(-(now - current * window) // gap))
-    # (a window ahead, booked already, or this one: its next slot, at once if that has passed)
+    elif not current - 1 < held_window <= current + AHEAD / window:  # idle (or a clock set back)
+        held_window, last = current, 0.0
+        index = min(slots - 1, int(-(-(now - current * window) // gap)))
+    # (a window ahead, booked already, or this one: its next slot, soon if that has passed)
     if held_window == current and (index >= slots or now >= current * window + span):
         held_window, index = current + 1, 0  # this window is used up, or closing
+    soonest = last + gap / CATCH_UP_SPEED
+    at = max(held_window * window + index * gap, soonest, now)  # when it goes
+    if at >= held_window * window + span:  # catching up ran into the window's close
+        held_window, index = held_window + 1, 0
+        at = max(held_window * window, soonest)
     after = (held_window, index + 1) if index + 1 < slots else (held_window + 1, 0)
-    return held_window * window + index * gap, held_window * window + span, after
+    return at, held_window * window + span, (*after, at)
 
 
 class LocalPacer:
@@ -101,7 +112,7 @@ class LocalPacer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: tuple[int, int] | None = None
+        self._held: Held | None = None
 
     def reserve(self, rate: float) -> tuple[float, float]:
         with self._lock:
@@ -111,47 +122,62 @@ class LocalPacer:
 
 
 # `next_slot` on Redis's own clock, the one every worker of every machine shares.
-# KEYS: the next slot ("window:index"). ARGV: window, slots, span, AHEAD. Returns {wait, close}.
+# KEYS: what is held ("window:index:last"). ARGV: window, slots, span, AHEAD, CATCH_UP_SPEED.
+# Returns {wait, close}.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local window, slots, span = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ahead, speed = tonumber(ARGV[4]), tonumber(ARGV[5])
 local gap = span / slots
 local current = math.floor(now / window)
-local held_window, index = current - 2, 0
+local held_window, index, last = current - 2, 0, 0
 local held = redis.call('GET', KEYS[1])
 if held then
-  local sep = string.find(held, ':', 1, true)
-  held_window, index = tonumber(string.sub(held, 1, sep - 1)), tonumber(string.sub(held, sep + 1))
+  local a = string.find(held, ':', 1, true)
+  local b = string.find(held, ':', a + 1, true)
+  held_window = tonumber(string.sub(held, 1, a - 1))
+  index = tonumber(string.sub(held, a + 1, b - 1))
+  last = tonumber(string.sub(held, b + 1))
 end
 if held_window == current - 1 then
   held_window, index = current, 0
-elseif held_window < current - 1 or held_window > current + tonumber(ARGV[4]) then
-  held_window, index = current, math.ceil((now - current * window) / gap)
+elseif held_window < current - 1 or held_window > current + ahead / window then
+  held_window, last = current, 0
+  index = math.min(slots - 1, math.ceil((now - current * window) / gap))
 end
 if held_window == current and (index >= slots or now >= current * window + span) then
   held_window, index = current + 1, 0
 end
+local soonest = last + gap / speed
+local at = held_window * window + index * gap
+if soonest > at then at = soonest end
+if now > at then at = now end
+if at >= held_window * window + span then
+  held_window, index = held_window + 1, 0
+  at = held_window * window
+  if soonest > at then at = soonest end
+end
 local after_window, after_index = held_window, index + 1
 if after_index >= slots then after_window, after_index = held_window + 1, 0 end
-redis.call('SET', KEYS[1], string.format('%d:%d', after_window, after_index), 'EX', 3600)
-local at = held_window * window + index * gap
+redis.call('SET', KEYS[1], string.format('%d:%d:%.6f', after_window, after_index, at), 'EX', 3600)
 local wait = at - now
 if wait < 0 then wait = 0 end
-return {tostring(wait), tostring(held_window * window + span - now)}
+return {string.format('%.6f', wait), string.format('%.6f', held_window * window + span - now)}
 """
 
 
 class RedisPacer:
     """The pacer shared by every worker: the next slot in one Redis key."""
 
-    KEY = "hotline:broadcast:slot"
+    KEY = "hotline:broadcast:held"
 
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_RESERVE)
 
     def reserve(self, rate: float) -> tuple[float, float]:
-        wait, close = self._script(keys=[self.KEY], args=[*windows(rate), AHEAD])
+        wait, close = self._script(keys=[self.KEY],
+                                   args=[*windows(rate), AHEAD, CATCH_UP_SPEED])
         return float(wait), float(close)
 
 
