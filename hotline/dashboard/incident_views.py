@@ -66,6 +66,7 @@ def incident(code: str) -> str:
     return render_template("dashboard/incident.html", reports=reports, scope=scope,
                            live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
                            map_data=_map_data(found), legend=legend((found.status,)),
+                           offered=actions.offered(found),
                            **_broadcast_context(found), **live)
 
 

@@ -43,7 +43,8 @@ MAX_PAGE = 2000
 PERIODS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1),
            "7d": timedelta(days=7), "30d": timedelta(days=30)}
 VERIFIER_ANSWERS = {"acked": "yes, saw it", "declined": "no, found nothing",
-                    "expired": "no answer in time", "failed": "could not be reached"}
+                    "expired": "no answer in time", "failed": "could not be reached",
+                    "withdrawn": "not needed any more"}
 
 
 @dataclass

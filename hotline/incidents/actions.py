@@ -28,6 +28,27 @@ ACTIONS = ("verify", "dismiss", "resolve", "merge", "split", "note", "assign", "
 DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "merge", "split",
                        "reverify"})
 
+# the decisions offered in each state (the dashboard shows these buttons; others are refused):
+# a routed or acknowledged incident has a lawyer on it, so it is not verified or dismissed
+# again but re-verified (verifiers look again; the incident stays with its lawyer) or resolved
+OFFERED: dict[str, frozenset[str]] = {
+    "new": frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"}),
+    "verifying": frozenset({"verify", "dismiss", "resolve", "all_clear"}),
+    "unconfirmed": frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"}),
+    "verified": frozenset({"dismiss", "resolve", "all_clear"}),
+    "routed": frozenset({"reverify", "resolve", "all_clear"}),
+    "acknowledged": frozenset({"reverify", "resolve", "all_clear"}),
+    "false_alarm": frozenset({"verify"}),
+    "resolved": frozenset(),
+    "merged": frozenset(),
+}
+STATE_DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"})
+
+
+def offered(incident: Incident) -> frozenset[str]:
+    """The decisions a dispatcher can take on the incident as it stands."""
+    return OFFERED.get(incident.status, frozenset())
+
 
 def _note(payload: dict[str, Any]) -> str | None:
     note = payload.get("note")
@@ -51,6 +72,9 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
     if action in DECISIONS and incident.status != seen:
         raise ActionError(f"the incident is now {incident.status}: it changed while you "
                           "decided; look at it again", 409)
+    if action in STATE_DECISIONS and action not in offered(incident):
+        raise ActionError(f"{action}: not offered on a {incident.status} incident (offered: "
+                          f"{', '.join(sorted(offered(incident))) or 'none'})", 409)
     result: dict[str, Any] = {}
     try:
         # a dispatcher's note can say anything (a name, a number): it is kept encrypted, as a
@@ -63,11 +87,14 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
             verification.dismiss(session, incident, actor, reason="dispatcher")
         elif action in ("resolve", "all_clear"):
             verification.resolve(session, incident, actor)
+        elif action == "reverify" and incident.status in ("routed", "acknowledged"):
+            verification.recheck(session, incident, actor)
         elif action == "reverify":
             verification.start_verification(session, incident)
         elif action == "merge":
             target = _merge_target(session, incident, payload)
             lifecycle.merge(session, incident, target, actor)
+            verification.tell_merged(session, incident, target)
             result["into"] = target.code
             if target.jurisdiction_id != incident.jurisdiction_id:
                 _reroute(session, target, incident, actor)

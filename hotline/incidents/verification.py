@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.core.distances import distance_m
@@ -20,6 +20,7 @@ from hotline.models import (
     Incident,
     IncidentEvent,
     Jurisdiction,
+    Message,
     Report,
     Reporter,
     Responder,
@@ -126,6 +127,14 @@ def start_verification(session: Session, incident: Incident) -> list[Alert]:
     return request_verifiers(session, incident)
 
 
+def recheck(session: Session, incident: Incident, actor: str) -> list[Alert]:
+    """A dispatcher asks verifiers to look again at a routed or acknowledged incident: a round
+    of requests, the incident staying with its lawyer; what they answer goes on its timeline
+    (a NO marks it contested, for the dispatcher to decide)."""
+    lifecycle.record_event(session, incident, "recheck_asked", actor=actor)
+    return request_verifiers(session, incident)
+
+
 def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
     """Ask the next verifiers (a round), and arm the round's deadline."""
     policy = policy_of(session, incident)
@@ -199,9 +208,11 @@ def on_verifier_failed(session: Session, alert: Alert) -> None:
 
 
 def confirm(session: Session, incident: Incident, actor: str, reason: str | None = None) -> None:
-    """Verified: update reputations, and (unless held) hand it to whoever routes verified
-    incidents (`lifecycle.incident_verified`; routing subscribes)."""
+    """Verified: update reputations, tell the verifiers still asked that they need not go, and
+    (unless held) hand it to whoever routes verified incidents (`lifecycle.incident_verified`;
+    routing subscribes)."""
     lifecycle.transition(session, incident, "verified", actor, reason=reason)
+    stand_down(session, incident, "verify_not_needed")
     credibility.record_outcome(session, incident, confirmed=True)
     credibility.score_incident(session, incident)
     if not lifecycle.held(incident):
@@ -213,12 +224,60 @@ def dismiss(session: Session, incident: Incident, actor: str, reason: str | None
     lifecycle.transition(session, incident, "false_alarm", actor, reason=reason)
     credibility.record_outcome(session, incident, confirmed=False)
     _tell_alerted(session, incident, "retraction")
+    stand_down(session, incident, None)  # the retraction told them
 
 
 def resolve(session: Session, incident: Incident, actor: str, note: str | None = None) -> None:
     """Resolved: everyone who was alerted gets an all-clear."""
     lifecycle.transition(session, incident, "resolved", actor, note=note)
     _tell_alerted(session, incident, "all_clear")
+    stand_down(session, incident, None)  # the all-clear told them
+
+
+# a verifier's request not answered yet
+OPEN = ("queued", "sent", "delivered")
+
+
+def stand_down(session: Session, incident: Incident, template: str | None,
+               **values: str) -> int:
+    """The verifiers asked about the incident who have not answered: their requests are
+    withdrawn (a request still queued is never sent), and those whose request went out are
+    sent `template` (none: they were told already). Returns how many were told."""
+    waiting = session.execute(
+        select(Alert, Responder).join(Responder, Responder.id == Alert.responder_id)
+        .where(Alert.incident_id == incident.id, Alert.kind == "verify",
+               Alert.status.in_(OPEN)).order_by(Alert.id)).all()
+    told: list[Responder] = []
+    for alert, verifier in waiting:
+        alert.status = "withdrawn"
+        unsent = session.execute(update(Message).where(
+            Message.alert_id == alert.id, Message.status == "queued")
+            .values(status="suppressed")).rowcount
+        if template is not None and not unsent and verifier not in told:
+            notify.to_responder(session, verifier, template, alert, code=incident.code,
+                                **values)
+            told.append(verifier)
+    if waiting:
+        lifecycle.record_event(session, incident, "verifiers_stood_down",
+                               verifiers=sorted({v.name for _, v in waiting}),
+                               told=len(told))
+    return len(told)
+
+
+def tell_merged(session: Session, incident: Incident, into: Incident) -> int:
+    """`incident` was merged into `into`: the verifiers still asked about it are stood down,
+    and everyone who was sent a page or a request about it is told the code that carries on.
+    Returns how many were told."""
+    told = {responder.id for responder in session.scalars(
+        select(Responder).join(Alert, Alert.responder_id == Responder.id).where(
+            Alert.incident_id == incident.id, Alert.kind.in_(("page", "verify")),
+            Alert.status.in_(("sent", "delivered", "acked"))))}
+    stand_down(session, incident, None)
+    for responder in session.scalars(select(Responder).where(Responder.id.in_(told))
+                                     .order_by(Responder.id)):
+        notify.to_responder(session, responder, "merged_notice", code=incident.code,
+                            into=into.code)
+    return len(told)
 
 
 def _tell_alerted(session: Session, incident: Incident, template: str) -> int:
@@ -254,6 +313,9 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
     values = {"code": incident.code}
     if not alerts:
         return "not_alerted", values
+    if incident.status in ("routed", "acknowledged") and \
+            any(alert.status in OPEN for alert in alerts):
+        return _answer_recheck(session, responder, incident, verb, alerts)
     if incident.status != "verifying":
         return "already_closed", {**values, "status": notify.label(
             f"status_{incident.status}", notify.responder_language(responder))}
@@ -290,6 +352,38 @@ def answer(session: Session, responder: Responder, incident: Incident, verb: str
                 lifecycle.record_event(session, incident, "flagged", flags=["contested"])
             request_verifiers(session, incident)
             outcome = notify.label("outcome_contested", language)
+    else:
+        lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
+        request_verifiers(session, incident)
+        outcome = notify.label("outcome_unable", language)
+    return "verify_thanks", {**values, "outcome": outcome}
+
+
+def _answer_recheck(session: Session, responder: Responder, incident: Incident, verb: str,
+                    alerts: list[Alert]) -> tuple[str, dict]:
+    """A verifier's answer to a dispatcher's recheck of a routed incident: recorded, never a
+    change of state (a lawyer is on it; a dispatcher decides)."""
+    language = notify.responder_language(responder)
+    values = {"code": incident.code}
+    actor = f"responder:{responder.key}"
+    if verb == "eta":
+        lifecycle.record_event(session, incident, "verifier_eta", actor=actor)
+        return "verify_thanks", {**values, "outcome": notify.label(
+            f"status_{incident.status}", language)}
+    now = utcnow()
+    for alert in alerts:
+        if alert.status in OPEN:
+            alert.answered_at = now
+            alert.status = "acked" if verb == "yes" else "declined"
+    if verb == "yes":
+        lifecycle.record_event(session, incident, "verifier_still_there", actor=actor)
+        outcome = notify.label("outcome_confirmed", language)
+    elif verb == "no":
+        lifecycle.record_event(session, incident, "verifier_no", actor=actor)
+        if lifecycle.mark(incident, "contested"):
+            lifecycle.record_event(session, incident, "flagged", flags=["contested"])
+        outcome = notify.label("outcome_contested", language)
+        request_verifiers(session, incident)
     else:
         lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
         request_verifiers(session, incident)

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 # message status -> alert status (answers, acks and declines are set by the responder's reply)
 _FROM_MESSAGE = {"sent": "sent", "simulated": "sent", "delivered": "delivered", "read": "delivered",
                  "failed": "failed", "undelivered": "failed", "suppressed": "failed"}
-_ANSWERED = {"acked", "declined", "expired"}
+_ANSWERED = {"acked", "declined", "expired", "withdrawn"}  # withdrawn: no longer needed
 
 
 def on_delivery(message: Message, *, session: Session) -> None:

@@ -155,7 +155,7 @@ def test_a_transition_that_is_not_allowed_is_refused(app, logged_in, seeded):
     code = seeded["chicago"]
     post_form(logged_in, f"/incidents/{code}/actions", {"action": "resolve"})
     post_form(logged_in, f"/incidents/{code}/actions", {"action": "verify"})
-    assert "cannot go from resolved" in logged_in.get(f"/incidents/{code}").text
+    assert "verify: not offered on a resolved incident" in logged_in.get(f"/incidents/{code}").text
 
 
 def test_unknown_incident_is_404(logged_in):

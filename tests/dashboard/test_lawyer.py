@@ -86,3 +86,22 @@ def test_a_lawyer_not_linked_to_a_responder_can_read_but_not_answer(app, logged_
 
 def test_dispatchers_cannot_answer_as_lawyers(logged_in, seeded):
     assert post_form(logged_in, f"/incidents/{seeded['chicago']}/accept").status_code == 403
+
+
+def test_a_lawyer_is_not_offered_accept_once_a_colleague_took_it(app, logged_in, seeded):
+    """Before, "Accept — I'll take it" stayed after a colleague accepted."""
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    paged = _paged_lawyer(app, code)
+    make_user(app, "first@example.org", "lawyer", responder_key=paged)
+    make_user(app, "second@example.org", "lawyer", responder_key=paged)
+    first, second = app.test_client(), app.test_client()
+    login(first, "first@example.org")
+    login(second, "second@example.org")
+    assert "Accept — I" in second.get(f"/incidents/{code}").text
+    assert post_form(first, f"/incidents/{code}/accept", page="/lawyer").status_code == 302
+    page = second.get(f"/incidents/{code}").text
+    assert "Accept — I" not in page and "Decline" not in page
+    with app.app_context():
+        name = db.session.scalar(select(Responder.name).where(Responder.key == paged))
+    assert f"Accepted by {name}" in page
