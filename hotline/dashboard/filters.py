@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from markupsafe import Markup, escape
 
 from hotline.core.languages import load_languages
 from hotline.dashboard.blueprint import bp
@@ -42,6 +44,24 @@ def utc(value: datetime | None) -> str:
 def utc_seconds(value: datetime | None) -> str:
     """A UTC timestamp to the second."""
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+@bp.app_template_filter("local")
+def local(value: datetime | None, timezone: str | None, seconds: bool = False) -> Markup:
+    """A time as it reads where it happened (the jurisdiction's timezone, with its abbreviation),
+    UTC on hover: `<time datetime=... title="... UTC">`. No timezone: UTC."""
+    if value is None:
+        return Markup("—")
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        zone = ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    here = moment.astimezone(zone)
+    label = here.strftime(shape) + " " + (here.tzname() or "UTC")
+    return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
+        moment.isoformat(), moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), escape(label))
 
 
 @bp.app_template_filter("iso")

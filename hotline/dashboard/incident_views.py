@@ -43,11 +43,16 @@ def _incident_or_404(code: str) -> Incident:
 def _live_context(incident: Incident) -> dict[str, Any]:
     alerts = queries.alerts_of(db.session, incident)
     readable = vault() if current_scope().pii else None
+    context = queries.incident_context(db.session, incident)
+    jurisdiction = context["jurisdiction"]
     return {"incident": incident, "alerts": alerts,
             "timeline": [(e, event_data(e, readable)) for e in incident.events],
+            "actors": queries.actor_labels(db.session, {e.actor for e in incident.events
+                                                        if e.actor}),
+            "tz": jurisdiction.timezone if jurisdiction is not None else None,
             "verifiers": queries.verifier_answers(alerts),
             "report_total": queries.report_counts(db.session, [incident.id]).get(incident.id, 0),
-            **queries.incident_context(db.session, incident)}
+            **context}
 
 
 @bp.get("/incidents/<code>")

@@ -338,3 +338,25 @@ def incident_context(session: Session, incident: Incident) -> dict[str, Any]:
     return {"jurisdiction": jurisdiction, "assigned": assigned, "merged_into": merged_into,
             "acknowledged_by": acknowledged_by,
             "network": (incident.policy_snapshot or {}).get("network")}
+
+
+ACTOR_ROLES = {"lawyer": "lawyer", "verifier": "verifier", "dispatcher": "dispatcher"}
+
+
+def actor_labels(session: Session, actors: set[str]) -> dict[str, str]:
+    """How the timeline names who acted: a person by name (a responder) or email (a dashboard
+    user) and role, an API token by its name, Hotline's own steps as automatic."""
+    labels = {"system": "Hotline (automatic)", "reporter": "a reporter"}
+    users = {int(a.split(":", 1)[1]) for a in actors
+             if a.startswith("user:") and a.split(":", 1)[1].isdigit()}
+    for user in session.scalars(select(User).where(User.id.in_(users))) if users else ():
+        labels[f"user:{user.id}"] = f"{user.email} ({user.role})"
+    keys = {a.split(":", 1)[1] for a in actors if a.startswith("responder:")}
+    for responder in session.scalars(select(Responder).where(Responder.key.in_(keys))) \
+            if keys else ():
+        labels[f"responder:{responder.key}"] = \
+            f"{responder.name} ({ACTOR_ROLES.get(responder.role, responder.role)})"
+    for actor in actors:
+        if actor.startswith("token:") and actor not in labels:
+            labels[actor] = f"API token \u201c{actor.split(':', 1)[1]}\u201d"
+    return labels

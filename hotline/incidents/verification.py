@@ -259,7 +259,7 @@ def stand_down(session: Session, incident: Incident, template: str | None,
             told.append(verifier)
     if waiting:
         lifecycle.record_event(session, incident, "verifiers_stood_down",
-                               verifiers=sorted({v.name for _, v in waiting}),
+                               stood_down=sorted({v.name for _, v in waiting}),
                                told=len(told))
     return len(told)
 
