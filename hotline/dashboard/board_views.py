@@ -91,6 +91,8 @@ def _board_html(fragment: bool) -> str:
     return render_template(template, board=data, live_interval=LIVE_INTERVAL_MS,
                            call_rows=call_rows, more_calls=more_calls, can_report=scope.act,
                            subscribers=subscribers,
+                           questions=queries.question_counts(db.session, scope),
+                           question_hours=queries.QUESTION_HOURS,
                            calls_caption="Live calls, then the latest ended ones",
                            calls_empty="No calls in the last 12 hours.",
                            now=data.now, etag=live_etag(board_signature()))

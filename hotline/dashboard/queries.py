@@ -360,3 +360,28 @@ def actor_labels(session: Session, actors: set[str]) -> dict[str, str]:
         if actor.startswith("token:") and actor not in labels:
             labels[actor] = f"API token \u201c{actor.split(':', 1)[1]}\u201d"
     return labels
+
+
+QUESTION_HOURS = 24
+
+
+def question_counts(session: Session, scope: Scope, hours: int = QUESTION_HOURS
+                    ) -> list[dict[str, Any]]:
+    """Questions answered in the last `hours`, per jurisdiction of the scope: how many asked
+    their rights and how many asked whether agents are somewhere (a rumour spreading shows
+    here). Counts only; never who asked."""
+    since = utcnow() - timedelta(hours=hours)
+    kind = Message.flags["question"].as_string()
+    where = Message.flags["jurisdiction"].as_string()
+    names = {j.slug: j.name for j in session.scalars(
+        select(Jurisdiction).where(*scope.jurisdiction_filter(Jurisdiction.id)))}
+    counts: dict[str, dict[str, Any]] = {}
+    for slug, asked, count in session.execute(
+            select(where, kind, func.count()).where(
+                Message.direction == "inbound", Message.received_at >= since,
+                kind.is_not(None)).group_by(where, kind)):
+        if slug in names:
+            row = counts.setdefault(slug, {"slug": slug, "name": names[slug], "rights": 0,
+                                           "rumour": 0})
+            row[asked] = row.get(asked, 0) + count
+    return sorted(counts.values(), key=lambda row: row["name"])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.incidents import reports
 from hotline.incidents.geography import policy_for
-from hotline.intake import conversation, media, responders, voice
+from hotline.intake import conversation, media, questions, responders, voice
 from hotline.intake.commands import parse_command
 from hotline.messaging import notify
 from hotline.models import OPEN_STATUSES, Incident, Message, Report, Reporter, Responder, utcnow
@@ -124,4 +124,6 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     recent = _recent_report(session, reporter) if media_only and reporter is not None else None
     if recent is not None:
         return reports.add_media(session, recent, message, photo)
+    if questions.answer(session, message, body, sender, reporter):
+        return None  # "what are my rights?", "is ICE in Santa Ana?": answered, no incident
     return reports.create_report(session, message, body, sender, reporter, photo=photo)

@@ -31,6 +31,7 @@ from hotline.intake.keywords import keyword_language, keyword_of, language_named
 from hotline.jobs import outbox
 from hotline.models import Message, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault, reference
+from hotline.triage import questions
 from hotline.triage.language import detect
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Inbound:
     # a request for community alerts ("ALERTS 60623"), answered by the webhook; and the
     # sender's number it needs (never logged)
     alerts: subscriptions.AlertsRequest | None = None
+    question: str | None = None  # "rights" or "rumour" (triage.questions): no report
     sender: str = field(default="", repr=False)
 
     @property
@@ -266,6 +268,10 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         flags["keyword"] = keyword
     if command:
         flags["command"] = True
+    question = questions.kind_of(body, questions.rights_phrases(languages)) \
+        if keyword is None and command is None and not media else None
+    if question:
+        flags["question_asked"] = question  # answered by the webhook (rights) or the job
     now = utcnow()
     params = {
         "phone_hmac": phone_hmac, "phone_enc": vault.encrypt(e164, "reporter.phone"),
@@ -327,6 +333,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
             or fold_phrase(body) in TWILIO_OPT_OUT_WORDS),
         area_code=e164[2:5] if e164.startswith("+1") and len(e164) == 12 else "",
         alerts=alerts, sender=e164 if alerts is not None or keyword == "alerts_yes" else "",
+        question=question,
         to=flags.get("to", ""),
         deferred=outbox.Deferred(outbox_id, "triage_message", [message_id], now)
         if outbox_id is not None else None)

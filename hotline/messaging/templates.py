@@ -21,12 +21,13 @@ REQUIRED = frozenset({
     "verify_place", "verify_thanks", "eta_thanks", "page", "accepted", "claimed_by_other",
     "declined", "already_closed", "not_alerted", "unknown_code", "no_consent",
     "relay_to_reporter", "relay_to_lawyer", "relay_new_report", "all_clear", "retraction",
-    "escalation_exhausted", "verify_not_needed", "merged_notice",
+    "escalation_exhausted", "verify_not_needed", "merged_notice", "rumour_none",
+    "rumour_verified",
 })
 # what reporters read (the rest goes to responders): each at most this many segments
 REPORTER_FACING = ("ack", "ask_location", "location_thanks", "language_choice", "language_set",
                    "rights", "help", "stopped", "started", "rate_limited", "consent_thanks",
-                   "help_coming", "all_clear", "retraction")
+                   "help_coming", "all_clear", "retraction", "rumour_none", "rumour_verified")
 MAX_ACK_SEGMENTS = 3
 
 

@@ -73,6 +73,10 @@ def inbound_sms() -> Response:
         # offer the choice (the report itself is triaged like any other)
         return twiml(twiml_text(templates.language_choice(
             _offered(inbound.area_code, inbound.to))))
+    if inbound.question == "rights":  # "what are my rights?": the answer, no "we got your report"
+        return twiml(templates.twiml_message("rights", inbound.language))
+    if inbound.question == "rumour":  # "is ICE in Pilsen?": the job answers with what is verified
+        return twiml(EMPTY_TWIML)
     return twiml(templates.twiml_message("ack", inbound.language))
 
 

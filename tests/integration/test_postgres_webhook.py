@@ -187,3 +187,25 @@ def test_rate_limit_without_redis_is_counted_in_the_database(make_pg_app, privat
                                from_number="+17735550193").text for i in range(10)]
     assert all("we got your report" in reply for reply in replies[:8])
     assert all("We keep every one" in reply for reply in replies[8:])
+
+
+def test_a_question_on_postgres_is_marked_in_the_one_statement_and_counted(pg_app, pg_client,
+                                                                         twilio):
+    """The webhook's single PostgreSQL statement keeps the question's kind on the message, the
+    job answers it without a report, and the board's count reads the JSON on PostgreSQL."""
+    from hotline.accounts.scope import Scope
+    from hotline.dashboard import queries
+    from tests.conftest import drain
+
+    response = twilio.post_sms(pg_client, "is ICE in Pilsen today?", from_number="+13125550199")
+    assert response.status_code == 200 and "<Message>" not in response.text
+    drain(pg_app)
+    with pg_app.app_context():
+        (flags,) = db.session.scalars(select(Message.flags).where(
+            Message.direction == "inbound")).all()
+        assert flags["question_asked"] == "rumour" and flags["question"] == "rumour"
+        assert db.session.scalar(select(func.count(Report.id))) == 0
+        everything = Scope(jurisdiction_ids=None, unassigned=True, network_id=None,
+                           lawyer=False, pii=False, act=True)
+        counts = queries.question_counts(db.session, everything)
+    assert [(c["slug"], c["rumour"], c["rights"]) for c in counts] == [("chicago", 1, 0)]

@@ -1,0 +1,81 @@
+"""Answers for people who ask (`triage.questions` tells a question from a report): "what are my
+rights?" gets the know-your-rights text, "is ICE in Santa Ana today?" the verified state of that
+area right now. Neither makes an incident, and an answer never tells of an unverified report.
+The message is kept, marked with its kind and jurisdiction, so the dashboard can count the
+questions of each jurisdiction (a rumour spreading shows there)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.incidents.geography import current_gazetteer, jurisdiction_id
+from hotline.messaging import notify
+from hotline.models import Incident, Jurisdiction, Message, Reporter, utcnow
+from hotline.triage import questions
+from hotline.triage.location import find_location
+
+logger = logging.getLogger(__name__)
+
+RUMOUR_HOURS = 6  # how far back a rumour check looks for verified incidents
+VERIFIED = ("verified", "routed", "acknowledged")
+MAX_PLACES = 3
+
+
+def answer(session: Session, message: Message, body: str, sender: str | None,
+           reporter: Reporter | None) -> bool:
+    """Answer the message if it is a question (and say so); False: it is a report."""
+    if reporter is None or message.media or message.channel == "voice":
+        return False
+    flags = message.flags or {}
+    asked = flags.get("question_asked")  # the webhook's reading (it answered a rights one)
+    kind = asked or questions.kind_of(body, questions.rights_phrases(
+        notify.templates().languages))
+    if kind is None:
+        return False
+    gazetteer = current_gazetteer(session)
+    called = gazetteer.jurisdiction_for_number(flags.get("to"))
+    where = find_location(body, gazetteer, sender, language=reporter.language or "en",
+                          called=called)
+    slug = where.jurisdiction or called
+    if kind == "rights":
+        if asked != "rights":
+            notify.to_reporter(session, reporter, "rights")
+    else:
+        found = session.get(Jurisdiction, jurisdiction_id(session, slug)) if slug else None
+        if found is None:
+            return False  # no area to answer for: a report, so that a person looks at it
+        template, values = _rumour_answer(session, found, where.text)
+        notify.to_reporter(session, reporter, template, **values)
+    message.flags = {**flags, "question": kind, "jurisdiction": slug}
+    logger.info("message %s is a question (%s, jurisdiction %s): answered, no report",
+                message.id, kind, slug)
+    return True
+
+
+def _rumour_answer(session: Session, jurisdiction: Jurisdiction, place: str | None
+                   ) -> tuple[str, dict[str, object]]:
+    """The verified incidents of the jurisdiction in the last RUMOUR_HOURS, as places and local
+    times; never one that is not verified."""
+    since = utcnow() - timedelta(hours=RUMOUR_HOURS)
+    rows = session.execute(
+        select(Incident.location_text, Incident.verified_at).where(
+            Incident.jurisdiction_id == jurisdiction.id, Incident.status.in_(VERIFIED),
+            Incident.verified_at >= since)
+        .order_by(Incident.verified_at.desc()).limit(MAX_PLACES)).all()
+    area = place or jurisdiction.name
+    values: dict[str, object] = {"area": area, "hours": RUMOUR_HOURS}
+    if not rows:
+        return "rumour_none", values
+    zone = ZoneInfo(jurisdiction.timezone)
+    places = ", ".join(f"{text or jurisdiction.name} ({_aware(at).astimezone(zone):%H:%M})"
+                       for text, at in rows)
+    return "rumour_verified", {**values, "places": places}
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

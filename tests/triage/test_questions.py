@@ -1,0 +1,62 @@
+"""Questions told from reports, cautiously: a report taken for a question would be lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hotline.core.languages import load_languages
+from hotline.triage.questions import kind_of, rights_phrases
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def phrases():
+    return rights_phrases(load_languages(ROOT / "config"))
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("What are my rights?", "rights"),
+    ("what are my rights if ICE comes to my house?", "rights"),
+    ("Do I have to open the door?", "rights"),
+    ("Are ICE agents allowed to come in my house without a warrant?", "rights"),
+    ("¿Qué derechos tengo?", "rights"),
+    ("tengo que abrir la puerta?", "rights"),
+    ("Quels sont mes droits si la police vient ?", "rights"),
+    ("is ICE in Santa Ana today?", "rumour"),
+    ("Is there a checkpoint on Western?", "rumour"),
+    ("¿Hay migra en Pilsen hoy?", "rumour"),
+    ("alguien sabe si hay redadas en Santa Ana", "rumour"),
+])
+def test_questions(phrases, text, kind):
+    assert kind_of(text, phrases) == kind
+
+
+@pytest.mark.parametrize("text", [
+    "ICE at the Home Depot on Western and 47th, 3 unmarked vans",
+    "ICE at the Home Depot on Western and 47th?",  # a sighting, asked: a report
+    "hay migra en la 4ta y French en Santa Ana",  # "there is": a report
+    "que hay migra en la 18",
+    "ICE is outside my house right now, what do I do?",
+    "Are there 3 vans at Home Depot?",
+    "la migra está aquí, ¿qué hago?",
+    "is ICE at my door? they are knocking",
+    "What should I do?",  # a question, but of neither kind: a person reads it
+    "",
+])
+def test_reports_and_anything_unsure_stay_reports(phrases, text):
+    assert kind_of(text, phrases) is None
+
+
+def test_no_report_of_the_triage_corpora_is_taken_for_a_rumour(phrases):
+    """828 labelled reports: none becomes a rumour check (one is truly a rights question)."""
+    taken = []
+    for path in sorted((ROOT / "tests" / "data").glob("triage_*.jsonl")):
+        for line in path.read_text().splitlines():
+            text = json.loads(line)["text"]
+            if kind_of(text, phrases) is not None:
+                taken.append(text)
+    assert taken == ["Are ICE agents allowed to come in my house without a warrant?"]
