@@ -50,6 +50,7 @@ def _live_context(incident: Incident) -> dict[str, Any]:
             "actors": queries.actor_labels(db.session, {e.actor for e in incident.events
                                                         if e.actor}),
             "tz": jurisdiction.timezone if jurisdiction is not None else None,
+            "offered": sorted(actions.offered(incident)),
             "verifiers": queries.verifier_answers(alerts),
             "report_total": queries.report_counts(db.session, [incident.id]).get(incident.id, 0),
             **context}
@@ -71,7 +72,6 @@ def incident(code: str) -> str:
     return render_template("dashboard/incident.html", reports=reports, scope=scope,
                            live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
                            map_data=_map_data(found), legend=legend((found.status,)),
-                           offered=actions.offered(found),
                            **_broadcast_context(found), **live)
 
 

@@ -42,3 +42,68 @@ def test_local_times_names_and_the_actions_of_a_routed_incident(live_server, pag
     assert "stays with its lawyer" in page.evaluate("sessionStorage.getItem('asked')")
     assert page.get_by_test_id("status").get_attribute("data-status") == "routed"
     assert page.errors == []
+
+
+def test_the_actions_follow_when_someone_else_decides(live_server, page):
+    """Before, Verify and Dismiss stayed on the page after a colleague's verify routed it."""
+    assert live_server.sms(*CHICAGO).status_code == 200
+    code = wait_for_incident(live_server)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/incidents/{code}")
+    actions = page.locator("section.actions form.decide")
+    assert actions.get_by_role("button", name="Verify", exact=True).is_visible()
+    page.get_by_label("Note (optional").fill("half typed")
+    # a colleague verifies it through the API: the page follows without a reload
+    assert live_server.api("POST", f"/incidents/{code}/actions",
+                           json={"action": "verify"}).status_code == 200
+    page.wait_for_selector("[data-testid=status][data-status=routed]")
+    page.wait_for_function("() => document.querySelector("
+                           "'form.decide button[value=verify]').hidden")
+    assert not actions.get_by_role("button", name="Dismiss as false alarm").is_visible()
+    assert actions.get_by_role("button", name="Re-verify").is_visible()
+    assert page.get_by_label("Note (optional").input_value() == "half typed"
+    assert page.errors == []
+
+
+def test_a_lawyer_s_accept_goes_when_a_colleague_takes_it(live_server, chromium):
+    from sqlalchemy import select
+
+    from hotline.core.extensions import db
+    from hotline.models import Alert, Incident, Responder
+    from tests.dashboard.conftest import PASSWORD, make_user
+    from tests.routing.helpers import phone
+
+    assert live_server.sms(*CHICAGO).status_code == 200
+    code = wait_for_incident(live_server)
+    assert live_server.api("POST", f"/incidents/{code}/actions",
+                           json={"action": "verify"}).status_code == 200
+    with live_server.app.app_context():
+        paged = db.session.scalar(
+            select(Responder).join(Alert, Alert.responder_id == Responder.id)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(Incident.code == code, Alert.kind == "page"))
+        key, name = paged.key, paged.name
+    make_user(live_server.app, "lawyer@example.org", "lawyer", responder_key=key)
+    context = chromium.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(live_server.url + "/login")
+        page.get_by_label("Email").fill("lawyer@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(live_server.url + "/lawyer")
+        page.goto(f"{live_server.url}/incidents/{code}")
+        assert page.get_by_role("button", name="Accept — I'll take it").is_visible()
+        # the same lawyer accepts by SMS from their phone (as a colleague could): the page
+        # drops its buttons and says who has it
+        assert live_server.sms(f"ACCEPT {code}", phone(key)).status_code == 200
+        page.wait_for_selector("[data-testid=status][data-status=acknowledged]", timeout=15000)
+        page.wait_for_selector("[data-testid=answer-gone]:not([hidden])")
+        assert not page.get_by_role("button", name="Accept — I'll take it").is_visible()
+        assert page.get_by_test_id("answer-gone").inner_text() == \
+            f"Accepted by {name}: nothing to answer."
+        assert errors == []
+    finally:
+        context.close()

@@ -92,6 +92,36 @@
     });
   }
 
+  // An incident's page: when someone else acts, the decisions offered follow the new state
+  // (the live fragment says which), and a lawyer's Accept goes once the incident is not
+  // waiting for a lawyer any more. The note being typed is left alone.
+  const DECISIONS = ["verify", "dismiss", "reverify", "resolve", "all_clear"];
+  function followState(root) {
+    const state = root.querySelector("[data-offered]");
+    if (!state) { return; }
+    const offered = new Set(state.dataset.offered.split(" ").filter(Boolean));
+    const status = state.dataset.incidentStatus;
+    document.querySelectorAll("form.decide button[name=action]").forEach(function (button) {
+      if (DECISIONS.indexOf(button.value) >= 0) { button.hidden = !offered.has(button.value); }
+      if (button.value === "reverify" && (status === "routed" || status === "acknowledged")) {
+        button.textContent = "Re-verify";  // a lawyer has it: verifiers look again
+        button.dataset.confirm = button.dataset.recheckConfirm;
+      }
+    });
+    const answer = document.querySelector("[data-lawyer-answer]");
+    if (answer && state.dataset.incidentStatus !== "routed") {
+      answer.querySelectorAll("[data-answer-buttons]").forEach(function (row) { row.hidden = true; });
+      const gone = answer.querySelector("[data-testid=answer-gone]");
+      const taken = answer.querySelector("[data-testid=taken-by]");
+      if (gone && !taken) {
+        gone.hidden = false;
+        gone.textContent = state.dataset.takenBy
+          ? "Accepted by " + state.dataset.takenBy + ": nothing to answer."
+          : "Not waiting for a lawyer any more: nothing to answer.";
+      }
+    }
+  }
+
   function poll(region) {
     const url = region.dataset.liveUrl;
     const interval = parseInt(region.dataset.interval || "1500", 10);
@@ -110,6 +140,7 @@
           region.innerHTML = await response.text();
           etag = response.headers.get("ETag");
           noteChanges(region, before, cues);
+          followState(region);
         }
         applyCues(region, cues);
         if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
