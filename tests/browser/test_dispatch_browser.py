@@ -11,11 +11,17 @@ from tests.browser.test_dashboard_browser import CHICAGO, wait_for_incident
 pytestmark = pytest.mark.browser
 
 
-def test_local_times_names_and_the_actions_of_a_routed_incident(live_server, page):
+def _open_a_new_incident(live_server, page) -> str:
+    """A Chicago SMS, then its incident's page, logged in as the dispatcher; returns its code."""
     assert live_server.sms(*CHICAGO).status_code == 200
     code = wait_for_incident(live_server)
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/incidents/{code}")
+    return code
+
+
+def test_local_times_names_and_the_actions_of_a_routed_incident(live_server, page):
+    _open_a_new_incident(live_server, page)
     first_seen = page.locator("#incident-live time[title]").first
     assert first_seen.inner_text().endswith((" CST", " CDT"))
     assert first_seen.get_attribute("title").endswith(" UTC")
@@ -46,10 +52,7 @@ def test_local_times_names_and_the_actions_of_a_routed_incident(live_server, pag
 
 def test_the_actions_follow_when_someone_else_decides(live_server, page):
     """Before, Verify and Dismiss stayed on the page after a colleague's verify routed it."""
-    assert live_server.sms(*CHICAGO).status_code == 200
-    code = wait_for_incident(live_server)
-    log_in(page, live_server.url)
-    page.goto(f"{live_server.url}/incidents/{code}")
+    code = _open_a_new_incident(live_server, page)
     actions = page.locator("section.actions form.decide")
     assert actions.get_by_role("button", name="Verify", exact=True).is_visible()
     page.get_by_label("Note (optional").fill("half typed")
