@@ -48,7 +48,8 @@ def _live_context(incident: Incident) -> dict[str, Any]:
     return {"incident": incident, "alerts": alerts,
             "timeline": [(e, event_data(e, readable)) for e in incident.events],
             "actors": queries.actor_labels(db.session, {e.actor for e in incident.events
-                                                        if e.actor}),
+                                                        if e.actor},
+                                           staff=current_scope().act),
             "tz": jurisdiction.timezone if jurisdiction is not None else None,
             "offered": sorted(actions.offered(incident)),
             "verifiers": queries.verifier_answers(alerts),

@@ -343,14 +343,15 @@ def incident_context(session: Session, incident: Incident) -> dict[str, Any]:
 ACTOR_ROLES = {"lawyer": "lawyer", "verifier": "verifier", "dispatcher": "dispatcher"}
 
 
-def actor_labels(session: Session, actors: set[str]) -> dict[str, str]:
+def actor_labels(session: Session, actors: set[str], staff: bool = True) -> dict[str, str]:
     """How the timeline names who acted: a person by name (a responder) or email (a dashboard
-    user) and role, an API token by its name, Hotline's own steps as automatic."""
+    user; for a reader who is not staff, `staff=False`, the role alone) and role, an API token
+    by its name, Hotline's own steps as automatic."""
     labels = {"system": "Hotline (automatic)", "reporter": "a reporter"}
     users = {int(a.split(":", 1)[1]) for a in actors
              if a.startswith("user:") and a.split(":", 1)[1].isdigit()}
     for user in session.scalars(select(User).where(User.id.in_(users))) if users else ():
-        labels[f"user:{user.id}"] = f"{user.email} ({user.role})"
+        labels[f"user:{user.id}"] = f"{user.email} ({user.role})" if staff else f"a {user.role}"
     keys = {a.split(":", 1)[1] for a in actors if a.startswith("responder:")}
     for responder in session.scalars(select(Responder).where(Responder.key.in_(keys))) \
             if keys else ():

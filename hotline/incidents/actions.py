@@ -33,7 +33,7 @@ DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "merge", "sp
 # again but re-verified (verifiers look again; the incident stays with its lawyer) or resolved
 OFFERED: dict[str, frozenset[str]] = {
     "new": frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"}),
-    "verifying": frozenset({"verify", "dismiss", "resolve", "all_clear"}),
+    "verifying": frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"}),
     "unconfirmed": frozenset({"verify", "dismiss", "resolve", "all_clear", "reverify"}),
     "verified": frozenset({"dismiss", "resolve", "all_clear"}),
     "routed": frozenset({"reverify", "resolve", "all_clear"}),
@@ -46,8 +46,13 @@ STATE_DECISIONS = frozenset({"verify", "dismiss", "resolve", "all_clear", "rever
 
 
 def offered(incident: Incident) -> frozenset[str]:
-    """The decisions a dispatcher can take on the incident as it stands."""
-    return OFFERED.get(incident.status, frozenset())
+    """The decisions a dispatcher can take on the incident as it stands: on a routed or
+    acknowledged one that a re-verify found contested (a verifier's NO), dismissing it too,
+    so that a hoax found out after routing is retracted to everyone alerted."""
+    decisions = OFFERED.get(incident.status, frozenset())
+    if incident.status in ("routed", "acknowledged") and (incident.flags or {}).get("contested"):
+        decisions = decisions | {"dismiss"}
+    return decisions
 
 
 def _note(payload: dict[str, Any]) -> str | None:
@@ -88,7 +93,10 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
         elif action in ("resolve", "all_clear"):
             verification.resolve(session, incident, actor)
         elif action == "reverify" and incident.status in ("routed", "acknowledged"):
-            verification.recheck(session, incident, actor)
+            if not verification.recheck(session, incident, actor):
+                raise ActionError("reverify: no verifier left to ask (every available one was "
+                                  "asked already, or the policy's max_verifiers is reached)",
+                                  409)
         elif action == "reverify":
             verification.start_verification(session, incident)
         elif action == "merge":

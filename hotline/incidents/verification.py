@@ -132,7 +132,16 @@ def recheck(session: Session, incident: Incident, actor: str) -> list[Alert]:
     of requests, the incident staying with its lawyer; what they answer goes on its timeline
     (a NO marks it contested, for the dispatcher to decide)."""
     lifecycle.record_event(session, incident, "recheck_asked", actor=actor)
-    return request_verifiers(session, incident)
+    return _recheck_round(session, incident)
+
+
+def _recheck_round(session: Session, incident: Incident) -> list[Alert]:
+    """Ask the next verifiers to look again at a routed incident; the round is remembered
+    (`recheck_round`) so that its deadline asks the next ones, and no other round's does."""
+    alerts = request_verifiers(session, incident)
+    flags = {k: v for k, v in (incident.flags or {}).items() if k != "recheck_round"}
+    incident.flags = {**flags, "recheck_round": incident.verify_round} if alerts else flags
+    return alerts
 
 
 def request_verifiers(session: Session, incident: Incident) -> list[Alert]:
@@ -187,15 +196,21 @@ def tell_verifiers_the_place(session: Session, incident: Incident, report: Repor
 def on_timeout(session: Session, incident_id: int, round_: int) -> None:
     """A verification round's deadline: nobody answered, so ask the next verifier."""
     incident = lifecycle.lock(session, incident_id)
-    if incident is None or incident.status != "verifying":
+    if incident is None or incident.verify_round != round_:
+        return  # gone, or stale: a later round (or an ETA) superseded it
+    # a round of verifying, or of a dispatcher's re-verify of a routed incident
+    recheck = incident.status in ("routed", "acknowledged") and \
+        (incident.flags or {}).get("recheck_round") == round_
+    if incident.status != "verifying" and not recheck:
         return
-    if incident.verify_round != round_:
-        return  # stale: a later round (or an ETA) superseded it
     for alert in session.scalars(select(Alert).where(
             Alert.incident_id == incident.id, Alert.kind == "verify", Alert.step == round_,
-            Alert.status.not_in(("acked", "declined")))):
+            Alert.status.not_in(("acked", "declined", "withdrawn")))):
         alert.status = "expired"
-    request_verifiers(session, incident)
+    if recheck:
+        _recheck_round(session, incident)
+    else:
+        request_verifiers(session, incident)
 
 
 def on_verifier_failed(session: Session, alert: Alert) -> None:
@@ -377,16 +392,19 @@ def _answer_recheck(session: Session, responder: Responder, incident: Incident, 
             alert.status = "acked" if verb == "yes" else "declined"
     if verb == "yes":
         lifecycle.record_event(session, incident, "verifier_still_there", actor=actor)
+        stand_down(session, incident, "verify_not_needed")  # the others need not go now
+        incident.flags = {k: v for k, v in (incident.flags or {}).items()
+                          if k != "recheck_round"}  # the re-verify is answered
         outcome = notify.label("outcome_confirmed", language)
     elif verb == "no":
         lifecycle.record_event(session, incident, "verifier_no", actor=actor)
         if lifecycle.mark(incident, "contested"):
             lifecycle.record_event(session, incident, "flagged", flags=["contested"])
         outcome = notify.label("outcome_contested", language)
-        request_verifiers(session, incident)
+        _recheck_round(session, incident)
     else:
         lifecycle.record_event(session, incident, "verifier_unable", actor=actor)
-        request_verifiers(session, incident)
+        _recheck_round(session, incident)
         outcome = notify.label("outcome_unable", language)
     return "verify_thanks", {**values, "outcome": outcome}
 

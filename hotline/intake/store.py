@@ -271,7 +271,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     question = questions.kind_of(body, questions.rights_phrases(languages)) \
         if keyword is None and command is None and not media else None
     if question:
-        flags["question_asked"] = question  # answered by the webhook (rights) or the job
+        flags["question_asked"] = question  # the webhook holds its acknowledgement back
     now = utcnow()
     params = {
         "phone_hmac": phone_hmac, "phone_enc": vault.encrypt(e164, "reporter.phone"),

@@ -73,9 +73,9 @@ def inbound_sms() -> Response:
         # offer the choice (the report itself is triaged like any other)
         return twiml(twiml_text(templates.language_choice(
             _offered(inbound.area_code, inbound.to))))
-    if inbound.question == "rights":  # "what are my rights?": the answer, no "we got your report"
-        return twiml(templates.twiml_message("rights", inbound.language))
-    if inbound.question == "rumour":  # "is ICE in Pilsen?": the job answers with what is verified
+    if inbound.question:
+        # "what are my rights?", "is ICE in Pilsen?": the job answers within seconds (after
+        # checking it names no spot), or sends this acknowledgement if it is a report after all
         return twiml(EMPTY_TWIML)
     return twiml(templates.twiml_message("ack", inbound.language))
 

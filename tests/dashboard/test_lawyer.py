@@ -105,3 +105,13 @@ def test_a_lawyer_is_not_offered_accept_once_a_colleague_took_it(app, logged_in,
     with app.app_context():
         name = db.session.scalar(select(Responder.name).where(Responder.key == paged))
     assert f"Accepted by {name}" in page
+
+
+def test_a_lawyer_reads_who_acted_by_role_not_by_a_dispatcher_s_email(app, logged_in, seeded):
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
+    lawyer = app.test_client()
+    login(lawyer, "lawyer@example.org")
+    page = lawyer.get(f"/incidents/{code}").text
+    assert "by a dispatcher" in page and "dispatcher@example.org" not in page

@@ -13,7 +13,7 @@ from hotline.core.extensions import db
 from hotline.incidents import actions
 from hotline.messaging import notify
 from hotline.models import Alert, Incident, IncidentEvent, Message, Report, Responder
-from tests.conftest import drain
+from tests.conftest import drain, run_due_timers
 from tests.routing.helpers import (
     act_by_api,
     incident_status,
@@ -187,3 +187,48 @@ def test_a_delivery_report_never_brings_a_withdrawn_request_back(sms_app, twilio
         on_message_status(db.session, message)
         db.session.commit()
     assert _verify_alerts(sms_app, code) == ["withdrawn"]
+
+
+def test_a_routed_incident_a_re_verify_found_contested_can_be_dismissed(
+        sms_app, twilio, standin):
+    """Found in review: a hoax found out after routing could only be "resolved" (an all-clear),
+    never retracted. Once a re-verify's NO makes it contested, dismiss is offered again."""
+    routed = route_pilsen(sms_app, twilio)
+    act_by_api(sms_app, routed.code, "reverify")
+    drain(sms_app)
+    again = _asked(sms_app, routed.code)[-1]
+    twilio.post_sms(routed.client, f"NO {routed.code}", from_number=phone(again.key))
+    drain(sms_app)
+    with sms_app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == routed.code))
+        assert "dismiss" in actions.offered(incident)
+    act_by_api(sms_app, routed.code, "dismiss")
+    drain(sms_app)
+    assert incident_status(sms_app, routed.code) == "false_alarm"
+    assert sent_to(standin, routed.lawyer.key)[-1].startswith("RETRACTION")
+
+
+def test_a_re_verify_with_nobody_left_to_ask_says_so(sms_app, twilio, standin):
+    routed = route_pilsen(sms_app, twilio)
+    act_by_api(sms_app, routed.code, "reverify")  # the second of the two Chicago verifiers
+    drain(sms_app)
+    with pytest.raises(actions.ActionError) as refused:
+        act_by_api(sms_app, routed.code, "reverify")
+    assert refused.value.status == 409 and "no verifier left" in str(refused.value)
+
+
+def test_a_re_verify_round_s_deadline_asks_the_next_and_no_other_round_does(
+        sms_app, twilio, standin):
+    """Found in review: a re-verify nobody answered stayed "asked" for ever. And the deadline
+    of the round before routing must not ask anyone about a routed incident."""
+    routed = route_pilsen(sms_app, twilio)
+    run_due_timers(sms_app, "verification_timeout")  # the verifying round's old deadline
+    assert len(_asked(sms_app, routed.code)) == 1  # nobody asked because of it
+    act_by_api(sms_app, routed.code, "reverify")
+    drain(sms_app)
+    assert len(_asked(sms_app, routed.code)) == 2
+    run_due_timers(sms_app, "verification_timeout")  # nobody answered the re-verify
+    statuses = _verify_alerts(sms_app, routed.code)
+    assert statuses[-1] == "expired"
+    assert incident_status(sms_app, routed.code) == "routed"
+    assert "no_verifier_available" in _events(sms_app, routed.code)  # the next: nobody left

@@ -46,6 +46,18 @@ def test_questions(phrases, text, kind):
     "is ICE at my door? they are knocking",
     "What should I do?",  # a question, but of neither kind: a person reads it
     "",
+    # found in review: sightings asked as questions
+    "are ICE agents arresting people at the bus stop on 18th and Ashland?",
+    "what do i do ice took my husband at the home depot on western",
+    "do i have to open the door ICE is knocking",
+    "what are my rights? ICE stopped me on Cicero ave",
+    "is ice arresting ppl at 26th n kedzie rn",
+    "is ICE at Home Depot western? i see 2 of them",
+    "estan deteniendo gente en la 26, es la migra?",
+    "hay migra en la 26??? se llevaron a mi vecino",
+    "can someone come to 2400 s kedzie ice is arresting people",
+    "any ICE at the courthouse? they just detained my cousin",
+    "puedo guardar silencio? la migra me tiene detenido en la 26",
 ])
 def test_reports_and_anything_unsure_stay_reports(phrases, text):
     assert kind_of(text, phrases) is None
