@@ -14,6 +14,16 @@ def _route(client, code):
         == 302
 
 
+def _routed_and_a_lawyer(app, logged_in, seeded):
+    """The Chicago incident routed, and a logged-in client of the lawyer paged about it."""
+    code = seeded["chicago"]
+    _route(logged_in, code)
+    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
+    lawyer = app.test_client()
+    login(lawyer, "lawyer@example.org")
+    return code, lawyer
+
+
 def _paged_lawyer(app, code) -> str:
     with app.app_context():
         return db.session.scalar(
@@ -42,11 +52,7 @@ def test_a_lawyer_sees_only_incidents_routed_to_their_network(app, logged_in, se
 
 
 def test_a_lawyer_accepts_on_the_web(app, logged_in, seeded):
-    code = seeded["chicago"]
-    _route(logged_in, code)
-    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
-    lawyer = app.test_client()
-    login(lawyer, "lawyer@example.org")
+    code, lawyer = _routed_and_a_lawyer(app, logged_in, seeded)
     response = post_form(lawyer, f"/incidents/{code}/accept", page="/lawyer")
     assert response.status_code == 302
     assert "You accepted" in lawyer.get(f"/incidents/{code}").text
@@ -58,11 +64,7 @@ def test_a_lawyer_accepts_on_the_web(app, logged_in, seeded):
 
 
 def test_a_lawyer_declines_and_the_next_is_paged(app, logged_in, seeded):
-    code = seeded["chicago"]
-    _route(logged_in, code)
-    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
-    lawyer = app.test_client()
-    login(lawyer, "lawyer@example.org")
+    code, lawyer = _routed_and_a_lawyer(app, logged_in, seeded)
     post_form(lawyer, f"/incidents/{code}/decline", page="/lawyer")
     with app.app_context():
         statuses = list(db.session.scalars(select(Alert.status).join(Incident).where(
@@ -108,10 +110,6 @@ def test_a_lawyer_is_not_offered_accept_once_a_colleague_took_it(app, logged_in,
 
 
 def test_a_lawyer_reads_who_acted_by_role_not_by_a_dispatcher_s_email(app, logged_in, seeded):
-    code = seeded["chicago"]
-    _route(logged_in, code)
-    make_user(app, "lawyer@example.org", "lawyer", responder_key=_paged_lawyer(app, code))
-    lawyer = app.test_client()
-    login(lawyer, "lawyer@example.org")
+    code, lawyer = _routed_and_a_lawyer(app, logged_in, seeded)
     page = lawyer.get(f"/incidents/{code}").text
     assert "by a dispatcher" in page and "dispatcher@example.org" not in page

@@ -36,6 +36,17 @@ def _asked(app: Flask, code: str) -> list[Responder]:
         return asked
 
 
+def _re_verified_and_answered(app: Flask, twilio, answer: str):
+    """A routed Pilsen incident re-verified, and the verifier asked again answering `answer`."""
+    routed = route_pilsen(app, twilio)
+    act_by_api(app, routed.code, "reverify")
+    drain(app)
+    again = _asked(app, routed.code)[-1]
+    twilio.post_sms(routed.client, f"{answer} {routed.code}", from_number=phone(again.key))
+    drain(app)
+    return routed
+
+
 def _text(app: Flask, template: str, key: str, **values: str) -> str:
     with app.app_context():
         responder = db.session.scalar(select(Responder).where(Responder.key == key))
@@ -162,12 +173,7 @@ def test_a_routed_incident_is_re_verified_and_stays_with_its_lawyer(sms_app, twi
 
 
 def test_a_verifier_s_yes_on_a_recheck_goes_on_the_timeline(sms_app, twilio, standin):
-    routed = route_pilsen(sms_app, twilio)
-    act_by_api(sms_app, routed.code, "reverify")
-    drain(sms_app)
-    again = _asked(sms_app, routed.code)[-1]
-    twilio.post_sms(routed.client, f"YES {routed.code}", from_number=phone(again.key))
-    drain(sms_app)
+    routed = _re_verified_and_answered(sms_app, twilio, "YES")
     assert incident_status(sms_app, routed.code) == "routed"
     assert "verifier_still_there" in _events(sms_app, routed.code)
     assert _verify_alerts(sms_app, routed.code)[-1] == "acked"
@@ -193,12 +199,7 @@ def test_a_routed_incident_a_re_verify_found_contested_can_be_dismissed(
         sms_app, twilio, standin):
     """Found in review: a hoax found out after routing could only be "resolved" (an all-clear),
     never retracted. Once a re-verify's NO makes it contested, dismiss is offered again."""
-    routed = route_pilsen(sms_app, twilio)
-    act_by_api(sms_app, routed.code, "reverify")
-    drain(sms_app)
-    again = _asked(sms_app, routed.code)[-1]
-    twilio.post_sms(routed.client, f"NO {routed.code}", from_number=phone(again.key))
-    drain(sms_app)
+    routed = _re_verified_and_answered(sms_app, twilio, "NO")
     with sms_app.app_context():
         incident = db.session.scalar(select(Incident).where(Incident.code == routed.code))
         assert "dismiss" in actions.offered(incident)
