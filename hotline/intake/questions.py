@@ -33,10 +33,10 @@ MAX_PLACES = 3
 def answer(session: Session, message: Message, body: str, sender: str | None,
            reporter: Reporter | None) -> bool:
     """Answer the message if it is a question (and say so); False: it is a report."""
-    if reporter is None or message.media or message.channel == "voice":
-        return False
     flags = message.flags or {}
-    kind = questions.kind_of(body, questions.rights_phrases(notify.templates().languages))
+    kind = None
+    if reporter is not None and not message.media and message.channel != "voice":
+        kind = questions.kind_of(body, questions.rights_phrases(notify.templates().languages))
     if kind is not None:
         gazetteer = current_gazetteer(session)
         called = gazetteer.jurisdiction_for_number(flags.get("to"))
@@ -48,8 +48,8 @@ def answer(session: Session, message: Message, body: str, sender: str | None,
             kind = None  # it names a corner, an address, a store: someone is seeing something
         elif kind == "rumour" and found is None:
             kind = None  # no area to answer for: a report, so that a person reads it
-    if kind is None:
-        if flags.get("question_asked"):
+    if kind is None or reporter is None:
+        if flags.get("question_asked") and reporter is not None:
             # the webhook took it for a question and kept its "we got your report" back
             notify.to_reporter(session, reporter, "ack")
         return False
