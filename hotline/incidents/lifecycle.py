@@ -71,6 +71,13 @@ def _locked(session: Session, where: Any) -> Incident | None:  # noqa: ANN401 - 
                            .execution_options(populate_existing=True)).one_or_none()
 
 
+def set_recheck_round(incident: Incident, round_: int | None) -> None:
+    """The verifiers' round of a dispatcher's re-verify of a routed incident, whose deadline
+    asks the next ones (None: no re-verify is waiting for an answer)."""
+    flags = {k: v for k, v in (incident.flags or {}).items() if k != "recheck_round"}
+    incident.flags = {**flags, "recheck_round": round_} if round_ is not None else flags
+
+
 def mark(incident: Incident, *names: str, reason: str | None = None) -> list[str]:
     """Set markers on the incident (with the reason a dispatcher reads, when there is one);
     returns those that were not set before."""

@@ -139,8 +139,7 @@ def _recheck_round(session: Session, incident: Incident) -> list[Alert]:
     """Ask the next verifiers to look again at a routed incident; the round is remembered
     (`recheck_round`) so that its deadline asks the next ones, and no other round's does."""
     alerts = request_verifiers(session, incident)
-    flags = {k: v for k, v in (incident.flags or {}).items() if k != "recheck_round"}
-    incident.flags = {**flags, "recheck_round": incident.verify_round} if alerts else flags
+    lifecycle.set_recheck_round(incident, incident.verify_round if alerts else None)
     return alerts
 
 
@@ -393,8 +392,7 @@ def _answer_recheck(session: Session, responder: Responder, incident: Incident, 
     if verb == "yes":
         lifecycle.record_event(session, incident, "verifier_still_there", actor=actor)
         stand_down(session, incident, "verify_not_needed")  # the others need not go now
-        incident.flags = {k: v for k, v in (incident.flags or {}).items()
-                          if k != "recheck_round"}  # the re-verify is answered
+        lifecycle.set_recheck_round(incident, None)  # the re-verify is answered
         outcome = notify.label("outcome_confirmed", language)
     elif verb == "no":
         lifecycle.record_event(session, incident, "verifier_no", actor=actor)
