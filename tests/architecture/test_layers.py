@@ -1,5 +1,6 @@
 """The structure holds: routing listens where every app is made, the locked accessor reads
-afresh, and markers are the only thing left in `Incident.flags`."""
+afresh, and `Incident.flags` holds markers (and an open re-verify's round), written by the
+lifecycle alone."""
 
 from __future__ import annotations
 
