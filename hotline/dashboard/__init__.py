@@ -1,4 +1,5 @@
 """The dispatcher dashboard: board, incidents, live updates, map, calls and call rosters,
+who is on call (and the overrides made there),
 media kept as evidence, community alerts, lawyers' view, admin pages."""
 
 from hotline.dashboard import (  # noqa: F401 - importing a view module adds its routes
@@ -11,6 +12,7 @@ from hotline.dashboard import (  # noqa: F401 - importing a view module adds its
     incident_views,
     map_views,
     media_views,
+    oncall_views,
     security,
 )
 from hotline.dashboard.blueprint import bp

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from hotline.accounts.scope import Scope, scope_of, visible
 from hotline.core.extensions import db
-from hotline.dashboard import broadcast_queries, call_queries, queries
+from hotline.dashboard import broadcast_queries, call_queries, oncall_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
 from hotline.messaging.templates import load_templates
@@ -74,9 +74,10 @@ def conditional(etag: str, render: Callable[[], str | Response]) -> Response:
 
 
 def board_signature() -> str:
-    """The board's data version: its incidents' and its live-calls panel's."""
+    """The board's data version: its incidents', its live-calls panel's and who is on call."""
     return f"{queries.signature(db.session)}|" \
-           f"{call_queries.signature(db.session, call_queries.PANEL_WINDOW)}"
+           f"{call_queries.signature(db.session, call_queries.PANEL_WINDOW)}|" \
+           f"{oncall_queries.signature(db.session, current_scope())}"
 
 
 def _board_html(fragment: bool) -> str:
@@ -92,6 +93,7 @@ def _board_html(fragment: bool) -> str:
                            call_rows=call_rows, more_calls=more_calls, can_report=scope.act,
                            subscribers=subscribers,
                            questions=queries.question_counts(db.session, scope),
+                           on_call=oncall_queries.board_on_call(db.session, scope),
                            question_hours=queries.QUESTION_HOURS,
                            calls_caption="Live calls, then the latest ended ones",
                            calls_empty="No calls in the last 12 hours.",

@@ -29,6 +29,7 @@ from hotline.models import (
     Responder,
     utcnow,
 )
+from hotline.routing import schedules
 from hotline.routing.shifts import WEEKDAYS, next_staffed, on_shift
 
 PANEL_WINDOW = timedelta(hours=12)  # the board's panel: live calls and the latest ended
@@ -206,6 +207,7 @@ class Volunteer:
     name: str
     languages: list[str]
     reachable: bool = True  # active, and not marked unreachable (they are not rung otherwise)
+    away_until: datetime | None = None  # OFF by text until then (schedules.AWAY_OPEN: until ON)
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class OverrideView:
     start: str
     end: str
     when: str  # "now", "upcoming" or "past"
+    id: int | None = None  # an override made on the on-call page; None: one of the YAML's
 
 
 @dataclass(frozen=True)
@@ -295,19 +298,29 @@ def rosters_shown(session: Session, scope: Scope, at: datetime | None = None) ->
     rosters = [r for r in session.scalars(
         select(CallRoster).join(LegalNetwork, LegalNetwork.id == CallRoster.network_id)
         .order_by(LegalNetwork.name, CallRoster.name)) if _in_scope(scope, r, ids)]
+    overrides = {r.id: schedules.roster_overrides(session, r, at) for r in rosters}
     keys = {s.get("volunteer") for r in rosters for s in r.shifts or []} | \
-        {o.get("responder") for r in rosters for o in r.overrides or []}
-    people = {p.key: Volunteer(p.name, list(p.languages or []), p.active and not p.unreachable)
+        {o.get("responder") for r in rosters for o in overrides[r.id]}
+    people = {p.key: volunteer(p, at)
               for p in session.scalars(select(Responder).where(Responder.key.in_(keys)))} \
         if keys else {}
-    return [_roster_view(r, people, names, at) for r in rosters]
+    return [_roster_view(r, overrides[r.id], people, names, at) for r in rosters]
 
 
-def _roster_view(roster: CallRoster, people: dict[str, Volunteer], names: dict[str, str],
+def volunteer(responder: Responder, at: datetime) -> Volunteer:
+    """A responder as a roster shows them: rung only when active, reachable and not OFF."""
+    away = schedules.is_away(responder, at)
+    return Volunteer(responder.name, list(responder.languages or []),
+                     responder.active and not responder.unreachable and not away,
+                     responder.away_until if away else None)
+
+
+def _roster_view(roster: CallRoster, overrides: list[dict[str, Any]],
+                 people: dict[str, Volunteer], names: dict[str, str],
                  at: datetime) -> RosterView:
     timezone = roster.network.timezone
     zone = ZoneInfo(timezone)
-    shifts, overrides = roster.shifts or [], roster.overrides or []
+    shifts = roster.shifts or []
     on = on_shift(shifts, overrides, timezone, at)
 
     def person(key: str) -> Volunteer:
@@ -320,7 +333,7 @@ def _roster_view(roster: CallRoster, people: dict[str, Volunteer], names: dict[s
         start, end = _local(override["start"], zone), _local(override["end"], zone)
         when = "now" if start <= local_at < end else "upcoming" if local_at < start else "past"
         override_views.append(OverrideView(person(override["responder"]), _stamp(start),
-                                           _stamp(end), when))
+                                           _stamp(end), when, override.get("id")))
     return RosterView(
         id=roster.id, network=roster.network.name, name=roster.name, timezone=timezone,
         zone_abbreviation=local_at.tzname() or "", ring_seconds=roster.ring_seconds,

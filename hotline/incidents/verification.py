@@ -24,6 +24,7 @@ from hotline.models import (
     Report,
     Reporter,
     Responder,
+    reachable_now,
     responder_jurisdictions,
     utcnow,
 )
@@ -58,8 +59,7 @@ def candidate_verifiers(session: Session, incident: Incident) -> list[Responder]
         select(Responder).join(responder_jurisdictions,
                                responder_jurisdictions.c.responder_id == Responder.id)
         .where(responder_jurisdictions.c.jurisdiction_id == incident.jurisdiction_id,
-               Responder.role == "verifier", Responder.active.is_(True),
-               Responder.unreachable.is_(False))).all()
+               Responder.role == "verifier", reachable_now(utcnow()))).all()
     asked = set(session.scalars(select(Alert.responder_id).where(
         Alert.incident_id == incident.id, Alert.kind == "verify")))
     languages = report_languages(session, incident)

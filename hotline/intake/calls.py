@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,9 +34,11 @@ from hotline.models import (
     Message,
     Reporter,
     Responder,
+    reachable_now,
     utcnow,
 )
 from hotline.privacy.vault import DecryptionError, Vault, reference
+from hotline.routing import schedules
 from hotline.routing.shifts import next_staffed, on_shift
 
 logger = logging.getLogger(__name__)
@@ -218,9 +221,10 @@ def answering(session: Session, call: Call, language: str, vault: Vault,
         return Answering([], None, None)
     at = at or utcnow()
     timezone = roster.network.timezone
-    able = _able(session, roster)
+    all_overrides = schedules.roster_overrides(session, roster, at)
+    able = _able(session, roster, all_overrides, at)
     shifts = [s for s in roster.shifts or [] if s["volunteer"] in able]
-    overrides = [o for o in roster.overrides or [] if o["responder"] in able]
+    overrides = [o for o in all_overrides if o["responder"] in able]
     keys = [k for k in on_shift(shifts, overrides, timezone, at) if k in able]
     busy = _busy(session, call.id)
     people = [able[k] for k in keys if able[k].id not in busy]
@@ -237,13 +241,12 @@ def answering(session: Session, call: Call, language: str, vault: Vault,
     return Answering(volunteers, upcoming, timezone)
 
 
-def _able(session: Session, roster: CallRoster) -> dict[str, Responder]:
-    """The roster's volunteers who can be rung at all: active and reachable, by key."""
-    keys = {s["volunteer"] for s in roster.shifts or []} | \
-        {o["responder"] for o in roster.overrides or []}
+def _able(session: Session, roster: CallRoster, overrides: list[dict[str, Any]],
+          at: datetime) -> dict[str, Responder]:
+    """The roster's volunteers who can be rung at all: active, reachable and not OFF, by key."""
+    keys = {s["volunteer"] for s in roster.shifts or []} | {o["responder"] for o in overrides}
     return {r.key: r for r in session.scalars(select(Responder).where(
-        Responder.key.in_(keys), Responder.active.is_(True),
-        Responder.unreachable.is_(False)))} if keys else {}
+        Responder.key.in_(keys), reachable_now(at)))} if keys else {}
 
 
 def _busy(session: Session, call_id: int | None) -> set[int]:

@@ -22,7 +22,9 @@ from hotline.models.geo import (
     LegalNetwork,
     OnCallRotation,
     Responder,
+    ScheduleOverride,
     network_jurisdictions,
+    reachable_now,
     responder_jurisdictions,
 )
 from hotline.models.jobs import OutboxJob
@@ -48,6 +50,6 @@ __all__ = [
     "AuditLog", "Base", "DataKey", "EscalationPolicy", "EscalationStep", "GeoFeature", "Incident",
     "IncidentEvent", "MEDIA_STATUSES", "MediaItem",
     "Jurisdiction", "LegalNetwork", "Message", "OnCallRotation", "OutboxJob", "Report", "Reporter",
-    "Responder", "User", "VoiceTranscript", "encrypted_columns", "network_jurisdictions",
-    "responder_jurisdictions", "utcnow",
+    "Responder", "ScheduleOverride", "User", "VoiceTranscript", "encrypted_columns",
+    "network_jurisdictions", "reachable_now", "responder_jurisdictions", "utcnow",
 ]

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, utcnow
@@ -91,10 +102,19 @@ class Responder(Base):
     active: Mapped[bool] = mapped_column(default=True)
     unreachable: Mapped[bool] = mapped_column(default=False)  # e.g. Twilio 21610
     channel: Mapped[str] = mapped_column(String(8), default="sms")  # sms | whatsapp
+    # OFF by text (`hotline.routing.availability`): out of rotations and verifier rounds
+    # until then; AWAY_OPEN for "until I send ON"
+    away_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     network: Mapped[LegalNetwork | None] = relationship(back_populates="responders")
     jurisdictions: Mapped[list[Jurisdiction]] = relationship(secondary=responder_jurisdictions)
+
+
+def reachable_now(at: datetime) -> ColumnElement[bool]:
+    """Responders Hotline may page or ask at `at`: active, reachable, and not OFF."""
+    return and_(Responder.active.is_(True), Responder.unreachable.is_(False),
+                or_(Responder.away_until.is_(None), Responder.away_until <= at))
 
 
 class OnCallRotation(Base):
@@ -169,6 +189,27 @@ class CallRoster(Base):
     overrides: Mapped[list[Any]] = mapped_column(default=list)  # {responder, start, end}
 
     network: Mapped[LegalNetwork] = relationship(back_populates="rosters")
+
+
+class ScheduleOverride(Base):
+    """An override made on the dashboard's on-call page: `responder` takes a rotation or a call
+    roster (`schedule` names it, of `kind` rotation | roster) from `start_at` to `end_at`. Kept
+    apart from the YAML's overrides, so `config load` never drops one; a schedule no longer in
+    the YAML leaves its overrides unused, and they count again if it comes back."""
+
+    __tablename__ = "schedule_overrides"
+    __table_args__ = (Index("ix_schedule_overrides_network_end", "network_id", "end_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("legal_networks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # rotation | roster
+    schedule: Mapped[str] = mapped_column(String(100))
+    responder: Mapped[str] = mapped_column(String(64))  # a responder key
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class GeoFeature(Base):

@@ -65,6 +65,9 @@ class Message(Base):
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    # the incident a message is about when no report or alert says so: a relayed reply, a
+    # dispatcher's text, "help is coming" (the incident's conversation reads all three links)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]

@@ -28,8 +28,10 @@ from hotline.models import (
     Report,
     Reporter,
     Responder,
+    reachable_now,
     utcnow,
 )
+from hotline.routing import schedules
 from hotline.routing.oncall import paging_order, snapshot_rotations
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,9 @@ def snapshot(session: Session, network: LegalNetwork) -> dict[str, Any]:
         steps = [{"target": "network", "responder_key": None, "wait_minutes": 10}]
     return {"network_id": network.id, "network": network.name, "timezone": network.timezone,
             "repeat": policy.repeat if policy else 0, "steps": steps,
-            "rotations": snapshot_rotations(network.rotations),
+            "rotations": snapshot_rotations(network.rotations,
+                                            schedules.web_overrides(session, network.id,
+                                                                    "rotation")),
             "active": None, "taken": []}
 
 
@@ -81,8 +85,7 @@ def _recipients(session: Session, incident: Incident, step: dict[str, Any],
                 plan: dict[str, Any]) -> list[Responder]:
     network_id = plan["network_id"]
     members = {r.key: r for r in session.scalars(select(Responder).where(
-        Responder.network_id == network_id, Responder.active.is_(True),
-        Responder.unreachable.is_(False)))}
+        Responder.network_id == network_id, reachable_now(utcnow())))}
     order = [k for k in paging_order(plan["rotations"], plan["timezone"], utcnow())
              if k in members and members[k].role == "lawyer"]
     taken = set(plan.get("taken") or [])

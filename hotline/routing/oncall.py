@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,11 +42,14 @@ def _ordered(members: list[str], rotation: dict[str, Any], zone: ZoneInfo,
     return members[index:] + members[:index]
 
 
-def snapshot_rotations(rotations: list[Any]) -> list[dict[str, Any]]:
-    """Plain data of a network's rotations, for an incident's policy snapshot."""
+def snapshot_rotations(rotations: list[Any], web: Mapping[str, list[dict[str, Any]]] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Plain data of a network's rotations, for an incident's policy snapshot: the overrides
+    made on the dashboard (`web`, by rotation name) before the YAML's, so the newer wins."""
+    web = web or {}
     return [{"name": r.name, "period": r.period, "handoff": r.handoff,
              "starts_on": r.starts_on, "members": list(r.members),
-             "overrides": list(r.overrides or []), "priority": r.priority}
+             "overrides": [*web.get(r.name, []), *(r.overrides or [])], "priority": r.priority}
             for r in sorted(rotations, key=lambda r: r.priority)]
 
 
@@ -59,3 +63,23 @@ def paging_order(rotations: list[dict[str, Any]], timezone: str, at: datetime) -
             if key not in order:
                 order.append(key)
     return order
+
+
+def next_handoffs(rotation: dict[str, Any], timezone: str, at: datetime,
+                  count: int = 3) -> list[tuple[datetime, str]]:
+    """The rotation's next `count` handoffs after `at`: (local time, who takes over), by the
+    rotation alone (an override in between is shown on its own)."""
+    members: list[str] = list(rotation.get("members") or [])
+    if not members:
+        return []
+    zone = ZoneInfo(timezone)
+    local = at.astimezone(zone)
+    period = timedelta(days=7 if rotation["period"] == "weekly" else 1)
+    start = _handoff_start(rotation, zone).replace(tzinfo=None)
+    elapsed = local.replace(tzinfo=None) - start
+    index = int(elapsed // period) if elapsed >= timedelta(0) else -1
+    out = []
+    for step in range(1, count + 1):
+        moment = (start + (index + step) * period).replace(tzinfo=zone)
+        out.append((moment, members[(index + step) % len(members)]))
+    return out
