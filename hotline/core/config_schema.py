@@ -415,6 +415,11 @@ class KeywordsSchema(Strict):
     # what after it turns them off ("ALERTS OFF", "ALERTAS NO")
     alerts: list[Phrase] = []
     alerts_off: list[Phrase] = []
+    # a responder's availability (`hotline.intake.commands.parse_availability`): the first
+    # word(s) of OFF / OFF 3h, ON and STATUS
+    away_off: list[Phrase] = []
+    away_on: list[Phrase] = []
+    away_status: list[Phrase] = []
 
 
 class VariantSchema(Strict):

@@ -26,10 +26,11 @@ from hotline.core.config_schema import (
     validate_file,
 )
 
-__all__ = ["KEYWORD_KINDS", "Language", "Languages", "fold_phrase", "load_languages",
+__all__ = ["AWAY_KINDS", "KEYWORD_KINDS", "Language", "Languages", "fold_phrase", "load_languages",
            "placeholders"]
 
 KEYWORD_KINDS = ("stop", "start", "help", "rights", "consent")
+AWAY_KINDS = ("away_off", "away_on", "away_status")  # a responder's OFF, ON and STATUS
 _FORMATTER = string.Formatter()
 
 
@@ -131,6 +132,10 @@ class Languages:
                         self._keywords[key] = (kind, lang.code)
                     elif seen[0] == kind and seen[1] != lang.code:
                         self._keywords[key] = (kind, None)
+        # a responder's OFF / ON / STATUS words of every language (folded) -> kind
+        self.away_words: dict[str, str] = {
+            fold_phrase(phrase): kind for lang in self.by_code.values()
+            for kind in AWAY_KINDS for phrase in lang.keywords.get(kind, ())}
         self._names: dict[str, str] = {}
         for lang in self.by_code.values():
             for phrase in (lang.name, lang.english, *lang.names,
@@ -207,7 +212,7 @@ def _language(file: Path) -> Language:
         say=parsed.voice.say, voice=parsed.voice.voice,
         transcription=parsed.voice.transcription, prompt_url=dict(parsed.voice.prompt_url),
         keywords={kind: tuple(getattr(parsed.keywords, kind))
-                  for kind in (*KEYWORD_KINDS, "alerts", "alerts_off")},
+                  for kind in (*KEYWORD_KINDS, "alerts", "alerts_off", *AWAY_KINDS)},
         words=dict(parsed.words),  # as written: triage.gloss normalises by script
         templates=dict(parsed.templates),
         variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()},

@@ -1,5 +1,6 @@
-"""One incident: its page (a PII view, audited), live fragment, dispatcher actions, and the
-lawyers' board with accept / decline."""
+"""One incident: its page (a PII view, audited), live fragment, its conversation (every message
+in and out about it; a view with texts is audited) and dispatchers' texts to its reporters and
+responders, dispatcher actions, and the lawyers' board with accept / decline."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import event_data
 from hotline.broadcasts.drafts import BROADCASTABLE
 from hotline.core.extensions import db
-from hotline.dashboard import broadcast_queries, map_queries, queries
+from hotline.dashboard import broadcast_queries, conversation_queries, map_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
 from hotline.dashboard.map_views import base_layers, legend
 from hotline.dashboard.security import client_ip, login_required, vault
-from hotline.incidents import actions, lifecycle
+from hotline.incidents import actions, lifecycle, verification
+from hotline.intake import conversation
 from hotline.models import Incident, Responder
 from hotline.routing import escalation
 
@@ -64,16 +66,109 @@ def incident(code: str) -> str:
     found = _incident_or_404(code)
     scope = current_scope()
     reports = queries.reports_of(db.session, found, vault(), scope.pii)
+    conversation = _conversation_context(found)
     if scope.pii:
         audit(db.session, "dashboard.incident.view", found.code, user_id=g.user.id,
-              ip=client_ip(), pii=True, reports=len(reports))
+              ip=client_ip(), pii=True, reports=len(reports),
+              messages=len(conversation["lines"]))
     db.session.commit()
     live = _live_context(found)
     html = render_template("dashboard/_incident_live.html", **live, scope=scope)
     return render_template("dashboard/incident.html", reports=reports, scope=scope,
                            live_html=html, etag=_etag(html), live_interval=LIVE_INTERVAL_MS,
                            map_data=_map_data(found), legend=legend((found.status,)),
+                           conversation_html=render_template(
+                               "dashboard/_conversation.html", **conversation),
+                           reply_to=conversation["reporters"],
+                           alerted_responders=conversation["alerted"],
+                           can_write=conversation["can_write"],
+                           max_text=conversation["max_text"],
+                           conversation_etag=conversation["conversation_etag"],
                            **_broadcast_context(found), **live)
+
+
+def _conversation_context(incident: Incident) -> dict[str, Any]:
+    scope = current_scope()
+    act = scope.act and not scope.lawyer
+    return {"incident": incident, "scope": scope,
+            "lines": conversation_queries.lines(db.session, incident,
+                                                vault() if scope.pii else None),
+            "reporters": conversation_queries.reporters(db.session, incident) if act else [],
+            "alerted": conversation_queries.alerted_responders(db.session, incident)
+            if act else [],
+            "can_write": act, "max_text": conversation.MAX_DISPATCH_TEXT,
+            "tz": verification.policy_timezone(db.session, incident),
+            "conversation_etag": _conversation_etag(incident)}
+
+
+def _conversation_etag(incident: Incident) -> str:
+    return _etag(f"conversation:{conversation_queries.signature(db.session, incident)}")
+
+
+@bp.get("/incidents/<code>/conversation")
+@login_required(passive=True)
+def incident_conversation(code: str) -> Response:
+    """The conversation's fragment, or 304 when no message came or changed; a fragment with
+    texts is a PII view, audited."""
+    found = _incident_or_404(code)
+    etag = _conversation_etag(found)
+    if request.if_none_match.contains(etag):
+        return conditional(etag, lambda: "")
+    context = _conversation_context(found)
+    if current_scope().pii:
+        audit(db.session, "dashboard.incident.conversation", found.code, user_id=g.user.id,
+              ip=client_ip(), messages=len(context["lines"]))
+        db.session.commit()
+    return conditional(etag, lambda: render_template("dashboard/_conversation.html",
+                                                     **context))
+
+
+def _write_back(found: Incident, error: str | None, done: str) -> Response:
+    if error:
+        db.session.rollback()
+        flash(f"Nothing was sent: {error}.")
+    else:
+        db.session.commit()
+        flash(done, "ok")
+    return redirect(url_for("dashboard.incident", code=found.code) + "#conversation")
+
+
+@bp.post("/incidents/<code>/reply")
+@login_required("admin", "dispatcher")
+def incident_reply(code: str) -> Response:
+    """A dispatcher's text to one of the incident's reporters (masked; audited, never with its
+    text): through the outbound queue, within 24 hours of the reporter's last message."""
+    found = _incident_or_404(code)
+    number = request.form.get("reporter", "")
+    reporter = conversation_queries.reporter_by_number(db.session, found, int(number)) \
+        if number.isdigit() and len(number) < 6 else None
+    if reporter is None:
+        return _write_back(found, "choose a reporter of this incident", "")
+    try:
+        message = conversation.dispatcher_to_reporter(
+            db.session, found, reporter, int(number), request.form.get("text", ""),
+            f"user:{g.user.id}")
+    except conversation.CannotSend as exc:
+        return _write_back(found, str(exc), "")
+    audit(db.session, "dashboard.incident.reply", found.code, user_id=g.user.id,
+          ip=client_ip(), reporter=int(number), message=message.id)
+    return _write_back(found, None, f"Sent to Reporter {number}: it goes out in seconds.")
+
+
+@bp.post("/incidents/<code>/message-responders")
+@login_required("admin", "dispatcher")
+def incident_message_responders(code: str) -> Response:
+    """A dispatcher's text to everyone alerted about the incident (audited, never its text)."""
+    found = _incident_or_404(code)
+    try:
+        sent = conversation.dispatcher_to_responders(
+            db.session, found, conversation_queries.alerted_responders(db.session, found),
+            request.form.get("text", ""), f"user:{g.user.id}")
+    except conversation.CannotSend as exc:
+        return _write_back(found, str(exc), "")
+    audit(db.session, "dashboard.incident.message_responders", found.code, user_id=g.user.id,
+          ip=client_ip(), responders=sent)
+    return _write_back(found, None, f"Sent to {sent} responder{'s' if sent != 1 else ''}.")
 
 
 def _broadcast_context(incident: Incident) -> dict[str, Any]:

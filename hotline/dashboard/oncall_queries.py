@@ -184,7 +184,8 @@ def network_view(session: Session, network: LegalNetwork, scope: Scope,
         overrides=_overrides(session, network, who, at),
         rosters=[r for r in call_queries.rosters_shown(session, scope, at)
                  if r.network == network.name],
-        members=[p for p in members.values() if p.reachable],
+        members=sorted((p for p in members.values() if p.reachable),
+                       key=lambda p: (p.role != "lawyer", p.name)),
         jurisdictions=sorted(j.name for j in network.jurisdictions))
 
 

@@ -82,7 +82,7 @@ def _save(network: LegalNetwork, override: ScheduleOverride | None) -> View:
           **({"before": [before[0], before[1], before[2].isoformat(), before[3].isoformat()]}
              if before else {}))
     db.session.commit()
-    flash("The override is saved: pages and calls follow it from now on.")
+    flash("The override is saved: pages and calls follow it from now on.", "ok")
     return redirect(url_for("dashboard.oncall", slug=network.slug) + "#overrides")
 
 
@@ -119,5 +119,5 @@ def oncall_override_delete(slug: str, override_id: int) -> View:
           responder=row.responder, start=row.start_at.isoformat(), end=row.end_at.isoformat())
     db.session.delete(row)
     db.session.commit()
-    flash("The override is removed.")
+    flash("The override is removed.", "ok")
     return redirect(url_for("dashboard.oncall", slug=network.slug) + "#overrides")

@@ -99,7 +99,7 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
     session.flush()
     _link_call(session, message, report)
     if report.state == "awaiting_location":
-        notify.to_reporter(session, reporter, "ask_location")
+        notify.to_reporter(session, reporter, "ask_location", report_id=report.id)
         outbox.defer(session, "follow_up_timeout", report.id,
                      run_at=utcnow() + timedelta(minutes=policy.follow_up_window_min),
                      dedupe_key=f"follow-up:{report.id}")
@@ -179,7 +179,7 @@ def complete_follow_up(session: Session, report: Report, message: Message, body:
     message.report_id = report.id
     session.flush()
     if not result.needs_location:
-        notify.to_reporter(session, reporter, "location_thanks")
+        notify.to_reporter(session, reporter, "location_thanks", report_id=report.id)
     incident = lifecycle.lock(session, before) if before else None
     if incident is not None:  # a report clustered before it was answered
         if incident.jurisdiction_id != report.jurisdiction_id and \

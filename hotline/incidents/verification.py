@@ -188,7 +188,8 @@ def tell_verifiers_the_place(session: Session, incident: Incident, report: Repor
                                      Alert.status.in_(("queued", "sent", "delivered")))
                               .order_by(Responder.id)).all()
     for verifier in waiting:
-        notify.to_responder(session, verifier, "verify_place", code=incident.code, place=place)
+        notify.to_responder(session, verifier, "verify_place", about=incident,
+                            code=incident.code, place=place)
     return len(waiting)
 
 
@@ -289,7 +290,8 @@ def tell_merged(session: Session, incident: Incident, into: Incident) -> int:
     stand_down(session, incident, None)
     for responder in session.scalars(select(Responder).where(Responder.id.in_(told))
                                      .order_by(Responder.id)):
-        notify.to_responder(session, responder, "merged_notice", code=incident.code,
+        notify.to_responder(session, responder, "merged_notice", about=incident,
+                            code=incident.code,
                             into=into.code)
     return len(told)
 

@@ -2,13 +2,17 @@
 lawyers, MSG to relay to a reporter, REPORT to report like anyone else. Parsed without the
 database so the webhook can tell them apart, and leniently: case, accents, punctuation and a
 `#` before the code do not matter ("Yes 8372!", "ACCEPT #8372"), and an ETA may be written in
-words ("eta 8372 ten minutes", "eta 8372 media hora")."""
+words ("eta 8372 ten minutes", "eta 8372 media hora").
+
+A responder's availability (OFF, OFF 3h, OFF tonight, ON, STATUS) is parsed apart, with the words
+of every configured language (`keywords: away_off / away_on / away_status`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from hotline.core.languages import Languages, fold_phrase
 from hotline.triage.places import fold
 
 _CODE = r"([2-9a-hjkmnp-tw-z]{4,5})"
@@ -87,3 +91,53 @@ def parse_command(body: str | None) -> Command | None:
             return Command(verb, code, str(minutes))
         return Command(verb, code, match.group(2).strip())
     return None
+
+
+# OFF <length>: a number and a unit (none: hours), in English or Spanish
+_UNITS = {
+    "m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "minuto": 1, "minutos": 1,
+    "h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60, "hora": 60, "horas": 60,
+    "d": 1440, "day": 1440, "days": 1440, "dia": 1440, "dias": 1440,
+}
+# OFF <until>: till the next morning (08:00) or the next midnight, in the network's timezone
+_UNTIL = {"tonight": "tonight", "esta noche": "tonight", "for tonight": "tonight",
+          "por esta noche": "tonight", "today": "today", "hoy": "today", "for today": "today",
+          "por hoy": "today"}
+_LENGTH = re.compile(r"^(?:for |por )?(\d{1,4}) ?([a-z]+)?$")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """A responder's OFF / ON / STATUS: `minutes` or `until` ("tonight", "today") for an OFF
+    with a length; neither: until they send ON."""
+
+    verb: str  # off | on | status
+    minutes: int | None = None
+    until: str | None = None
+
+
+def parse_availability(body: str | None, languages: Languages) -> Availability | None:
+    """OFF, OFF 3h, OFF 90 min, OFF tonight, ON, STATUS (and every language's words for them),
+    or None when the message is something else."""
+    if not body or len(body) > 60:
+        return None
+    words = fold_phrase(body).split()
+    for size in (3, 2, 1):
+        kind = languages.away_words.get(" ".join(words[:size])) if len(words) >= size else None
+        if kind is not None:
+            rest = " ".join(words[size:])
+            break
+    else:
+        return None
+    verb = kind.removeprefix("away_")
+    if not rest:
+        return Availability(verb)
+    if verb != "off":
+        return None  # "on my way", "status of 8372": not an availability
+    if rest in _UNTIL:
+        return Availability("off", until=_UNTIL[rest])
+    length = _LENGTH.match(rest)
+    if length is None or (length.group(2) and length.group(2) not in _UNITS):
+        return None
+    minutes = int(length.group(1)) * _UNITS.get(length.group(2) or "h", 60)
+    return Availability("off", minutes=minutes) if minutes > 0 else None

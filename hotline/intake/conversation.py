@@ -1,13 +1,15 @@
 """The relayed conversation: after MSG, the lawyer who accepted an incident and its consenting
 reporters write to each other through the hotline, never seeing each other's numbers. This
-module owns the incident's relay state (`relay_responder_id`, `relay_at`)."""
+module owns the incident's relay state (`relay_responder_id`, `relay_at`), and dispatchers' own
+texts from the incident page: to one of its reporters (masked, within 24 hours of the reporter's
+last message, never after STOP) and to the responders alerted about it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.languages import load_languages
@@ -21,6 +23,78 @@ from hotline.triage import triage_text
 from hotline.triage.places import fold
 
 RELAY_WINDOW = timedelta(hours=3)
+REPLY_WINDOW = timedelta(hours=24)  # a dispatcher texts a reporter only this long after they wrote
+MAX_DISPATCH_TEXT = 1400  # characters a dispatcher writes (Twilio takes 1,600 with the prefix)
+
+
+class CannotSend(ValueError):
+    """A dispatcher's text that must not go out, and why (the page shows it)."""
+
+
+def why_not_reply(reporter: Reporter, last_wrote: datetime | None,
+                  at: datetime | None = None) -> str | None:
+    """Why a dispatcher may not text this reporter now, or None when they may."""
+    at = at or utcnow()
+    if reporter.opted_out:
+        return "they sent STOP"
+    if reporter.blocked:
+        return "they are blocked"
+    if reporter.phone_enc is None:
+        return "their number was purged"
+    if last_wrote is None or at - last_wrote > REPLY_WINDOW:
+        return "they last wrote more than 24 hours ago"
+    return None
+
+
+def last_wrote(session: Session, reporter: Reporter) -> datetime | None:
+    """When the reporter last sent anything."""
+    return session.scalar(select(func.max(Message.received_at)).where(
+        Message.reporter_id == reporter.id, Message.direction == "inbound"))
+
+
+def _checked(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise CannotSend("write something to send")
+    if len(text) > MAX_DISPATCH_TEXT:
+        raise CannotSend(f"at most {MAX_DISPATCH_TEXT} characters ({len(text)} written)")
+    return text
+
+
+def dispatcher_to_reporter(session: Session, incident: Incident, reporter: Reporter,
+                           number: int, text: str, actor: str) -> Message:
+    """A dispatcher's text to one of the incident's reporters, through the outbound queue, in
+    the template of the reporter's language; CannotSend when it must not go."""
+    text = _checked(text)
+    if not session.scalar(select(Report.id).where(Report.incident_id == incident.id,
+                                                  Report.reporter_id == reporter.id).limit(1)):
+        raise CannotSend("that reporter did not report this incident")
+    why = why_not_reply(reporter, last_wrote(session, reporter))
+    if why:
+        raise CannotSend(f"Reporter {number} cannot be texted: {why}")
+    body = notify.templates().text("dispatcher_to_reporter", reporter.language,
+                                   code=incident.code, text=text)
+    message = notify.to_reporter(session, reporter, text=body, about=incident,
+                                 purpose="dispatcher_to_reporter")
+    if message is None:
+        raise CannotSend(f"Reporter {number} cannot be texted")
+    lifecycle.record_event(session, incident, "dispatcher_to_reporter", actor=actor,
+                           reporter=number)
+    return message
+
+
+def dispatcher_to_responders(session: Session, incident: Incident, responders: list[Responder],
+                             text: str, actor: str) -> int:
+    """A dispatcher's text to the responders alerted about the incident; how many it reached."""
+    text = _checked(text)
+    sent = sum(notify.to_responder(session, r, "dispatcher_to_responder", about=incident,
+                                   code=incident.code, text=text) is not None
+               for r in responders)
+    if not sent:
+        raise CannotSend("nobody alerted about it can be texted")
+    lifecycle.record_event(session, incident, "dispatcher_to_responders", actor=actor,
+                           responders=sent)
+    return sent
 
 
 def _names_another_place(session: Session, incident: Incident, body: str,
@@ -51,7 +125,8 @@ def relay_to_reporters(session: Session, responder: Responder, incident: Inciden
     for reporter in reporters:
         body = notify.templates().text("relay_to_reporter", reporter.language,
                                        code=incident.code, text=text)
-        notify.to_reporter(session, reporter, text=body)
+        notify.to_reporter(session, reporter, text=body, about=incident,
+                           purpose="relay_to_reporter")
     incident.relay_responder_id, incident.relay_at = responder.id, utcnow()
     vault: Vault = current_app.extensions["hotline_vault"]
     lifecycle.record_event(session, incident, "relay_to_reporter",
@@ -83,10 +158,12 @@ def relay_from_reporter(session: Session, reporter: Reporter, body: str,
     if responder is None:
         return False
     if _names_another_place(session, row, body, message):
-        notify.to_responder(session, responder, "relay_new_report", code=row.code)
+        notify.to_responder(session, responder, "relay_new_report", about=row, code=row.code)
         lifecycle.record_event(session, row, "reporter_new_report", actor="reporter")
         return False
-    notify.to_responder(session, responder, "relay_to_lawyer", code=row.code, text=body)
+    message.incident_id = row.id  # the reply is part of the incident's conversation
+    notify.to_responder(session, responder, "relay_to_lawyer", about=row, code=row.code,
+                        text=body)
     vault: Vault = current_app.extensions["hotline_vault"]
     session.add(IncidentEvent(incident_id=row.id, kind="relay_to_lawyer", actor="reporter",
                               data={"text_enc": vault.encrypt(body, "event.relay")},

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hotline.incidents import reports
 from hotline.incidents.geography import policy_for
 from hotline.intake import conversation, media, questions, responders, voice
-from hotline.intake.commands import parse_command
+from hotline.intake.commands import parse_availability, parse_command
 from hotline.messaging import notify
 from hotline.models import OPEN_STATUSES, Incident, Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import Vault
@@ -77,6 +77,11 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     if responder is not None:
         # a responder's text is a command, or nothing: never a report by accident (the
         # webhook answered anything else with the list of commands)
+        languages = notify.templates().languages
+        availability = parse_availability(body, languages)
+        if availability is not None:
+            responders.handle_availability(session, responder, availability, languages)
+            return None
         command = parse_command(body)
         if command is None:
             logger.info("message %s from responder %s is no command; kept, not a report",
@@ -116,7 +121,7 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
         reports.add_media(session, pending, message)
         if not (pending.flags or {}).get("asked_again"):
             pending.flags = {**(pending.flags or {}), "asked_again": True}
-            notify.to_reporter(session, reporter, "ask_location")
+            notify.to_reporter(session, reporter, "ask_location", report_id=pending.id)
         return pending
     if pending is not None:
         return reports.complete_follow_up(session, pending, message, body, sender, reporter,

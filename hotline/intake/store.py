@@ -26,7 +26,7 @@ from hotline.core.extensions import db
 from hotline.core.languages import Languages, fold_phrase, load_languages
 from hotline.core.phones import normalize_phone
 from hotline.incidents import abuse
-from hotline.intake.commands import parse_command
+from hotline.intake.commands import parse_availability, parse_command
 from hotline.intake.keywords import keyword_language, keyword_of, language_named
 from hotline.jobs import outbox
 from hotline.models import Message, Reporter, Responder, utcnow
@@ -72,6 +72,8 @@ class Inbound:
     # English opt-out words) and answered them
     twilio_opted_out: bool = False
     responder: bool = False  # the sender is an active responder: never a report
+    # OFF / ON / STATUS: a command when the sender is a responder (answered by the job)
+    availability: bool = False
     rate_limited: bool = False  # set by `hand_over`
     deferred: outbox.Deferred | None = None  # the triage job `hand_over` enqueues
     # a request for community alerts ("ALERTS 60623"), answered by the webhook; and the
@@ -241,6 +243,8 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     languages = _languages()
     keyword = keyword_of(body, languages, form.get("OptOutType"))
     command = parse_command(body) if keyword is None else None
+    availability = keyword is None and command is None and \
+        parse_availability(body, languages) is not None
     alerts = None
     detected = None
     clear = usable = False
@@ -327,7 +331,7 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
     return Inbound(
         message_id, created, reporter_id, language, keyword, opted_out, phone_hmac, now,
         blocked=blocked, command=command is not None, responder=responder,
-        language_unknown=unknown,
+        availability=availability, language_unknown=unknown,
         twilio_opted_out=keyword == "stop" and (
             bool((form.get("OptOutType") or "").strip())
             or fold_phrase(body) in TWILIO_OPT_OUT_WORDS),

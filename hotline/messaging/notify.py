@@ -29,24 +29,32 @@ def responder_language(responder: Responder) -> str:
 
 
 def to_responder(session: Session, responder: Responder, template: str,
-                 alert: Alert | None = None, /, **values: Any) -> Message | None:
-    """Queue a templated SMS to a responder (None if they cannot be reached)."""
+                 alert: Alert | None = None, /, *, about: Incident | None = None,
+                 **values: Any) -> Message | None:
+    """Queue a templated SMS to a responder (None if they cannot be reached); `about` links it
+    to an incident's conversation when no alert does."""
     body = templates().text(template, responder_language(responder), **values)
     phone = vault().decrypt(responder.phone_enc, "responder")
     return outbound.queue_sms(session, vault(), phone, body, template, responder=responder,
-                              alert_id=alert.id if alert else None)
+                              alert_id=alert.id if alert else None,
+                              incident_id=about.id if about is not None and alert is None
+                              else None)
 
 
 def to_reporter(session: Session, reporter: Reporter, template: str | None = None,
-                text: str | None = None, **values: Any) -> Message | None:
-    """Queue an SMS to a reporter (None if opted out, blocked, or the number was purged)."""
+                text: str | None = None, *, about: Incident | None = None,
+                report_id: int | None = None, purpose: str | None = None,
+                **values: Any) -> Message | None:
+    """Queue an SMS to a reporter (None if opted out, blocked, or the number was purged);
+    `about` or `report_id` link it to an incident's conversation."""
     if reporter.phone_enc is None:
         return None
     body = text if text is not None else templates().text(template or "ack", reporter.language,
                                                           **values)
     phone = vault().decrypt(reporter.phone_enc, "reporter.phone")
-    return outbound.queue_sms(session, vault(), phone, body, template or "relay",
-                              reporter=reporter)
+    return outbound.queue_sms(session, vault(), phone, body, purpose or template or "relay",
+                              reporter=reporter, report_id=report_id,
+                              incident_id=about.id if about is not None else None)
 
 
 def label(value: str, language: str) -> str:

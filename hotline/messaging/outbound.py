@@ -55,7 +55,8 @@ class SendFailed(RuntimeError):
 
 def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, *,
               reporter: Reporter | None = None, responder: Responder | None = None,
-              alert_id: int | None = None, report_id: int | None = None) -> Message | None:
+              alert_id: int | None = None, report_id: int | None = None,
+              incident_id: int | None = None) -> Message | None:
     """Queue one SMS (flushes). None when the recipient must not be messaged."""
     if reporter is not None and (reporter.opted_out or reporter.blocked):
         return None
@@ -78,7 +79,7 @@ def queue_sms(session: Session, vault: Vault, to: str, body: str, purpose: str, 
         counterpart_hmac=vault.phone_hmac(to), counterpart_enc=vault.encrypt(to,
                                                                            "message.counterpart"),
         body_enc=vault.encrypt(body, "message.body"), status="queued", alert_id=alert_id,
-        report_id=report_id, flags={"purpose": purpose, "attempts": 0,
+        report_id=report_id, incident_id=incident_id, flags={"purpose": purpose, "attempts": 0,
                                     **({"line": line} if line else {})},
         received_at=utcnow(),
     )

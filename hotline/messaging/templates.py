@@ -22,7 +22,9 @@ REQUIRED = frozenset({
     "declined", "already_closed", "not_alerted", "unknown_code", "no_consent",
     "relay_to_reporter", "relay_to_lawyer", "relay_new_report", "all_clear", "retraction",
     "escalation_exhausted", "verify_not_needed", "merged_notice", "rumour_none",
-    "rumour_verified",
+    "rumour_verified", "away_off_until", "away_off_open", "away_back", "away_status_on",
+    "away_status_off_until", "away_status_off_open", "away_cover_lawyer", "away_cover_nobody",
+    "away_cover_verifiers", "dispatcher_to_responder", "dispatcher_to_reporter",
 })
 # what reporters read (the rest goes to responders): each at most this many segments
 REPORTER_FACING = ("ack", "ask_location", "location_thanks", "language_choice", "language_set",

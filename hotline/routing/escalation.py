@@ -240,15 +240,15 @@ def _tell_others(session: Session, incident: Incident, taker: Responder) -> None
     others = session.scalars(select(Responder).where(Responder.id.in_(paged),
                                                      Responder.id != taker.id)).all()
     for other in others:
-        notify.to_responder(session, other, "claimed_by_other", code=incident.code,
-                            name=taker.name)
+        notify.to_responder(session, other, "claimed_by_other", about=incident,
+                            code=incident.code, name=taker.name)
 
 
 def _tell_reporters(session: Session, incident: Incident) -> None:
     plan = incident.policy_snapshot or {}
     reporters = consenting_reporters(session, incident)
     for reporter in reporters:
-        notify.to_reporter(session, reporter, "help_coming", code=incident.code,
+        notify.to_reporter(session, reporter, "help_coming", about=incident, code=incident.code,
                            network=plan.get("network", "the legal network"))
 
 

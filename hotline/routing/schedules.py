@@ -9,14 +9,22 @@ they send ON); the SQL side of that is `models.reachable_now`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.models import CallRoster, LegalNetwork, Responder, ScheduleOverride, utcnow
+from hotline.models import (
+    CallRoster,
+    LegalNetwork,
+    Responder,
+    ScheduleOverride,
+    reachable_now,
+    responder_jurisdictions,
+    utcnow,
+)
 from hotline.routing.oncall import paging_order, snapshot_rotations
 
 AWAY_OPEN = datetime(9999, 12, 31, tzinfo=UTC)  # OFF without a length: until ON
@@ -147,3 +155,42 @@ def save_override(session: Session, network: LegalNetwork, *, kind: str, schedul
     override.start_at, override.end_at = start, end
     session.flush()
     return override
+
+
+MORNING = time(8, 0)  # OFF tonight lasts until this local time
+
+
+def minutes_until(word: str, timezone: str, at: datetime | None = None) -> int:
+    """Minutes from `at` to the end of an OFF named by a word: "tonight" until the next 08:00,
+    "today" until the next midnight, in the network's timezone."""
+    at = at or utcnow()
+    zone = ZoneInfo(timezone)
+    local = at.astimezone(zone)
+    if word == "tonight":
+        end = datetime.combine(local.date(), MORNING, tzinfo=zone)
+        if end <= local:
+            end += timedelta(days=1)
+    else:
+        end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+    return max(1, int((end - local).total_seconds() // 60))
+
+
+def covering(session: Session, responder: Responder,
+             at: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    """Who covers while `responder` is OFF: (away_cover_* template, its values). A verifier:
+    how many other verifiers of their jurisdictions can be asked; anyone else: the network's
+    lawyer paged first now (not them)."""
+    at = at or utcnow()
+    if responder.role == "verifier":
+        ids = [j.id for j in responder.jurisdictions]
+        count = session.scalar(select(func.count(func.distinct(Responder.id))).join(
+            responder_jurisdictions, responder_jurisdictions.c.responder_id == Responder.id)
+            .where(responder_jurisdictions.c.jurisdiction_id.in_(ids),
+                   Responder.role == "verifier", Responder.id != responder.id,
+                   reachable_now(at))) if ids else 0
+        return ("away_cover_verifiers", {"count": count}) if count else \
+            ("away_cover_nobody", {})
+    network = responder.network
+    first = [r for r in on_call_now(session, network, at) if r.id != responder.id][:1] \
+        if network is not None else []
+    return ("away_cover_lawyer", {"name": first[0].name}) if first else ("away_cover_nobody", {})

@@ -49,6 +49,8 @@ def inbound_sms() -> Response:
     if inbound.opted_out or inbound.blocked or inbound.command:
         # opted out: nothing at all; blocked: kept, unanswered; commands: answered by the job
         return twiml(EMPTY_TWIML)
+    if inbound.responder and inbound.availability:
+        return twiml(EMPTY_TWIML)  # OFF / ON / STATUS: the job answers, with who covers
     if inbound.responder and inbound.keyword is None:
         # a responder's text that is no command is never a report: tell them the commands
         return twiml(templates.twiml_message("responder_help", inbound.language))
