@@ -209,3 +209,29 @@ def test_a_question_on_postgres_is_marked_in_the_one_statement_and_counted(pg_ap
                            lawyer=False, pii=False, act=True)
         counts = queries.question_counts(db.session, everything)
     assert [(c["slug"], c["rumour"], c["rights"]) for c in counts] == [("chicago", 1, 0)]
+
+
+def test_a_responder_s_off_on_postgres_takes_them_out_of_the_pages(pg_app, pg_client, twilio):
+    """OFF through the single-statement webhook path and the job on PostgreSQL: the webhook
+    answers nothing itself (the job does), and the responder is OFF for the paging order."""
+    from hotline.models import AuditLog, LegalNetwork, Responder
+    from hotline.routing import schedules
+    from tests.conftest import drain
+    from tests.routing.helpers import phone
+
+    with pg_app.app_context():
+        network = db.session.scalar(select(LegalNetwork).where(
+            LegalNetwork.slug == "chicago-legal"))
+        first = schedules.on_call_now(db.session, network)[0].key
+    response = twilio.post_sms(pg_client, "OFF 3h", from_number=phone(first))
+    assert response.status_code == 200 and "<Message>" not in response.text
+    drain(pg_app)
+    with pg_app.app_context():
+        network = db.session.scalar(select(LegalNetwork).where(
+            LegalNetwork.slug == "chicago-legal"))
+        assert first not in [r.key for r in schedules.on_call_now(db.session, network)]
+        assert db.session.scalar(select(Responder.away_until).where(
+            Responder.key == first)) is not None
+        assert db.session.scalar(select(func.count(AuditLog.id)).where(
+            AuditLog.action == "responder.availability")) == 1
+        assert db.session.scalar(select(func.count(Report.id))) == 0
