@@ -26,6 +26,8 @@ GLOSS = frozenset("""
     knocking waiting parked watching asking for papers right now today and corner street
     avenue at near in one two three four five six seven eight nine ten school church store court
     home depot people
+    here there outside front of i see saw we my door house work husband wife son daughter
+    brother sister mom dad neighbor friend took taken
 """.split())
 REQUIRED_CODES = {"en", "es", "zh", "ht", "vi", "ko", "tl", "ar", "fr", "ru", "pt", "bn", "pl"}
 

@@ -420,6 +420,9 @@ class KeywordsSchema(Strict):
     away_off: list[Phrase] = []
     away_on: list[Phrase] = []
     away_status: list[Phrase] = []
+    # words or phrases that, anywhere in a message, show it asks something ("est-ce que",
+    # "吗"): with them a message of any language can be a question (`triage.questions`)
+    asks: list[Phrase] = []
 
 
 class VariantSchema(Strict):

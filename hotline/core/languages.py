@@ -212,7 +212,7 @@ def _language(file: Path) -> Language:
         say=parsed.voice.say, voice=parsed.voice.voice,
         transcription=parsed.voice.transcription, prompt_url=dict(parsed.voice.prompt_url),
         keywords={kind: tuple(getattr(parsed.keywords, kind))
-                  for kind in (*KEYWORD_KINDS, "alerts", "alerts_off", *AWAY_KINDS)},
+                  for kind in (*KEYWORD_KINDS, "alerts", "alerts_off", *AWAY_KINDS, "asks")},
         words=dict(parsed.words),  # as written: triage.gloss normalises by script
         templates=dict(parsed.templates),
         variants={script: (v.name, dict(v.templates)) for script, v in parsed.variants.items()},

@@ -36,7 +36,11 @@ def answer(session: Session, message: Message, body: str, sender: str | None,
     flags = message.flags or {}
     kind = None
     if reporter is not None and not message.media and message.channel != "voice":
-        kind = questions.kind_of(body, questions.rights_phrases(notify.templates().languages))
+        languages = notify.templates().languages
+        tag = message.language or reporter.language
+        kind = questions.kind_of(
+            body, questions.rights_phrases(languages), questions.ask_phrases(languages),
+            questions.read_as_english(body, languages[tag] if tag in languages else None))
     if kind is not None:
         gazetteer = current_gazetteer(session)
         called = gazetteer.jurisdiction_for_number(flags.get("to"))

@@ -272,8 +272,10 @@ def record_inbound_sms(session: Session, vault: Vault, form: Mapping[str, str],
         flags["keyword"] = keyword
     if command:
         flags["command"] = True
-    question = questions.kind_of(body, questions.rights_phrases(languages)) \
-        if keyword is None and command is None and not media else None
+    question = questions.kind_of(
+        body, questions.rights_phrases(languages), questions.ask_phrases(languages),
+        questions.read_as_english(body, languages[detected] if detected in languages else None),
+    ) if keyword is None and command is None and not media else None
     if question:
         flags["question_asked"] = question  # the webhook holds its acknowledgement back
     now = utcnow()

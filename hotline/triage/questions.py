@@ -3,11 +3,13 @@ answer, not an incident.
 
 Cautious by design, because a report taken for a question is a report lost. A message is a
 question only when it asks: a question mark, or it opens with a question word of English or
-Spanish (a rumour check must open with one; "hay", "que", "esta" count only with a question
-mark, since "hay migra en la 18" says there is). And it must read like nobody seeing anything
-now: no count, no vehicles, nobody being arrested, watched or knocked on, nobody taken, no
-"here", "outside", "at my door", "right now", "I see" (and no spot named: the caller checks
-that, `SPOT_PRECISIONS`). Then it is
+Spanish, or it holds one of its language's `asks` phrases ("est-ce que", "吗", "ли"; a rumour
+check must have one of these; "hay", "que", "esta" count only with a question mark, since "hay
+migra en la 18" says there is). A message of another language is also read through its
+glossary (`triage.gloss`), so what follows applies to the English words it glosses into.
+And it must read like nobody seeing anything now: no count, no vehicles, nobody being
+arrested, watched or knocked on, nobody taken, no "here", "outside", "at my door", "right now",
+"I see" (and no spot named: the caller checks that, `SPOT_PRECISIONS`). Then it is
 `rights` when it asks about rights (a rights phrase of any configured language, or "open the
 door", "remain silent", "a warrant" and their Spanish), `rumour` when it asks about agents
 somewhere (ICE, la migra, a raid, a checkpoint), and a report otherwise.
@@ -19,11 +21,16 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from hotline.core.languages import Languages
+from hotline.core.languages import Language, Languages
+from hotline.triage.gloss import gloss
 from hotline.triage.places import fold
 from hotline.triage.salute import EQUIPMENT, size_of
 
-WORD = re.compile(r"\w+")
+# a word: letters and digits, with the vowel signs of Indic scripts (which \w leaves out)
+WORD = re.compile(r"[\w\u0900-\u0dff]+")
+# scripts written without spaces (Hangul folded into its jamo too): phrases match inside words
+UNSPACED = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 MAX_LENGTH = 280  # longer than a question usually is: a story, read as a report
 # a place this precise names where something is seen (a corner, an address, a Home Depot): a
 # question naming one is a report; an area (a neighbourhood, a ZIP, a city) is a rumour check's
@@ -67,32 +74,68 @@ ENFORCEMENT = re.compile(
     r"federales|feds)\b")
 
 
-def kind_of(text: str, rights_phrases: Iterable[str] = ()) -> str | None:
+def _has(words: str, folded: str, phrase: str) -> bool:
+    """A folded phrase in a folded text: as whole words, or anywhere in scripts written
+    without spaces (吗, 있나요)."""
+    if UNSPACED.search(phrase):
+        return phrase in folded
+    return f" {phrase} " in words
+
+
+def kind_of(text: str, rights_phrases: Iterable[str] = (), asks: Iterable[str] = (),
+            glossed: str | None = None) -> str | None:
     """`rights` or `rumour` for a question of that kind, None for a report (or anything
-    else). `rights_phrases` are the languages' rights keywords ("derechos", "mes droits"),
-    folded."""
+    else). `rights_phrases` are the languages' rights keywords ("derechos", "mes droits") and
+    `asks` their question phrases, folded; `glossed` is the text read through its language's
+    glossary (`read_as_english`), when it is not English."""
     folded = fold(text or "").strip()
     if not folded or len(folded) > MAX_LENGTH:
         return None
+    words = " " + " ".join(WORD.findall(folded)) + " "
     marked = any(mark in text for mark in QUESTION_MARKS)
     opens_asking = QUESTION_START.match(folded) is not None or \
-        (marked and MAYBE_QUESTION_START.match(folded) is not None)
+        (marked and MAYBE_QUESTION_START.match(folded) is not None) or \
+        any(_has(words, folded, phrase) for phrase in asks if phrase)
     if not (opens_asking or marked):
         return None
-    if SIGHTING.search(folded) or DOING.search(folded) or size_of(folded) is not None or \
-            any(re.search(rf"\b(?:{pattern})", folded) for pattern in EQUIPMENT.values()):
-        return None
-    words = " " + " ".join(WORD.findall(folded)) + " "
-    if RIGHTS.search(folded) or any(f" {phrase} " in words for phrase in rights_phrases
-                                    if phrase):
+    readings = [folded] + ([fold(glossed).strip()] if glossed else [])
+    for read in readings:  # seen now, here, done to someone: a report in either reading
+        if SIGHTING.search(read) or DOING.search(read) or size_of(read) is not None or \
+                any(re.search(rf"\b(?:{pattern})", read) for pattern in EQUIPMENT.values()):
+            return None
+    if any(RIGHTS.search(read) for read in readings) or \
+            any(_has(words, folded, phrase) for phrase in rights_phrases if phrase):
         return "rights"
-    if opens_asking and ENFORCEMENT.search(folded):  # "ICE at the Home Depot?" is a report
+    # "ICE at the Home Depot?" is a report: a rumour check asks in words
+    if opens_asking and any(ENFORCEMENT.search(read) for read in readings):
         return "rumour"
     return None
+
+
+def read_as_english(text: str, language: Language | None) -> str | None:
+    """The text through its language's glossary ("la police de l'immigration" -> "immigration"),
+    for `kind_of`; None for English or an unknown language."""
+    if language is None or language.code == "en":
+        return None
+    return gloss(text, None, language)
+
+
+def _phrase(text: str) -> str:
+    """A phrase folded and split into words as `kind_of` splits a message ("est-ce que" ->
+    "est ce que"); a phrase of an unspaced script stays whole."""
+    folded = fold(text).strip()
+    return folded if UNSPACED.search(folded) else " ".join(WORD.findall(folded))
+
+
+@lru_cache(maxsize=8)
+def ask_phrases(languages: Languages) -> frozenset[str]:
+    """The question phrases of every configured language, folded (for `kind_of`)."""
+    return frozenset(_phrase(phrase) for code in languages.codes
+                     for phrase in languages[code].keywords.get("asks") or [])
 
 
 @lru_cache(maxsize=8)
 def rights_phrases(languages: Languages) -> frozenset[str]:
     """The rights keywords of every configured language, folded (for `kind_of`)."""
-    return frozenset(fold(phrase) for code in languages.codes
+    return frozenset(_phrase(phrase) for code in languages.codes
                      for phrase in languages[code].keywords.get("rights") or [])

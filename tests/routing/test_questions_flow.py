@@ -138,3 +138,23 @@ def test_the_board_counts_questions_per_jurisdiction(sms_app, twilio, standin):
     assert 'data-testid="rumour">2<' in html
     # "What are my rights?" is the RIGHTS keyword (answered, not a question); the other counts
     assert 'data-testid="rights">1<' in html
+
+
+def test_a_rumour_check_in_french_is_answered_in_french(sms_app, twilio, standin):
+    """Before, a question in a language other than English or Spanish was a report."""
+    client = sms_app.test_client()
+    body = "Bonjour, est-ce qu'il y a la police de l'immigration à Pilsen aujourd'hui ?"
+    assert "<Message>" not in twilio.post_sms(client, body, from_number=ASKER).text
+    drain(sms_app)
+    (answer,) = [m["body"] for m in standin.sent if m["to"] == ASKER]
+    assert answer == _text(sms_app, "rumour_none", "fr", area="pilsen", hours=6)
+    assert _reports(sms_app) == 0
+    assert _question_flags(sms_app)[0]["question"] == "rumour"
+
+
+def test_a_sighting_in_french_asked_as_a_question_is_still_a_report(sms_app, twilio, standin):
+    client = sms_app.test_client()
+    body = "Est-ce que c'est normal ? La police de l'immigration est devant chez moi à Pilsen"
+    twilio.post_sms(client, body, from_number=ASKER)
+    drain(sms_app)
+    assert _reports(sms_app) == 1 and _question_flags(sms_app) == []

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from hotline.core.languages import load_languages
-from hotline.triage.questions import kind_of, rights_phrases
+from hotline.triage.questions import ask_phrases, kind_of, read_as_english, rights_phrases
 
 ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = load_languages(ROOT / "config")
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,35 @@ def test_no_report_of_the_triage_corpora_is_taken_for_a_rumour(phrases):
             if kind_of(text, phrases) is not None:
                 taken.append(text)
     assert taken == ["Are ICE agents allowed to come in my house without a warrant?"]
+
+
+# other languages: their `asks` phrases and their glossary (`read_as_english`)
+def _kind_in(language: str, text: str) -> str | None:
+    return kind_of(text, rights_phrases(LANGUAGES), ask_phrases(LANGUAGES),
+                   read_as_english(text, LANGUAGES[language]))
+
+
+@pytest.mark.parametrize(("language", "text", "kind"), [
+    ("fr", "Est-ce qu'il y a la police de l'immigration à Pilsen aujourd'hui ?", "rumour"),
+    ("fr", "Y a-t-il une rafle à Flushing", "rumour"),
+    ("fr", "Quels sont mes droits si la police vient ?", "rights"),
+    ("zh", "今天法拉盛有没有移民局？", "rumour"),
+    ("ru", "Есть ли ICE в Бруклине сегодня?", "rumour"),
+    ("pt", "Será que tem imigração em Newark hoje?", "rumour"),
+    ("pt", "Quais são os meus direitos?", "rights"),
+    ("vi", "Có ai biết hôm nay có ICE ở Little Saigon không?", "rumour"),
+])
+def test_questions_in_other_languages(language, text, kind):
+    assert _kind_in(language, text) == kind
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("fr", "Est-ce que c'est normal ? la police de l'immigration est devant chez moi"),
+    ("fr", "Y a-t-il quelqu'un ? ils ont pris mon mari, 3 agents"),
+    ("fr", "La police de l'immigration est ici maintenant"),
+    ("zh", "移民局在我家门口，怎么办？"),
+    ("ru", "Есть ли кто-нибудь? ICE здесь, забрали моего мужа"),
+    ("pt", "Será que é a imigração? estão aqui agora na frente da minha casa"),
+])
+def test_someone_seeing_it_in_another_language_stays_a_report(language, text):
+    assert _kind_in(language, text) is None
