@@ -72,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
+    dashboard.i18n.init_app(app)
     metrics.init_app(app)
     headers.init_app(app)
     inputs.init_app(app)

@@ -157,9 +157,11 @@ def users() -> None:
               help="Limit the user to a jurisdiction slug (repeatable; none = all).")
 @click.option("--network", "network_slug", help="A lawyer's legal network (slug).")
 @click.option("--responder", "responder_key", help="A lawyer's responder key in config.")
+@click.option("--ui-language", type=click.Choice(["en", "es"]),
+              help="The dashboard's language for this user (default: the browser's).")
 def users_create(email: str, role: str, password: str | None,
                  jurisdictions: tuple[str, ...], network_slug: str | None,
-                 responder_key: str | None) -> None:
+                 responder_key: str | None, ui_language: str | None) -> None:
     """Create a dashboard user."""
     from hotline.accounts import users as accounts
     from hotline.core.extensions import db as database
@@ -174,6 +176,7 @@ def users_create(email: str, role: str, password: str | None,
                                         responder_key=responder_key)
         except accounts.UserError as exc:
             raise click.ClickException(str(exc)) from None
+        user.ui_language = ui_language
         database.session.commit()
         click.echo(f"created {user.role} {user.email}")
 

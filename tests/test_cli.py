@@ -71,6 +71,9 @@ def test_commands_on_the_embedded_database(tmp_path):
     short = hotline("users", "create", "cy@example.org", "--role", "viewer", "--password", "x",
                     env=env)
     assert short.returncode != 0 and "password" in short.stderr
+    spanish = hotline("users", "create", "di@example.org", "--role", "dispatcher", "--password",
+                      "correct horse battery", "--ui-language", "es", env=env)
+    assert spanish.returncode == 0, spanish.stderr
 
     token = hotline("tokens", "create", "ops", env=env)
     assert token.returncode == 0 and token.stdout.strip().startswith("htl_")

@@ -9,6 +9,7 @@ from hotline.dashboard import (  # noqa: F401 - importing a view module adds its
     broadcast_views,
     calls_views,
     filters,
+    i18n,
     incident_views,
     map_views,
     media_views,

@@ -16,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hotline.accounts import tokens, users
@@ -37,6 +38,31 @@ from hotline.models import (
 )
 
 AUDIT_PAGE = 100
+
+
+def _done(op: str, email: str) -> str:
+    """What an admin's change of an account did, in words."""
+    done = {"disable": _("%(email)s: disable done.", email=email),
+            "enable": _("%(email)s: enable done.", email=email),
+            "reset-password": _("%(email)s: reset password done.", email=email),
+            "reset-totp": _("%(email)s: reset totp done.", email=email)}
+    return done[op]
+
+
+def describe_scope(row: ApiToken) -> str:
+    """A token's scope in words, as `hotline.accounts.tokens.describe_scope` puts it (the
+    CLI's, in English), in the dashboard user's language."""
+    if row.role == "admin":
+        return _("everything")
+    if row.role == "lawyer":
+        network = row.network_slug or _("no network")
+        if row.jurisdictions:
+            return _("pages to %(network)s in %(places)s", network=network,
+                     places=", ".join(row.jurisdictions))
+        return _("pages to %(network)s", network=network)
+    if row.jurisdictions:
+        return ", ".join(row.jurisdictions)
+    return _("every jurisdiction and the out-of-area queue")
 
 
 def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -93,7 +119,7 @@ def admin_user_change(user_id: int, op: str) -> Response | tuple[str, int]:
     """Disable (ends its sessions at once), enable, reset the password or the second factor."""
     user = _target_user(user_id)
     if user.id == g.user.id and op in ("disable", "reset-password", "reset-totp"):
-        flash("You cannot do that to your own account; ask another admin.")
+        flash(_("You cannot do that to your own account; ask another admin."))
         return redirect(url_for("dashboard.admin_users"))
     temporary = None
     if op in ("disable", "enable"):
@@ -106,7 +132,7 @@ def admin_user_change(user_id: int, op: str) -> Response | tuple[str, int]:
     db.session.commit()
     if temporary:
         return _users_page(reset=user, temporary=temporary)
-    flash(f"{user.email}: {op.replace('-', ' ')} done.", "ok")
+    flash(_done(op, user.email), "ok")
     return redirect(url_for("dashboard.admin_users"))
 
 
@@ -118,7 +144,7 @@ def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
         select(LegalNetwork.slug, LegalNetwork.name).order_by(LegalNetwork.name)).all()
     return render_template("dashboard/admin_tokens.html", tokens=rows, roles=ROLES,
                            jurisdictions=jurisdictions, networks=networks,
-                           describe_scope=tokens.describe_scope, **extra), status
+                           describe_scope=describe_scope, **extra), status
 
 
 @bp.get("/admin/tokens")
@@ -161,7 +187,7 @@ def admin_token_revoke(token_id: int) -> Response:
         audit(db.session, "admin.token.revoke", row.prefix, user_id=g.user.id, ip=client_ip(),
               name=row.name)
         db.session.commit()
-    flash(f"Token {row.name} ({row.prefix}…) is revoked.", "ok")
+    flash(_("Token %(name)s (%(prefix)s…) is revoked.", name=row.name, prefix=row.prefix), "ok")
     return redirect(url_for("dashboard.admin_tokens"))
 
 
@@ -188,7 +214,7 @@ def admin_responder_reachable(responder_id: int) -> Response:
         audit(db.session, "admin.responder.reachable", responder.key, user_id=g.user.id,
               ip=client_ip())
         db.session.commit()
-    flash(f"{responder.name} is paged again.", "ok")
+    flash(_("%(name)s is paged again.", name=responder.name), "ok")
     return redirect(url_for("dashboard.admin_config"))
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 import segno
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from hotline.accounts import users
 from hotline.accounts.audit import audit
 from hotline.core.extensions import db
-from hotline.dashboard import settings
+from hotline.dashboard import i18n, settings
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import (
     begin_pending,
@@ -27,7 +28,7 @@ View = Response | str | tuple[str, int]
 
 
 def _throttled() -> tuple[str, int]:
-    flash("Too many failed attempts from this address. Wait a few minutes and try again.")
+    flash(_("Too many failed attempts from this address. Wait a few minutes and try again."))
     return render_template("dashboard/login.html"), 429
 
 
@@ -43,7 +44,7 @@ def login() -> View:
     if user is None:
         audit(db.session, "login.failed", email[:120], ip=client_ip())
         db.session.commit()
-        flash("Wrong email or password, or the account is locked or disabled.")
+        flash(_("Wrong email or password, or the account is locked or disabled."))
         return render_template("dashboard/login.html", email=email), 401
     if user.totp_secret_enc is not None:
         db.session.commit()
@@ -62,7 +63,7 @@ def login_totp() -> View:
     user = pending_user()
     if user is None:
         session.clear()
-        flash("Please log in again.")
+        flash(_("Please log in again."))
         return redirect(url_for("dashboard.login"))
     if request.method != "POST":  # GET, and HEAD: never a login attempt
         return render_template("dashboard/login_totp.html")
@@ -71,7 +72,7 @@ def login_totp() -> View:
     if users.is_locked(user) or not users.check_totp(user, vault(), request.form.get("code", "")):
         audit(db.session, "login.totp_failed", user.email, user_id=user.id, ip=client_ip())
         db.session.commit()
-        flash("That code is wrong or was already used, or the account is locked.")
+        flash(_("That code is wrong or was already used, or the account is locked."))
         return render_template("dashboard/login_totp.html"), 401
     audit(db.session, "login", user.email, user_id=user.id, ip=client_ip(), second_factor=True)
     db.session.commit()
@@ -95,6 +96,19 @@ def logout() -> Response:
     return redirect(url_for("dashboard.login"))
 
 
+@bp.post("/account/language")
+@login_required()
+def account_language() -> Response:
+    """The dashboard's language for this user (English or Spanish), kept with the account."""
+    chosen = request.form.get("language", "")
+    if chosen in i18n.UI_LANGUAGES:
+        g.user.ui_language = chosen
+        audit(db.session, "account.language", str(g.user.id), user_id=g.user.id,
+              ip=client_ip(), language=chosen)
+        db.session.commit()
+    return redirect(safe_next(request.form.get("next")))
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required(setup=True)
 def change_password() -> View:
@@ -104,9 +118,9 @@ def change_password() -> View:
         current = request.form.get("current", "")
         new = request.form.get("new", "")
         if not users.verify_password(user, current):
-            flash("Your current password is not right.")
+            flash(_("Your current password is not right."))
         elif new != request.form.get("confirm", ""):
-            flash("The new passwords do not match.")
+            flash(_("The new passwords do not match."))
         else:
             try:
                 users.set_password(user, new)
@@ -117,7 +131,7 @@ def change_password() -> View:
                       ip=client_ip())
                 db.session.commit()
                 start_session(user, second_factor=bool(session.get("mfa")))
-                flash("Password changed.", "ok")
+                flash(_("Password changed."), "ok")
                 return redirect(url_for("dashboard.board"))
         return render_template("dashboard/password.html"), 400
     return render_template("dashboard/password.html")
@@ -144,9 +158,9 @@ def totp_setup() -> View:
             db.session.commit()
             session.pop("totp_pending", None)
             session["mfa"] = True
-            flash("Two-factor authentication is on.", "ok")
+            flash(_("Two-factor authentication is on."), "ok")
             return redirect(url_for("dashboard.board"))
-        flash("That code does not match. Check the time on your phone and try again.")
+        flash(_("That code does not match. Check the time on your phone and try again."))
         status = 400
     uri = users.provisioning_uri(secret, user.email)
     context: dict[str, Any] = {"enrolled": False, "secret": secret, "uri": uri,

@@ -17,11 +17,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hotline.accounts.scope import Scope, scope_of, visible
 from hotline.core.extensions import db
-from hotline.dashboard import broadcast_queries, call_queries, oncall_queries, queries
+from hotline.dashboard import broadcast_queries, call_queries, i18n, oncall_queries, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.security import login_required
 from hotline.messaging.templates import load_templates
@@ -55,11 +56,12 @@ def report_in_scope_or_404(report_id: int | None) -> tuple[Report, Incident | No
 
 
 def live_etag(*parts: object) -> str:
-    """An ETag for a live fragment: the user, their scope, the data's signature, the query."""
+    """An ETag for a live fragment: the user, their scope, the dashboard's language, the data's
+    signature, the query."""
     user = g.user
     raw = ":".join(str(p) for p in (user.id, user.session_version, user.role,
                                     sorted(user.jurisdictions or []), user.network_slug,
-                                    request.query_string.decode(), *parts))
+                                    i18n.current(), request.query_string.decode(), *parts))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -95,8 +97,8 @@ def _board_html(fragment: bool) -> str:
                            questions=queries.question_counts(db.session, scope),
                            on_call=oncall_queries.board_on_call(db.session, scope),
                            question_hours=queries.QUESTION_HOURS,
-                           calls_caption="Live calls, then the latest ended ones",
-                           calls_empty="No calls in the last 12 hours.",
+                           calls_caption=_("Live calls, then the latest ended ones"),
+                           calls_empty=_("No calls in the last 12 hours."),
                            now=data.now, etag=live_etag(board_signature()))
 
 
@@ -135,7 +137,7 @@ def _jurisdiction_choices() -> list[tuple[str, str]]:
         query = query.where(Jurisdiction.id.in_(sorted(scope.jurisdiction_ids)))
     choices = [(slug, name) for slug, name in db.session.execute(query)]
     if scope.unassigned:
-        choices.append(("none", "Outside every jurisdiction"))
+        choices.append(("none", _("Outside every jurisdiction")))
     return choices
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,15 +23,24 @@ from hotline.models import (
     User,
 )
 
-KIND_LABELS = {"alert": "Community alert", "all_clear": "All clear",
-               "correction": "Correction"}
+KIND_LABELS = {"alert": _l("Community alert"), "all_clear": _l("All clear"),
+               "correction": _l("Correction")}
+# a broadcast's status as words; a draft stopped before sending was discarded
+STATUS_LABELS = {"draft": _l("draft"), "sending": _l("sending"), "sent": _l("sent"),
+                 "stopped": _l("stopped"), "discarded": _l("discarded")}
+
+
+def kind_label(kind: str) -> str:
+    """A broadcast's kind as words ("Community alert"), in the user's language."""
+    return str(KIND_LABELS.get(kind, kind))
 
 
 def status_label(broadcast: Broadcast) -> str:
     """A broadcast's status as words: a draft stopped before sending was discarded."""
-    if broadcast.status == "cancelled":
-        return "stopped" if broadcast.started_at is not None else "discarded"
-    return broadcast.status
+    status = broadcast.status
+    if status == "cancelled":
+        status = "stopped" if broadcast.started_at is not None else "discarded"
+    return str(STATUS_LABELS.get(status, status))
 
 
 def actor_names(session: Session, actors: list[str | None]) -> dict[str, str]:
@@ -41,11 +52,11 @@ def actor_names(session: Session, actors: list[str | None]) -> dict[str, str]:
     for actor in actors:
         if not actor:
             continue
-        kind, _, rest = actor.partition(":")
+        kind, _sep, rest = actor.partition(":")
         if kind == "user" and rest.isdigit():
-            names[actor] = emails.get(int(rest), "a removed user")
+            names[actor] = emails.get(int(rest), _("a removed user"))
         elif kind == "token":
-            names[actor] = f"API token {rest}"
+            names[actor] = _("API token %(name)s", name=rest)
         else:
             names[actor] = actor
     return names
@@ -71,7 +82,7 @@ def of_incident(session: Session, incident: Incident) -> list[dict[str, Any]]:
                                 .order_by(Broadcast.id)))
     counts = recipient_counts(session, rows)
     names = actor_names(session, [b.created_by for b in rows])
-    return [{"id": b.id, "kind": b.kind, "kind_label": KIND_LABELS.get(b.kind, b.kind),
+    return [{"id": b.id, "kind": b.kind, "kind_label": kind_label(b.kind),
              "status": b.status, "status_label": status_label(b), "parent_id": b.parent_id,
              "recipients": counts.get(b.id, 0), "created_at": b.created_at,
              "created_by": names.get(b.created_by, b.created_by), "started": b.started_at}

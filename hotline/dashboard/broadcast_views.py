@@ -22,6 +22,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hotline.accounts.audit import audit
@@ -41,7 +44,8 @@ from hotline.models import Broadcast, Incident, Jurisdiction
 View = Response | str | tuple[str, int]
 ACT_ROLES = ("admin", "dispatcher")  # viewers and lawyers never see a broadcast
 PROGRESS_INTERVAL_MS = 2000
-ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+ORDINALS = (_l("first"), _l("second"), _l("third"), _l("fourth"), _l("fifth"), _l("sixth"),
+            _l("seventh"), _l("eighth"))
 MAX_LANGUAGE_TAG = 16
 
 
@@ -75,13 +79,13 @@ def _page_url(broadcast: Broadcast) -> str:
 def _refused(exc: drafts.BroadcastError, back: str) -> Response:
     """A request the broadcast cannot honour: nothing is kept, the reason is shown."""
     db.session.rollback()
-    flash(f"Nothing was changed: {exc}.")
+    flash(_("Nothing was changed: %(why)s.", why=exc))
     return redirect(back)
 
 
 def ordinal(n: int) -> str:
     """1 -> "first", 2 -> "second" ..."""
-    return ORDINALS[n - 1] if 1 <= n <= len(ORDINALS) else f"{n}th"
+    return str(ORDINALS[n - 1]) if 1 <= n <= len(ORDINALS) else _("%(n)sth", n=n)
 
 
 def _progress(broadcast: Broadcast, given: int | None = None) -> dict[str, Any]:
@@ -122,7 +126,9 @@ def _page(broadcast: Broadcast, edited: dict[str, str] | None = None,
     return render_template(
         "dashboard/broadcast.html", b=broadcast, s=summary, incident=incident,
         jurisdiction=jurisdiction, parent=parent, follow_ups=follow_ups, names=names,
-        kind_labels=broadcast_queries.KIND_LABELS, status_label=broadcast_queries.status_label,
+        kind_labels={kind: broadcast_queries.kind_label(kind)
+                     for kind in broadcast_queries.KIND_LABELS},
+        status_label=broadcast_queries.status_label,
         saved=saved, texts={**saved, **(edited or {})}, text_info=_texts_info(saved),
         approvals=approvals, given=given,
         you_approved=any(a.approver == _actor() for a in approvals),
@@ -143,7 +149,8 @@ def broadcast_create(code: str) -> Response:
     waiting = broadcast_queries.open_draft(db.session, found)
     if waiting is not None:
         db.session.rollback()
-        flash(f"A draft alert about {found.code} is already waiting: here it is.", "ok")
+        flash(_("A draft alert about %(code)s is already waiting: here it is.", code=found.code),
+              "ok")
         return redirect(_page_url(waiting))
     try:
         draft = drafts.create(db.session, found, _templates(), actor=_actor())
@@ -153,9 +160,11 @@ def broadcast_create(code: str) -> Response:
     audit(db.session, "dashboard.broadcast.create", found.code, user_id=g.user.id,
           ip=client_ip(), broadcast=draft.id, kind="alert", recipients=recipients)
     db.session.commit()
-    flash(f"Draft alert about {found.code}: {recipients} "
-          f"{'person' if recipients == 1 else 'people'} would get it. Check the texts and "
-          "the area, then approve. Nothing is sent before.", "ok")
+    flash(ngettext("Draft alert about %(code)s: %(num)d person would get it. Check the texts "
+                   "and the area, then approve. Nothing is sent before.",
+                   "Draft alert about %(code)s: %(num)d people would get it. Check the texts "
+                   "and the area, then approve. Nothing is sent before.",
+                   recipients, code=found.code), "ok")
     return redirect(_page_url(draft))
 
 
@@ -198,14 +207,14 @@ def broadcast_texts(broadcast_id: int) -> View:
     texts = _edited_texts(request.form)
     if not texts:
         db.session.rollback()
-        flash("Nothing was changed: no text was sent.")
+        flash(_("Nothing was changed: no text was sent."))
         return redirect(_page_url(found))
     before = dict(found.texts or {})
     try:
         drafts.set_texts(db.session, found, _templates(), texts)
     except drafts.BroadcastError as exc:
         db.session.rollback()
-        flash(f"Nothing was saved: {exc}.")
+        flash(_("Nothing was saved: %(why)s.", why=exc))
         found = _broadcast_or_404(broadcast_id)
         return _page(found, edited=texts if found.status == "draft" else None,
                      status=exc.status)
@@ -214,8 +223,8 @@ def broadcast_texts(broadcast_id: int) -> View:
     audit(db.session, "dashboard.broadcast.texts", str(found.id), user_id=g.user.id,
           ip=client_ip(), languages=changed)
     db.session.commit()
-    flash("The texts are saved." if changed else "The texts were already so; nothing changed.",
-          "ok")
+    flash(_("The texts are saved.") if changed else
+          _("The texts were already so; nothing changed."), "ok")
     return redirect(_page_url(found))
 
 
@@ -225,7 +234,7 @@ def _radius(form: Any) -> tuple[int | None, bool]:  # noqa: ANN401 - the request
         return None, True
     raw = form.get("radius_m", "").strip()
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        raise ValueError("the radius must be a whole number of metres, 100 to 100,000")
+        raise ValueError(_("the radius must be a whole number of metres, 100 to 100,000"))
     return int(raw), False
 
 
@@ -238,13 +247,13 @@ def broadcast_redraft(broadcast_id: int) -> Response:
     back = _page_url(old)
     if old.kind != "alert" or old.status != "draft":
         db.session.rollback()
-        flash("Nothing was changed: only a draft alert's area can change.")
+        flash(_("Nothing was changed: only a draft alert's area can change."))
         return redirect(back)
     try:
         radius, whole = _radius(request.form)
     except ValueError as exc:
         db.session.rollback()
-        flash(f"Nothing was changed: {exc}.")
+        flash(_("Nothing was changed: %(why)s.", why=exc))
         return redirect(back)
     incident = db.session.get(Incident, old.incident_id)
     templates = _templates()
@@ -265,9 +274,18 @@ def broadcast_redraft(broadcast_id: int) -> Response:
     audit(db.session, "dashboard.broadcast.cancel", str(old.id), user_id=g.user.id,
           ip=client_ip(), not_sent=0, replaced_by=new.id)
     db.session.commit()
-    area = "the whole jurisdiction" if new.radius_m is None else f"{new.radius_m:,} m around it"
-    flash(f"A new draft for {area} replaces draft #{old.id}: {recipients} "
-          f"{'person' if recipients == 1 else 'people'} would get it.", "ok")
+    if new.radius_m is None:
+        flash(ngettext("A new draft for the whole jurisdiction replaces draft #%(id)s: "
+                       "%(num)d person would get it.",
+                       "A new draft for the whole jurisdiction replaces draft #%(id)s: "
+                       "%(num)d people would get it.", recipients, id=old.id), "ok")
+    else:
+        radius_m = f"{new.radius_m:,}"
+        flash(ngettext("A new draft for %(radius)s m around it replaces draft #%(id)s: "
+                       "%(num)d person would get it.",
+                       "A new draft for %(radius)s m around it replaces draft #%(id)s: "
+                       "%(num)d people would get it.", recipients,
+                       radius=radius_m, id=old.id), "ok")
     return redirect(_page_url(new))
 
 
@@ -286,11 +304,12 @@ def broadcast_approve(broadcast_id: int) -> Response:
     db.session.commit()
     if started:
         counts = progress.counts(db.session, found.id)
-        flash(f"Approved: sending to {counts['total']} "
-              f"{'person' if counts['total'] == 1 else 'people'}.", "ok")
+        flash(ngettext("Approved: sending to %(num)d person.",
+                       "Approved: sending to %(num)d people.", counts["total"]), "ok")
     else:
-        flash(f"Approved ({given} of {found.approvals_needed}). Waiting for a "
-              f"{ordinal(given + 1)} dispatcher to approve: nothing is sent before.", "ok")
+        flash(_("Approved (%(given)s of %(needed)s). Waiting for a %(ordinal)s dispatcher to "
+                "approve: nothing is sent before.", given=given,
+                needed=found.approvals_needed, ordinal=ordinal(given + 1)), "ok")
     return redirect(_page_url(found))
 
 
@@ -307,9 +326,9 @@ def broadcast_cancel(broadcast_id: int) -> Response:
     audit(db.session, "dashboard.broadcast.cancel", str(found.id), user_id=g.user.id,
           ip=client_ip(), not_sent=stopped, was=was)
     db.session.commit()
-    flash("The draft is discarded; nothing was sent." if was == "draft" else
-          f"Stopped: {stopped} {'person' if stopped == 1 else 'people'} will not get it.",
-          "ok")
+    flash(_("The draft is discarded; nothing was sent.") if was == "draft" else
+          ngettext("Stopped: %(num)d person will not get it.",
+                   "Stopped: %(num)d people will not get it.", stopped), "ok")
     return redirect(_page_url(found))
 
 
@@ -321,14 +340,14 @@ def broadcast_follow_up(broadcast_id: int) -> Response:
     kind = request.form.get("kind", "")
     if kind not in drafts.FOLLOW_UPS:
         db.session.rollback()
-        flash("Nothing was changed: a follow-up is an all clear or a correction.")
+        flash(_("Nothing was changed: a follow-up is an all clear or a correction."))
         return redirect(_page_url(parent))
     incident = db.session.get(Incident, parent.incident_id)
     waiting = broadcast_queries.open_draft(db.session, incident, kind, parent)
     if waiting is not None:
         db.session.rollback()
-        flash(f"A draft {broadcast_queries.KIND_LABELS[kind].lower()} of this alert is "
-              "already waiting: here it is.", "ok")
+        flash(_("A draft %(kind)s of this alert is already waiting: here it is.",
+                kind=broadcast_queries.kind_label(kind).lower()), "ok")
         return redirect(_page_url(waiting))
     try:
         new = drafts.create(db.session, incident, _templates(), actor=_actor(), kind=kind,
@@ -340,9 +359,11 @@ def broadcast_follow_up(broadcast_id: int) -> Response:
           ip=client_ip(), broadcast=new.id, kind=kind, parent=parent.id,
           recipients=recipients)
     db.session.commit()
-    flash(f"Draft {broadcast_queries.KIND_LABELS[kind].lower()}: it goes to the {recipients} "
-          f"{'person' if recipients == 1 else 'people'} the alert was sent to. Check the "
-          "texts, then approve.", "ok")
+    flash(ngettext("Draft %(kind)s: it goes to the %(num)d person the alert was sent to. "
+                   "Check the texts, then approve.",
+                   "Draft %(kind)s: it goes to the %(num)d people the alert was sent to. "
+                   "Check the texts, then approve.",
+                   recipients, kind=broadcast_queries.kind_label(kind).lower()), "ok")
     return redirect(_page_url(new))
 
 

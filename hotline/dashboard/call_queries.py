@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
@@ -35,12 +37,29 @@ from hotline.routing.shifts import WEEKDAYS, next_staffed, on_shift
 PANEL_WINDOW = timedelta(hours=12)  # the board's panel: live calls and the latest ended
 PAGE_WINDOW = timedelta(hours=24)  # the calls page
 PANEL_ROWS = 20
-OUTSIDE = "Outside every jurisdiction"
-STATE_LABELS = {"menu": "in the menu", "check": "in the voice check", "ringing": "ringing",
-                "voicemail": "voicemail", "completed": "ended", "blocked": "ended"}
-OUTCOMES = {"closed": "after hours", "nobody": "nobody on shift", "no_answer": "nobody answered",
-            "rate_limited": "over the call limit", "no_roster": "no roster",
-            "no_caller_id": "no caller ID", "hung_up": "hung up", "blocked": "blocked caller"}
+OUTSIDE = _l("Outside every jurisdiction")
+STATE_LABELS = {"menu": _l("in the menu"), "check": _l("in the voice check"),
+                "ringing": _l("ringing"), "voicemail": _l("voicemail"), "completed": _l("ended"),
+                "blocked": _l("ended")}
+OUTCOMES = {"closed": _l("after hours"), "nobody": _l("nobody on shift"),
+            "no_answer": _l("nobody answered"), "rate_limited": _l("over the call limit"),
+            "no_roster": _l("no roster"), "no_caller_id": _l("no caller ID"),
+            "hung_up": _l("hung up"), "blocked": _l("blocked caller")}
+# weekdays as the rosters show them (shifts.WEEKDAYS' keys)
+DAY_NAMES = {"mon": _l("Mon"), "tue": _l("Tue"), "wed": _l("Wed"), "thu": _l("Thu"),
+             "fri": _l("Fri"), "sat": _l("Sat"), "sun": _l("Sun")}
+# an override's `when` in words (the value itself stays a CSS class)
+WHEN_WORDS = {"now": _l("now"), "upcoming": _l("upcoming"), "past": _l("past")}
+
+
+def when_label(when: str) -> str:
+    """An override's "now" / "upcoming" / "past" in words."""
+    word = WHEN_WORDS.get(when)
+    return str(word) if word is not None else when
+
+
+def _answered_by(volunteer: str | None) -> str:
+    return _("answered by %(name)s", name=volunteer) if volunteer else _("answered by a volunteer")
 
 
 @dataclass(frozen=True)
@@ -71,19 +90,20 @@ class CallRow:
     def label(self) -> str:
         """The state in words: "ringing", "answered by Marisol Reyes", "voicemail", "ended"."""
         if self.state == "answered":
-            return f"answered by {self.volunteer or 'a volunteer'}"
-        return STATE_LABELS.get(self.state, self.state)
+            return _answered_by(self.volunteer)
+        word = STATE_LABELS.get(self.state)
+        return str(word) if word is not None else self.state
 
     @property
     def detail(self) -> str:
         """How an ended call went (who took it, or why it went to voicemail)."""
         if self.live:
-            return OUTCOMES.get(self.outcome or "", "") if self.state == "voicemail" else ""
+            return str(OUTCOMES.get(self.outcome or "", "")) if self.state == "voicemail" else ""
         if self.answered:
-            return f"answered by {self.volunteer or 'a volunteer'}"
-        parts = [OUTCOMES.get(self.outcome or "", self.outcome or "")]
+            return _answered_by(self.volunteer)
+        parts = [str(OUTCOMES.get(self.outcome or "", self.outcome or ""))]
         if self.voicemail:
-            parts.append("voicemail left")
+            parts.append(_("voicemail left"))
         return ", ".join(p for p in parts if p)
 
     @property
@@ -137,7 +157,7 @@ def _rows(session: Session, scope: Scope, results: list[Any]) -> list[CallRow]:
     for call, jurisdiction, volunteer, rung in results:
         rows.append(CallRow(
             id=call.id, state=call.state, outcome=call.outcome, language=call.language,
-            jurisdiction=jurisdiction or OUTSIDE, started_at=call.started_at,
+            jurisdiction=jurisdiction or str(OUTSIDE), started_at=call.started_at,
             answered_at=call.answered_at, duration=call.duration, rung=rung or 0,
             answered=call.answered_by_id is not None, volunteer=volunteer,
             voicemail=call.message_id, report_message=_report_message(call)))
@@ -230,6 +250,11 @@ class OverrideView:
     when: str  # "now", "upcoming" or "past"
     id: int | None = None  # an override made on the on-call page; None: one of the YAML's
 
+    @property
+    def when_label(self) -> str:
+        """`when` in words."""
+        return when_label(self.when)
+
 
 @dataclass(frozen=True)
 class RosterView:
@@ -252,14 +277,14 @@ def days_label(days: list[str] | None) -> str:
     """Weekdays as a person writes them: "every day", "Mon–Fri", "Fri, Sat"."""
     indexes = sorted({WEEKDAYS.index(d) for d in (days or WEEKDAYS) if d in WEEKDAYS})
     if len(indexes) == len(WEEKDAYS):
-        return "every day"
+        return _("every day")
     runs: list[list[int]] = []
     for i in indexes:
         if runs and runs[-1][-1] == i - 1:
             runs[-1].append(i)
         else:
             runs.append([i])
-    names = [WEEKDAYS[i].capitalize() for i in range(len(WEEKDAYS))]
+    names = [str(DAY_NAMES[day]) for day in WEEKDAYS]
     return ", ".join(f"{names[r[0]]}–{names[r[-1]]}" if len(r) >= 3
                      else ", ".join(names[i] for i in r) for r in runs)
 
@@ -267,9 +292,10 @@ def days_label(days: list[str] | None) -> str:
 def hours_label(start: str, end: str) -> str:
     """A shift's hours: "09:00–17:00", "21:00–01:00 (next day)", "all day"."""
     if start == "00:00" and end in ("24:00", "00:00"):
-        return "all day"
-    overnight = end != "24:00" and end <= start
-    return f"{start}–{end}" + (" (next day)" if overnight else "")
+        return _("all day")
+    if end != "24:00" and end <= start:  # overnight
+        return _("%(start)s–%(end)s (next day)", start=start, end=end)
+    return f"{start}–{end}"
 
 
 def _local(value: str, zone: ZoneInfo) -> datetime:
@@ -278,7 +304,9 @@ def _local(value: str, zone: ZoneInfo) -> datetime:
 
 
 def _stamp(value: datetime) -> str:
-    return value.strftime("%a %Y-%m-%d %H:%M %Z")
+    """A local time as "Mon 2026-03-02 09:00 CST", its weekday in the dashboard's language."""
+    day = DAY_NAMES[WEEKDAYS[value.weekday()]]
+    return f"{day} {value.strftime('%Y-%m-%d %H:%M %Z')}"
 
 
 def _in_scope(scope: Scope, roster: CallRoster, ids: dict[str, int]) -> bool:

@@ -17,6 +17,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hotline.accounts.audit import audit
@@ -43,13 +45,13 @@ MAX_TRANSCRIPT = 4000
 AUDIO_TYPE = re.compile(r"^audio/[a-z0-9.+-]{1,40}$")
 # (label, hint) of each field of a call's report, in REPORT_FIELDS' order
 FIELDS = {
-    "place": ("Where", "address, cross streets, business or landmark"),
-    "size": ("How many", "agents, vehicles, people taken"),
-    "activity": ("What they are doing", "arrests, checkpoint, knocking on doors, waiting"),
-    "uniform": ("Uniforms and markings", "ICE, police, plain clothes, vests, badges"),
-    "time": ("When", "when the caller saw it, if not now"),
-    "equipment": ("Vehicles and equipment", "unmarked vans, plates, weapons"),
-    "notes": ("Anything else", "what else the caller said"),
+    "place": (_l("Where"), _l("address, cross streets, business or landmark")),
+    "size": (_l("How many"), _l("agents, vehicles, people taken")),
+    "activity": (_l("What they are doing"), _l("arrests, checkpoint, knocking on doors, waiting")),
+    "uniform": (_l("Uniforms and markings"), _l("ICE, police, plain clothes, vests, badges")),
+    "time": (_l("When"), _l("when the caller saw it, if not now")),
+    "equipment": (_l("Vehicles and equipment"), _l("unmarked vans, plates, weapons")),
+    "notes": (_l("Anything else"), _l("what else the caller said")),
 }
 
 
@@ -63,8 +65,8 @@ def _calls_context() -> dict[str, object]:
     scope = current_scope()
     return {"call_rows": call_queries.page_calls(db.session, scope), "can_report": scope.act,
             "now": utcnow(), "live_interval": LIVE_INTERVAL_MS,
-            "calls_caption": "Calls of the last 24 hours, live ones first",
-            "calls_empty": "No calls in the last 24 hours.",
+            "calls_caption": _("Calls of the last 24 hours, live ones first"),
+            "calls_empty": _("No calls in the last 24 hours."),
             "etag": live_etag(_calls_signature())}
 
 
@@ -124,7 +126,7 @@ def call_report(call_id: int) -> View:
     call = _reportable_call(call_id, lock=True)
     if (call.flags or {}).get("report_message"):
         db.session.rollback()
-        flash("The report of this call was already written; nothing was changed.")
+        flash(_("The report of this call was already written; nothing was changed."))
         return redirect(url_for("dashboard.calls"))
     values = {name: request.form.get(name, "")[:MAX_FIELD] for name in REPORT_FIELDS}
     try:
@@ -132,12 +134,12 @@ def call_report(call_id: int) -> View:
                                    written_by=f"user:{g.user.id}")
     except ValueError as exc:
         db.session.rollback()
-        flash(f"Nothing was saved: {exc}.")
+        flash(_("Nothing was saved: %(why)s.", why=exc))
         return _report_page(call_id, values, 400)
     audit(db.session, "dashboard.call.report", str(call.id), user_id=g.user.id, ip=client_ip(),
           message=message.id)
     db.session.commit()
-    flash("The report of the call is saved. It is triaged like a text and joins an incident.",
+    flash(_("The report of the call is saved. It is triaged like a text and joins an incident."),
           "ok")
     return redirect(url_for("dashboard.calls"))
 
@@ -169,7 +171,7 @@ def recording(message_id: int) -> Response:
     message, incident = _recording_or_404(message_id)
     details = {"incident": incident.code if incident else None, "report": message.report_id}
     if message.purged_at is not None:
-        return _plain("This recording was deleted at the end of its retention period.", 410)
+        return _plain(_("This recording was deleted at the end of its retention period."), 410)
     try:
         content_type, audio = fetch_recording(current_app.config["SETTINGS"], message.twilio_sid)
         if not AUDIO_TYPE.match(content_type.lower()):  # never serve anything else as ours
@@ -178,8 +180,8 @@ def recording(message_id: int) -> Response:
         audit(db.session, "dashboard.recording.listen", str(message.id), user_id=g.user.id,
               ip=client_ip(), available=False, reason=str(exc), **details)
         db.session.commit()
-        return _plain("The recording could not be fetched from Twilio right now. "
-                      "Try again in a minute.", 502)
+        return _plain(_("The recording could not be fetched from Twilio right now. "
+                        "Try again in a minute."), 502)
     audit(db.session, "dashboard.recording.listen", str(message.id), user_id=g.user.id,
           ip=client_ip(), available=True, **details)
     db.session.commit()
@@ -203,17 +205,17 @@ def recording_transcript(message_id: int) -> Response:
     text = request.form.get("text", "").strip()
     if not (message.flags or {}).get("needs_listening"):
         db.session.rollback()
-        flash("What this recording says was already written; nothing was changed.")
+        flash(_("What this recording says was already written; nothing was changed."))
         return redirect(back)
     if not text or len(text) > MAX_TRANSCRIPT:
         db.session.rollback()
-        flash("Write what the caller says (at most 4,000 characters) before saving.")
+        flash(_("Write what the caller says (at most 4,000 characters) before saving."))
         return redirect(back)
     listened(db.session, vault(), message, text)
     audit(db.session, "dashboard.recording.transcript", str(message.id), user_id=g.user.id,
           ip=client_ip(), incident=incident.code if incident else None,
           report=message.report_id)
     db.session.commit()
-    flash(f"Saved. Report #{message.report_id} is triaged again with what the caller says.",
-          "ok")
+    flash(_("Saved. Report #%(report)s is triaged again with what the caller says.",
+            report=message.report_id), "ok")
     return redirect(back)

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -19,21 +21,22 @@ from hotline.intake.conversation import why_not_reply
 from hotline.models import Alert, Incident, Message, Report, Reporter, Responder, utcnow
 from hotline.privacy.vault import DecryptionError, Vault
 
-ROLE_WORDS = {"lawyer": "lawyer", "verifier": "verifier", "dispatcher": "dispatcher"}
+ROLE_WORDS = {"lawyer": _l("lawyer"), "verifier": _l("verifier"), "dispatcher": _l("dispatcher")}
 # what each outbound text is, by its purpose (the template it was made from)
 PURPOSES = {
-    "ack": "acknowledgement", "ask_location": "asked where", "location_thanks": "thanked",
-    "help_coming": "told help is coming", "relay_to_reporter": "the lawyer's message",
-    "relay": "the lawyer's message", "dispatcher_to_reporter": "a dispatcher's message",
-    "verify_request": "asked to verify", "verify_place": "the place, to the verifier",
-    "verify_not_needed": "told no need to go", "page": "paged", "accepted": "accept confirmed",
-    "claimed_by_other": "told another lawyer has it", "declined": "decline confirmed",
-    "relay_to_lawyer": "a reporter's reply, relayed", "relay_new_report":
-    "told the reporter sent a new report", "all_clear": "all clear",
-    "retraction": "retraction", "merged_notice": "told it was merged",
-    "escalation_exhausted": "told nobody accepted", "dispatcher_to_responder":
-    "a dispatcher's message", "verify_thanks": "answer confirmed",
-    "eta_thanks": "ETA confirmed",
+    "ack": _l("acknowledgement"), "ask_location": _l("asked where"),
+    "location_thanks": _l("thanked"), "help_coming": _l("told help is coming"),
+    "relay_to_reporter": _l("the lawyer's message"), "relay": _l("the lawyer's message"),
+    "dispatcher_to_reporter": _l("a dispatcher's message"),
+    "verify_request": _l("asked to verify"), "verify_place": _l("the place, to the verifier"),
+    "verify_not_needed": _l("told no need to go"), "page": _l("paged"),
+    "accepted": _l("accept confirmed"), "claimed_by_other": _l("told another lawyer has it"),
+    "declined": _l("decline confirmed"), "relay_to_lawyer": _l("a reporter's reply, relayed"),
+    "relay_new_report": _l("told the reporter sent a new report"),
+    "all_clear": _l("all clear"), "retraction": _l("retraction"),
+    "merged_notice": _l("told it was merged"), "escalation_exhausted": _l("told nobody accepted"),
+    "dispatcher_to_responder": _l("a dispatcher's message"),
+    "verify_thanks": _l("answer confirmed"), "eta_thanks": _l("ETA confirmed"),
 }
 
 
@@ -99,27 +102,29 @@ def lines(session: Session, incident: Incident, vault: Vault | None,
         inbound = message.direction == "inbound"
         if message.reporter_id is not None:
             number = masked.get(message.reporter_id)
-            party = f"Reporter {number}" if number else "a reporter"
+            party = _("Reporter %(n)s", n=number) if number else _("a reporter")
         elif name is not None:
-            party = f"{name} ({ROLE_WORDS.get(role, role)})"
+            party = f"{name} ({str(ROLE_WORDS.get(role, role))})"
         else:
             party = "?"
         purpose = (message.flags or {}).get("purpose")
         if inbound and message.reporter_id is not None:
             if message.report_id is None:
-                what = "a reply in the conversation"
+                what = _("a reply in the conversation")
             elif (message.flags or {}).get("call_report"):
-                what = "a call, written down by a volunteer"
+                what = _("a call, written down by a volunteer")
             elif message.reporter_id in first_of_reporter:
-                what = "a follow-up"
+                what = _("a follow-up")
             else:
-                what = "a report"
+                what = _("a report")
             if message.report_id is not None:
                 first_of_reporter.add(message.reporter_id)
         elif inbound:
-            what = "an answer"
+            what = _("an answer")
+        elif purpose in PURPOSES:
+            what = str(PURPOSES[purpose])
         else:
-            what = PURPOSES.get(purpose or "", (purpose or "a message").replace("_", " "))
+            what = purpose.replace("_", " ") if purpose else _("a message")
         out.append(Line(message.id, message.received_at, inbound, party, what,
                         _text(vault, message), message.status, message.channel))
     return out

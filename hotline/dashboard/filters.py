@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from hotline.core.languages import load_languages
@@ -13,9 +15,10 @@ from hotline.dashboard.blueprint import bp
 from hotline.models import utcnow
 
 STATUS_LABELS = {
-    "new": "new", "verifying": "verifying", "verified": "verified", "routed": "routed to lawyers",
-    "acknowledged": "lawyer on it", "resolved": "resolved", "false_alarm": "false alarm",
-    "unconfirmed": "unconfirmed", "merged": "merged",
+    "new": _l("new"), "verifying": _l("verifying"), "verified": _l("verified"),
+    "routed": _l("routed to lawyers"), "acknowledged": _l("lawyer on it"),
+    "resolved": _l("resolved"), "false_alarm": _l("false alarm"),
+    "unconfirmed": _l("unconfirmed"), "merged": _l("merged"),
 }
 
 
@@ -73,7 +76,8 @@ def iso(value: datetime | None) -> str:
 @bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
     """A status as words."""
-    return STATUS_LABELS.get(status, status)
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
 
 
 @bp.app_template_filter("salute_value")
@@ -92,7 +96,7 @@ def salute_value(value: object) -> str:
 def language_name(code: str | None) -> str:
     """A language as dispatchers read it: "Vietnamese (Tiếng Việt)", "English"."""
     if not code:
-        return "unknown"
+        return _("unknown")
     languages = load_languages(current_app.config["SETTINGS"].config_dir)
     english, own = languages.english_name(code), languages.name(code)
     return english if own in ("", english) else f"{english} ({own})"
@@ -117,7 +121,7 @@ def seconds_words(seconds: float | None) -> str:
         return "—"
     whole = round(max(0.0, float(seconds)))
     if seconds < 1:
-        return "under a second"
+        return _("under a second")
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:

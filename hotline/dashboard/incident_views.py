@@ -8,6 +8,9 @@ import hashlib
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from hotline.accounts.audit import audit
@@ -27,11 +30,24 @@ from hotline.models import Incident, Responder
 from hotline.routing import escalation
 
 ACCEPT_OUTCOMES = {
-    "accepted": "You accepted {code}. The rest of the network and the reporters are told.",
-    "declined": "You declined {code}; the next person in the policy is paged.",
-    "not_alerted": "You were not paged for {code}, so you cannot answer for it (yet).",
-    "already_closed": "{code} is no longer waiting for a lawyer.",
-    "claimed_by_other": "Another lawyer already accepted {code}.",
+    "accepted": _l("You accepted %(code)s. The rest of the network and the reporters are told."),
+    "declined": _l("You declined %(code)s; the next person in the policy is paged."),
+    "not_alerted": _l("You were not paged for %(code)s, so you cannot answer for it (yet)."),
+    "already_closed": _l("%(code)s is no longer waiting for a lawyer."),
+    "claimed_by_other": _l("Another lawyer already accepted %(code)s."),
+}
+# how a done action is named in its message: the action, hyphenated and capitalized
+ACTION_WORDS = {
+    "verify": _l("Verify"), "dismiss": _l("Dismiss"), "resolve": _l("Resolve"),
+    "note": _l("Note"), "assign": _l("Assign"), "block": _l("Block"),
+    "all_clear": _l("All-clear"), "reverify": _l("Reverify"), "hold": _l("Hold"),
+    "release": _l("Release"),
+}
+# the status an action left the incident in, as its message names it (the status itself)
+STATUS_WORDS = {
+    "new": _l("new"), "verifying": _l("verifying"), "verified": _l("verified"),
+    "routed": _l("routed"), "acknowledged": _l("acknowledged"), "resolved": _l("resolved"),
+    "false_alarm": _l("false_alarm"), "unconfirmed": _l("unconfirmed"), "merged": _l("merged"),
 }
 
 
@@ -126,7 +142,7 @@ def incident_conversation(code: str) -> Response:
 def _write_back(found: Incident, error: str | None, done: str) -> Response:
     if error:
         db.session.rollback()
-        flash(f"Nothing was sent: {error}.")
+        flash(_("Nothing was sent: %(why)s.", why=error))
     else:
         db.session.commit()
         flash(done, "ok")
@@ -143,7 +159,7 @@ def incident_reply(code: str) -> Response:
     reporter = conversation_queries.reporter_by_number(db.session, found, int(number)) \
         if number.isdigit() and len(number) < 6 else None
     if reporter is None:
-        return _write_back(found, "choose a reporter of this incident", "")
+        return _write_back(found, _("choose a reporter of this incident"), "")
     try:
         message = conversation.dispatcher_to_reporter(
             db.session, found, reporter, int(number), request.form.get("text", ""),
@@ -152,7 +168,8 @@ def incident_reply(code: str) -> Response:
         return _write_back(found, str(exc), "")
     audit(db.session, "dashboard.incident.reply", found.code, user_id=g.user.id,
           ip=client_ip(), reporter=int(number), message=message.id)
-    return _write_back(found, None, f"Sent to Reporter {number}: it goes out in seconds.")
+    return _write_back(found, None,
+                       _("Sent to Reporter %(n)s: it goes out in seconds.", n=number))
 
 
 @bp.post("/incidents/<code>/message-responders")
@@ -168,7 +185,8 @@ def incident_message_responders(code: str) -> Response:
         return _write_back(found, str(exc), "")
     audit(db.session, "dashboard.incident.message_responders", found.code, user_id=g.user.id,
           ip=client_ip(), responders=sent)
-    return _write_back(found, None, f"Sent to {sent} responder{'s' if sent != 1 else ''}.")
+    return _write_back(found, None, ngettext("Sent to %(num)d responder.",
+                                             "Sent to %(num)d responders.", sent))
 
 
 def _broadcast_context(incident: Incident) -> dict[str, Any]:
@@ -233,7 +251,8 @@ def incident_action(code: str) -> Response:
         if payload.get("action") == "merge" and isinstance(payload.get("into"), str):
             target = lifecycle.get_by_code(db.session, payload["into"])
             if target is None or not visible(db.session, current_scope(), target):
-                raise actions.ActionError(f"into: no incident {payload['into']!r}", 404)
+                raise actions.ActionError(
+                    _("into: no incident %(code)s", code=repr(payload["into"])), 404)
         result = actions.apply_action(db.session, found, payload, f"user:{g.user.id}",
                                       user=g.user)
     except actions.ActionError as exc:
@@ -252,10 +271,13 @@ def incident_action(code: str) -> Response:
 
 def _done_message(action: str, result: dict[str, Any]) -> str:
     if action == "merge":
-        return f"Merged {result['code']} into {result['into']}."
+        return _("Merged %(code)s into %(into)s.", code=result["code"], into=result["into"])
     if action == "split":
-        return f"Split the selected reports into {result['new_incident']}."
-    return f"{action.replace('_', '-').capitalize()}: {result['code']} is now {result['status']}."
+        return _("Split the selected reports into %(code)s.", code=result["new_incident"])
+    word = ACTION_WORDS.get(action) or action.replace("_", "-").capitalize()
+    status = STATUS_WORDS.get(result["status"]) or result["status"]
+    return _("%(action)s: %(code)s is now %(status)s.", action=str(word), code=result["code"],
+             status=str(status))
 
 
 @bp.get("/lawyer")
@@ -283,13 +305,14 @@ def lawyer_answer(code: str, verb: str) -> Response:
     found = _incident_or_404(code)
     responder = _responder()
     if responder is None:
-        flash("Your account is not linked to a lawyer of the network; ask an admin.")
+        flash(_("Your account is not linked to a lawyer of the network; ask an admin."))
         return redirect(url_for("dashboard.incident", code=found.code))
     answer = escalation.accept if verb == "accept" else escalation.decline
     outcome = answer(db.session, responder, found)
     audit(db.session, f"dashboard.incident.{verb}", found.code, user_id=g.user.id,
           ip=client_ip(), outcome=outcome)
     db.session.commit()
-    flash(ACCEPT_OUTCOMES.get(outcome, "{code}: " + outcome).format(code=found.code),
+    told = ACCEPT_OUTCOMES.get(outcome)
+    flash(str(told) % {"code": found.code} if told is not None else f"{found.code}: {outcome}",
           "ok" if outcome in ("accepted", "declined") else "error")
     return redirect(url_for("dashboard.incident", code=found.code))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from math import cos, radians
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,17 +35,17 @@ STATUS_GLYPHS = {"new": "!", "verifying": "?", "verified": "V", "routed": "R",
                  "acknowledged": "L"}
 # finest first; a point is drawn as a pin only when placed at a spot
 PLACED_LABELS = {
-    "address": "at the address",
-    "intersection": "at the corner",
-    "landmark": "at the place named",
-    "photo": "where the photo was taken",
-    "street": "approximate: street only",
-    "neighbourhood": "approximate: neighbourhood only",
-    "zip": "approximate: ZIP code only",
-    "city": "approximate: city only",
-    "county": "approximate: county only",
-    "area_code": "approximate: area code only",
-    "unknown": "approximate: precision unknown",
+    "address": _l("at the address"),
+    "intersection": _l("at the corner"),
+    "landmark": _l("at the place named"),
+    "photo": _l("where the photo was taken"),
+    "street": _l("approximate: street only"),
+    "neighbourhood": _l("approximate: neighbourhood only"),
+    "zip": _l("approximate: ZIP code only"),
+    "city": _l("approximate: city only"),
+    "county": _l("approximate: county only"),
+    "area_code": _l("approximate: area code only"),
+    "unknown": _l("approximate: precision unknown"),
 }
 SPOTS = frozenset({"address", "intersection", "landmark", "photo"})
 _COARSENESS = {name: rank for rank, name in enumerate(PLACED_LABELS)}
@@ -71,7 +72,7 @@ def placed(source: str | None, precision: str | None, zip_code: str | None = Non
 
 def describe(kind: str) -> dict[str, Any]:
     """The map's fields for a precision: its name, label, and whether it is a circle."""
-    return {"precision": kind, "precision_label": PLACED_LABELS[kind],
+    return {"precision": kind, "precision_label": str(PLACED_LABELS[kind]),
             "approximate": kind not in SPOTS}
 
 

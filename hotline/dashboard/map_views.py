@@ -34,8 +34,8 @@ def base_layers() -> dict[str, Any]:
         "pmtiles": url_for("dashboard.basemap") if settings.pmtiles_path() else None,
         "attribution": settings.tile_attribution(),
         "incident_url": url_for("dashboard.incident", code="CODE"),
-        "statuses": {s: {"label": STATUS_LABELS[s], "glyph": map_queries.STATUS_GLYPHS.get(s)}
-                     for s in INCIDENT_STATUSES},
+        "statuses": {s: {"label": str(STATUS_LABELS[s]),
+                         "glyph": map_queries.STATUS_GLYPHS.get(s)} for s in INCIDENT_STATUSES},
         "radius_m": map_queries.APPROXIMATE_RADIUS_M,
     }
 
@@ -44,7 +44,7 @@ def legend(statuses: tuple[str, ...] = OPEN_STATUSES) -> list[dict[str, str]]:
     """The statuses as the legend shows them (the same colour classes as the pins); a status
     that is no longer open ("resolved", "merged" ...) is drawn in grey."""
     return [{"status": s if s in map_queries.STATUS_GLYPHS else "other",
-             "label": STATUS_LABELS.get(s, s), "glyph": map_queries.STATUS_GLYPHS.get(s, "-")}
+             "label": str(STATUS_LABELS.get(s, s)), "glyph": map_queries.STATUS_GLYPHS.get(s, "-")}
             for s in statuses]
 
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 
 from flask import Response, abort, g, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
@@ -70,8 +71,8 @@ def _serve(media_id: int, variant: str) -> Response:
         abort(404)
     item, report, incident = _item_or_404(media_id)
     if item.status == "purged" or item.purged_at is not None:
-        return _plain("This media was deleted at the end of its retention period; its size "
-                      "and SHA-256 are kept for the chain of custody.", 410)
+        return _plain(_("This media was deleted at the end of its retention period; its size "
+                        "and SHA-256 are kept for the chain of custody."), 410)
     if item.status != "stored" or item.content_type not in ALLOWED:
         abort(404)
     if variant == "thumb":
@@ -92,14 +93,15 @@ def _serve(media_id: int, variant: str) -> Response:
               ip=client_ip(), readable=False, **details)
         db.session.commit()
         logger.warning("media %s cannot be opened: %s", item.id, exc)
-        return _plain("This media can no longer be decrypted (its day's key was destroyed, "
-                      "or it was altered).", 410)
+        return _plain(_("This media can no longer be decrypted (its day's key was destroyed, "
+                        "or it was altered)."), 410)
     if variant == "original" and hashlib.sha256(data).hexdigest() != item.sha256:
         audit(db.session, "dashboard.media.view", str(item.id), user_id=g.user.id,
               ip=client_ip(), hash_matches=False, **details)
         db.session.commit()
         logger.error("media %s does not match its recorded SHA-256", item.id)
-        return _plain("This media does not match its recorded SHA-256; it is not served.", 409)
+        return _plain(_("This media does not match its recorded SHA-256; it is not served."),
+                      409)
     content_type = content_type or _display_type(data)
     audit(db.session, "dashboard.media.view", str(item.id), user_id=g.user.id, ip=client_ip(),
           **details)

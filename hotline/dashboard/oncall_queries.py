@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,12 +31,17 @@ from hotline.routing import schedules
 from hotline.routing.oncall import next_handoffs, on_call, snapshot_rotations
 
 STEP_WORDS = {
-    "on_call": "the lawyer on call",
-    "next_in_rotation": "the next lawyer in the rotation (one who speaks the reporters' language "
-                        "first)",
-    "network": "every lawyer of the network",
-    "dispatchers": "the dispatchers: nobody accepted",
+    "on_call": _l("the lawyer on call"),
+    "next_in_rotation": _l("the next lawyer in the rotation (one who speaks the reporters' "
+                           "language first)"),
+    "network": _l("every lawyer of the network"),
+    "dispatchers": _l("the dispatchers: nobody accepted"),
 }
+# a responder's role and an alert's status, in words (the values stay what logic compares)
+ROLE_WORDS = {"lawyer": _l("lawyer"), "verifier": _l("verifier"), "dispatcher": _l("dispatcher")}
+ALERT_WORDS = {"queued": _l("queued"), "sent": _l("sent"), "delivered": _l("delivered"),
+               "failed": _l("failed"), "acked": _l("acked"), "declined": _l("declined"),
+               "expired": _l("expired"), "withdrawn": _l("withdrawn")}
 INPUT_SHAPE = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">
 
 
@@ -48,6 +55,12 @@ class Person:
     languages: list[str]
     reachable: bool  # active and not marked unreachable
     away_until: datetime | None  # OFF by text until then (AWAY_OPEN: until they send ON)
+
+    @property
+    def role_label(self) -> str:
+        """The role in words."""
+        word = ROLE_WORDS.get(self.role)
+        return str(word) if word is not None else self.role
 
     @property
     def away_open(self) -> bool:
@@ -68,6 +81,11 @@ class OverrideRow:
     when: str  # now | upcoming | past
     start_input: str  # local, for the edit form
     end_input: str
+
+    @property
+    def when_label(self) -> str:
+        """`when` in words."""
+        return call_queries.when_label(self.when)
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,12 @@ class AnswerRow:
     answered_at: datetime | None
     incident_id: int
     code: str
+
+    @property
+    def status_label(self) -> str:
+        """The answer's status in words."""
+        word = ALERT_WORDS.get(self.status)
+        return str(word) if word is not None else self.status
 
 
 @dataclass(frozen=True)
@@ -171,13 +195,15 @@ def network_view(session: Session, network: LegalNetwork, scope: Scope,
                 rotation, network.timezone, at)]))
     policy = session.scalar(select(EscalationPolicy).where(
         EscalationPolicy.network_id == network.id).order_by(EscalationPolicy.id))
-    steps = [f"{STEP_WORDS.get(s.target) or who(s.responder_key or '').name}, "
-             f"then wait {s.wait_minutes} min" for s in (policy.steps if policy else [])]
+    steps = [_("%(target)s, then wait %(n)s min",
+               target=STEP_WORDS.get(s.target) or who(s.responder_key or "").name,
+               n=s.wait_minutes) for s in (policy.steps if policy else [])]
     return NetworkView(
         slug=network.slug, name=network.name, timezone=network.timezone,
         paged_first=[who(r.key) for r in schedules.on_call_now(session, network, at)],
         rotations=rotation_views,
-        steps=steps or ["every lawyer of the network, then wait 10 min"],
+        steps=steps or [_("%(target)s, then wait %(n)s min",
+                          target=STEP_WORDS["network"], n=10)],
         repeat=policy.repeat if policy else 0,
         answered=_answered_today(session, network, members, at),
         away=[p for p in members.values() if p.away_until is not None],

@@ -6,6 +6,7 @@ timezone). The YAML stays the source of rotations; `config load` never touches t
 from __future__ import annotations
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from hotline.accounts.audit import audit
 from hotline.core.extensions import db
@@ -62,7 +63,7 @@ def _form() -> dict[str, str]:
 
 def _save(network: LegalNetwork, override: ScheduleOverride | None) -> View:
     values = _form()
-    kind, _, schedule = values["schedule"].partition(":")
+    kind, _sep, schedule = values["schedule"].partition(":")
     try:
         start = schedules.parse_local(values["start"], network.timezone)
         end = schedules.parse_local(values["end"], network.timezone)
@@ -73,7 +74,7 @@ def _save(network: LegalNetwork, override: ScheduleOverride | None) -> View:
             start=start, end=end, user_id=g.user.id, override=override)
     except ValueError as exc:
         db.session.rollback()
-        flash(f"Nothing was saved: {exc}.")
+        flash(_("Nothing was saved: %(why)s.", why=exc))
         return _page(network, values, 400)
     audit(db.session, "dashboard.override." + ("create" if override is None else "update"),
           str(saved.id), user_id=g.user.id, ip=client_ip(), network=network.slug,
@@ -82,7 +83,7 @@ def _save(network: LegalNetwork, override: ScheduleOverride | None) -> View:
           **({"before": [before[0], before[1], before[2].isoformat(), before[3].isoformat()]}
              if before else {}))
     db.session.commit()
-    flash("The override is saved: pages and calls follow it from now on.", "ok")
+    flash(_("The override is saved: pages and calls follow it from now on."), "ok")
     return redirect(url_for("dashboard.oncall", slug=network.slug) + "#overrides")
 
 
@@ -119,5 +120,5 @@ def oncall_override_delete(slug: str, override_id: int) -> View:
           responder=row.responder, start=row.start_at.isoformat(), end=row.end_at.isoformat())
     db.session.delete(row)
     db.session.commit()
-    flash("The override is removed.", "ok")
+    flash(_("The override is removed."), "ok")
     return redirect(url_for("dashboard.oncall", slug=network.slug) + "#overrides")

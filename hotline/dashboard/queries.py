@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
@@ -42,9 +45,9 @@ PAGE_SIZE = 50
 MAX_PAGE = 2000
 PERIODS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1),
            "7d": timedelta(days=7), "30d": timedelta(days=30)}
-VERIFIER_ANSWERS = {"acked": "yes, saw it", "declined": "no, found nothing",
-                    "expired": "no answer in time", "failed": "could not be reached",
-                    "withdrawn": "not needed any more"}
+VERIFIER_ANSWERS = {"acked": _l("yes, saw it"), "declined": _l("no, found nothing"),
+                    "expired": _l("no answer in time"), "failed": _l("could not be reached"),
+                    "withdrawn": _l("not needed any more")}
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _groups(session: Session, scope: Scope) -> dict[int | None, Group]:
     groups: dict[int | None, Group] = {j.id: Group(j.slug, j.name)
                                        for j in session.scalars(query)}
     if scope.unassigned:
-        groups[None] = Group("none", "Outside every jurisdiction")
+        groups[None] = Group("none", _("Outside every jurisdiction"))
     return groups
 
 
@@ -217,7 +220,7 @@ def signature(session: Session) -> str:
 # what the incident page shows of a media item: never its sealed bytes or its EXIF
 MEDIA_COLUMNS = (MediaItem.id, MediaItem.declared_type, MediaItem.content_type, MediaItem.kind,
                  MediaItem.status, MediaItem.reason, MediaItem.size, MediaItem.sha256)
-MEDIA_NOUNS = {"image": "photo", "audio": "audio", "video": "video"}
+MEDIA_NOUNS = {"image": _l("photo"), "audio": _l("audio"), "video": _l("video")}
 
 
 def size_label(size: int | None) -> str:
@@ -225,7 +228,7 @@ def size_label(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1000:
-        return f"{size} byte{'s' if size != 1 else ''}"
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
     if size < 1_000_000:
         return f"{size / 1000:.1f} KB"
     return f"{size / 1_000_000:.1f} MB"
@@ -245,7 +248,7 @@ def media_of(session: Session, report_ids: list[int]) -> dict[int, list[dict[str
             .order_by(MediaItem.message_id, MediaItem.position)):
         kind = row.kind or (row.declared_type or "").split("/", 1)[0]
         found.setdefault(row.report_id, []).append({
-            "id": row.id, "kind": row.kind, "noun": MEDIA_NOUNS.get(kind, "media"),
+            "id": row.id, "kind": row.kind, "noun": str(MEDIA_NOUNS.get(kind) or _("media")),
             "content_type": row.content_type or row.declared_type or "",
             "status": row.status, "reason": row.reason, "size": size_label(row.size),
             "sha256": row.sha256, "has_thumb": bool(row.has_thumb)})
@@ -320,7 +323,7 @@ def alerts_of(session: Session, incident: Incident) -> list[tuple[Alert, Respond
 def verifier_answers(alerts: list[tuple[Alert, Responder | None]]) -> list[dict[str, Any]]:
     """Who was asked to verify, and what they answered."""
     return [{"name": r.name if r else "?", "status": a.status,
-             "answer": VERIFIER_ANSWERS.get(a.status, "asked, waiting"),
+             "answer": str(VERIFIER_ANSWERS.get(a.status) or _("asked, waiting")),
              "asked_at": a.created_at, "answered_at": a.answered_at}
             for a, r in alerts if a.kind == "verify"]
 
@@ -340,26 +343,30 @@ def incident_context(session: Session, incident: Incident) -> dict[str, Any]:
             "network": (incident.policy_snapshot or {}).get("network")}
 
 
-ACTOR_ROLES = {"lawyer": "lawyer", "verifier": "verifier", "dispatcher": "dispatcher"}
+ACTOR_ROLES = {"lawyer": _l("lawyer"), "verifier": _l("verifier"), "dispatcher": _l("dispatcher")}
+USER_ROLES = {"admin": _l("admin"), "dispatcher": _l("dispatcher"), "lawyer": _l("lawyer"),
+              "viewer": _l("viewer")}
 
 
 def actor_labels(session: Session, actors: set[str], staff: bool = True) -> dict[str, str]:
     """How the timeline names who acted: a person by name (a responder) or email (a dashboard
     user; for a reader who is not staff, `staff=False`, the role alone) and role, an API token
     by its name, Hotline's own steps as automatic."""
-    labels = {"system": "Hotline (automatic)", "reporter": "a reporter"}
+    labels = {"system": _("Hotline (automatic)"), "reporter": _("a reporter")}
     users = {int(a.split(":", 1)[1]) for a in actors
              if a.startswith("user:") and a.split(":", 1)[1].isdigit()}
     for user in session.scalars(select(User).where(User.id.in_(users))) if users else ():
-        labels[f"user:{user.id}"] = f"{user.email} ({user.role})" if staff else f"a {user.role}"
+        role = str(USER_ROLES.get(user.role, user.role))
+        labels[f"user:{user.id}"] = f"{user.email} ({role})" if staff \
+            else _("a %(role)s", role=role)
     keys = {a.split(":", 1)[1] for a in actors if a.startswith("responder:")}
     for responder in session.scalars(select(Responder).where(Responder.key.in_(keys))) \
             if keys else ():
         labels[f"responder:{responder.key}"] = \
-            f"{responder.name} ({ACTOR_ROLES.get(responder.role, responder.role)})"
+            f"{responder.name} ({str(ACTOR_ROLES.get(responder.role, responder.role))})"
     for actor in actors:
         if actor.startswith("token:") and actor not in labels:
-            labels[actor] = f"API token \u201c{actor.split(':', 1)[1]}\u201d"
+            labels[actor] = _("API token \u201c%(name)s\u201d", name=actor.split(":", 1)[1])
     return labels
 
 

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from hotline.accounts import users
 from hotline.core.extensions import db
@@ -60,7 +61,7 @@ def _check_csrf() -> None:
     if request.method not in SAFE_METHODS and request.blueprint == "dashboard":
         sent = request.form.get("csrf_token", "")
         if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-            abort(400, "CSRF token missing or wrong; reload the page")
+            abort(400, _("CSRF token missing or wrong; reload the page"))
 
 
 def vault() -> Any:
@@ -108,13 +109,13 @@ def _session_user() -> tuple[User | None, str | None]:
     user = db.session.get(User, uid)
     now = time.time()
     if user is None or not user.active or session.get("sv") != user.session_version:
-        return None, "Your session has ended. Please log in again."
+        return None, _("Your session has ended. Please log in again.")
     if now - session.get("iat", 0) > settings.absolute_timeout().total_seconds():
-        return None, "Your session reached its maximum length. Please log in again."
+        return None, _("Your session reached its maximum length. Please log in again.")
     if now - session.get("seen", 0) > settings.idle_timeout().total_seconds():
-        return None, "You were logged out after a period of inactivity."
+        return None, _("You were logged out after a period of inactivity.")
     if user.totp_secret_enc is not None and not session.get("mfa"):
-        return None, "Please log in again with your authentication code."
+        return None, _("Please log in again with your authentication code.")
     return user, None
 
 

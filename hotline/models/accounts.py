@@ -37,6 +37,8 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # the dashboard's language (dashboard.i18n: en | es); None: the browser's
+    ui_language: Mapped[str | None] = mapped_column(String(8))
 
 
 class ApiToken(Base):

@@ -1,5 +1,5 @@
-"""dispatch operations: overrides made on the on-call page, responders' OFF by text, and the
-incident a message is about when no report or alert says so
+"""dispatch operations: overrides made on the on-call page, responders' OFF by text, the
+incident a message is about when no report or alert says so, and each user's dashboard language
 
 Revision ID: 0011
 Revises: 0010
@@ -40,6 +40,8 @@ def upgrade() -> None:
                     ['network_id', 'end_at'])
     with op.batch_alter_table('responders') as batch:
         batch.add_column(sa.Column('away_until', UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('users') as batch:
+        batch.add_column(sa.Column('ui_language', sa.String(length=8), nullable=True))
     with op.batch_alter_table('messages') as batch:
         batch.add_column(sa.Column('incident_id', sa.Integer(), nullable=True))
         batch.create_foreign_key('fk_messages_incident_id', 'incidents', ['incident_id'], ['id'])
@@ -51,6 +53,8 @@ def downgrade() -> None:
         batch.drop_index('ix_messages_incident_id')
         batch.drop_constraint('fk_messages_incident_id', type_='foreignkey')
         batch.drop_column('incident_id')
+    with op.batch_alter_table('users') as batch:
+        batch.drop_column('ui_language')
     with op.batch_alter_table('responders') as batch:
         batch.drop_column('away_until')
     op.drop_index('ix_schedule_overrides_network_end', table_name='schedule_overrides')

@@ -7,6 +7,49 @@
   const UNVERIFIED = ["new", "verifying", "unconfirmed"];
   const VERIFIED = ["verified", "routed", "acknowledged"];
 
+  // What this script writes into pages, in English; the page's words in its language come as
+  // JSON in <script type="application/json" id="ui-texts"> (dashboard/_ui_texts.html).
+  const ENGLISH = {
+    live_checked: "Live · checked %(time)s",
+    offline: "Offline: showing the last version received. Retrying…",
+    cue_new: "new",
+    cue_verified: "✓ verified just now",
+    new_incident: "New incident %(code)s",
+    incident_verified: "Incident %(code)s verified",
+    status_now: "Status is now %(status)s",
+    reverify: "Re-verify",
+    accepted_by: "Accepted by %(name)s: nothing to answer.",
+    not_waiting: "Not waiting for a lawyer any more: nothing to answer.",
+    alert_now: "The alert is now %(status)s: %(sent)s sent, %(delivered)s delivered, %(failed)s failed"
+  };
+  let pageTexts = null;
+
+  function uiTexts() {
+    if (pageTexts === null) {
+      pageTexts = {};
+      const el = document.getElementById("ui-texts");
+      if (el) {
+        try {
+          const parsed = JSON.parse(el.textContent || "{}");
+          if (parsed && typeof parsed === "object") { pageTexts = parsed; }
+        } catch (error) { pageTexts = {}; }
+      }
+    }
+    return pageTexts;
+  }
+
+  // A text by its key, in the page's language (else `english[key]`), its %(name)s filled
+  // from `values` (as text: whatever comes from data is set with textContent, never as HTML).
+  function words(english, key, values) {
+    const given = uiTexts()[key];
+    const template = typeof given === "string" ? given : english[key];
+    return template.replace(/%\((\w+)\)[sd]/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  function t(key, values) { return words(ENGLISH, key, values); }
+
   function announce(text) {
     const region = document.getElementById("announcer");
     if (region) { region.textContent = text; }
@@ -23,8 +66,8 @@
     return Math.floor(seconds / 86400) + " d " + Math.floor(seconds % 86400 / 3600) + " h";
   }
 
-  // for the map's script (map.js): one announcer, one way of writing ages
-  window.Hotline = Object.freeze({ announce: announce, formatAge: formatAge });
+  // for the map's script (map.js): one announcer, one way of writing ages, the page's words
+  window.Hotline = Object.freeze({ announce: announce, formatAge: formatAge, words: words });
 
   function refreshAges(root) {
     const now = Date.now();
@@ -64,17 +107,17 @@
       const status = row.dataset.status;
       const old = before.get(code);
       if (old === undefined) {
-        cues.set(code, { kind: "is-new", text: "new", until: until });
-        messages.push("New incident " + code);
+        cues.set(code, { kind: "is-new", text: t("cue_new"), until: until });
+        messages.push(t("new_incident", { code: code }));
       } else if (UNVERIFIED.includes(old) && VERIFIED.includes(status)) {
-        cues.set(code, { kind: "just-verified", text: "✓ verified just now", until: until });
-        messages.push("Incident " + code + " verified");
+        cues.set(code, { kind: "just-verified", text: t("cue_verified"), until: until });
+        messages.push(t("incident_verified", { code: code }));
       }
     });
     const badge = root.querySelector("[data-testid=status][data-status]");
     const oldPage = before.get("#page");
     if (badge && oldPage !== undefined && oldPage !== badge.dataset.status) {
-      messages.push("Status is now " + badge.textContent.trim());
+      messages.push(t("status_now", { status: badge.textContent.trim() }));
     }
     if (messages.length) { announce(messages.join(". ")); }
   }
@@ -104,7 +147,7 @@
     document.querySelectorAll("form.decide button[name=action]").forEach(function (button) {
       if (DECISIONS.indexOf(button.value) >= 0) { button.hidden = !offered.has(button.value); }
       if (button.value === "reverify" && (status === "routed" || status === "acknowledged")) {
-        button.textContent = "Re-verify";  // a lawyer has it: verifiers look again
+        button.textContent = t("reverify");  // a lawyer has it: verifiers look again
         button.dataset.confirm = button.dataset.recheckConfirm;
       }
     });
@@ -116,8 +159,8 @@
       if (gone && !taken) {
         gone.hidden = false;
         gone.textContent = state.dataset.takenBy
-          ? "Accepted by " + state.dataset.takenBy + ": nothing to answer."
-          : "Not waiting for a lawyer any more: nothing to answer.";
+          ? t("accepted_by", { name: state.dataset.takenBy })
+          : t("not_waiting");
       }
     }
   }
@@ -143,9 +186,9 @@
           followState(region);
         }
         applyCues(region, cues);
-        if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
+        if (state) { state.classList.remove("offline"); state.textContent = t("live_checked", { time: new Date().toLocaleTimeString() }); }
       } catch (error) {
-        if (state) { state.classList.add("offline"); state.textContent = "Offline: showing the last version received. Retrying…"; }
+        if (state) { state.classList.add("offline"); state.textContent = t("offline"); }
       }
       refreshAges(region);
       window.setTimeout(tick, interval);
@@ -201,14 +244,14 @@
           if (unless && data.status !== unless) { window.location.reload(); return; }
           show(data);
           if (data.status !== status) {
-            announce("The alert is now " + data.status_label + ": " + data.counts.sent + " sent, " +
-                     data.counts.delivered + " delivered, " + data.counts.failed + " failed");
+            announce(t("alert_now", { status: data.status_label, sent: data.counts.sent,
+                                      delivered: data.counts.delivered, failed: data.counts.failed }));
             status = data.status;
           }
         }
-        if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
+        if (state) { state.classList.remove("offline"); state.textContent = t("live_checked", { time: new Date().toLocaleTimeString() }); }
       } catch (error) {
-        if (state) { state.classList.add("offline"); state.textContent = "Offline: showing the last version received. Retrying…"; }
+        if (state) { state.classList.add("offline"); state.textContent = t("offline"); }
       }
       window.setTimeout(tick, interval);
     }

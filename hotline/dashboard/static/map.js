@@ -15,6 +15,27 @@
   const PIN_HEIGHT = 36;  // the tip, at the bottom centre, is the point's coordinates
   const MIN_CIRCLE_PX = 9;  // an approximate circle stays visible when zoomed far out
   const EARTH_METRES = 40075016.686;
+  // what the maps write, in English; the page's language comes with the page (dashboard.js)
+  const ENGLISH = {
+    live_checked: "Live · checked %(time)s",
+    offline: "Offline: showing the last version received. Retrying…",
+    ago: "%(age)s ago",
+    incident_label: "Incident %(code)s: %(status)s, %(precision)s",
+    incident_label_place: "Incident %(code)s: %(status)s, %(precision)s, %(place)s",
+    first_report: "first report %(ago)s",
+    report_label: "Report #%(report)s: %(precision)s",
+    report_label_place: "Report #%(report)s: %(precision)s, %(place)s",
+    report_link: "Report #%(report)s",
+    cluster_part: "%(count)s %(status)s",
+    cluster_label: "%(count)s close together (%(parts)s): zoom in to see each",
+    verifier_label: "Verifier %(name)s, %(distance)s from the incident (where they usually are)",
+    verifier_popup: "verifier, %(distance)s from the incident, where they usually are",
+    new_on_map: "New incident %(code)s on the map",
+    outlines_credit: "Outlines: U.S. Census Bureau (us-atlas)",
+    outlines_failed: "The county outlines could not be loaded; the points are still at their coordinates.",
+    reader_missing: "The street map's reader did not load: outlines only.",
+    pmtiles_failed: "The street map (PMTiles) could not be read: outlines only."
+  };
 
   function node(tag, className, text) {
     const el = document.createElement(tag);
@@ -35,10 +56,11 @@
   // shared with the board's script (dashboard.js, which runs before DOMContentLoaded too)
   function announce(text) { window.Hotline.announce(text); }
   function formatAge(seconds) { return window.Hotline.formatAge(seconds); }
+  function t(key, values) { return window.Hotline.words(ENGLISH, key, values); }
 
   function ago(iso) {
     const at = Date.parse(iso);
-    return isNaN(at) ? "" : formatAge((Date.now() - at) / 1000) + " ago";
+    return isNaN(at) ? "" : t("ago", { age: formatAge((Date.now() - at) / 1000) });
   }
 
   function coordinates(p) { return p.lat.toFixed(5) + ", " + p.lon.toFixed(5); }
@@ -123,7 +145,9 @@
         id: function (p) { return p.code; },
         status: function (p) { return p.status; },
         label: function (p) {
-          return "Incident " + p.code + ": " + statusLook(config, p.status).label + ", " + p.precision_label + (p.place ? ", " + p.place : "");
+          return t(p.place ? "incident_label_place" : "incident_label", {
+            code: p.code, status: statusLook(config, p.status).label, precision: p.precision_label, place: p.place
+          });
         },
         popup: function (p) {
           const look = statusLook(config, p.status);
@@ -131,16 +155,19 @@
           link.href = incidentUrl(config, p.code);
           return append(node("div", "popup-item"),
             append(node("p", "popup-head"), link, " ", node("span", "badge status-" + look.key, look.label)),
-            node("p", "meta", "first report " + ago(p.since)),
+            node("p", "meta", t("first_report", { ago: ago(p.since) })),
             p.place ? node("p", "popup-place", p.place) : null);
         }
       },
       report: {
         id: function (p) { return "report-" + p.report; },
         status: function () { return config.status; },
-        label: function (p) { return "Report #" + p.report + ": " + p.precision_label + (p.place ? ", " + p.place : ""); },
+        label: function (p) {
+          return t(p.place ? "report_label_place" : "report_label",
+                   { report: p.report, precision: p.precision_label, place: p.place });
+        },
         popup: function (p) {
-          const link = node("a", null, "Report #" + p.report);
+          const link = node("a", null, t("report_link", { report: p.report }));
           link.href = "#report-" + p.report;
           return append(node("div", "popup-item"),
             append(node("p", "popup-head"), link),
@@ -173,11 +200,13 @@
         const statuses = cluster.getAllChildMarkers().map(function (m) { return kind.status(m.point); });
         const counts = {};
         statuses.forEach(function (s) { counts[s] = (counts[s] || 0) + 1; });
-        const parts = Object.keys(counts).map(function (s) { return counts[s] + " " + statusLook(config, s).label; });
+        const parts = Object.keys(counts).map(function (s) {
+          return t("cluster_part", { count: counts[s], status: statusLook(config, s).label });
+        });
         const key = statusLook(config, mostUrgent(statuses)).key;
         return new Icons.Bubble({
           className: "cluster status-" + key, iconSize: [38, 38], text: String(statuses.length),
-          label: statuses.length + " close together (" + parts.join(", ") + "): zoom in to see each",
+          label: t("cluster_label", { count: statuses.length, parts: parts.join(", ") }),
           data: { count: String(statuses.length) }
         });
       }
@@ -283,14 +312,14 @@
       const layer = L.featureGroup().addTo(map);
       verifiers.forEach(function (v) {
         const away = (v.distance_m / 1000).toFixed(1) + " km";
-        const label = "Verifier " + v.name + ", " + away + " from the incident (where they usually are)";
+        const label = t("verifier_label", { name: v.name, distance: away });
         const marker = L.marker([v.lat, v.lon], {
           icon: new Icons.Bubble({ className: "verifier-dot", iconSize: [18, 18], label: label, data: { verifier: v.name } }),
           keyboard: true
         });
         marker.bindPopup(function () {
           return append(node("div", "map-popup"), append(node("p", "popup-head"), node("strong", null, v.name)),
-                        node("p", "meta", "verifier, " + away + " from the incident, where they usually are"));
+                        node("p", "meta", t("verifier_popup", { distance: away })));
         });
         layer.addLayer(marker);
       });
@@ -340,13 +369,13 @@
           renderList(config, points);
           const fresh = points.filter(function (p) { return !known.has(p.code); });
           if (fresh.length) {
-            announce(fresh.map(function (p) { return "New incident " + p.code + " on the map"; }).join(". "));
+            announce(fresh.map(function (p) { return t("new_on_map", { code: p.code }); }).join(". "));
           }
           known = new Set(points.map(function (p) { return p.code; }));
         }
-        if (state) { state.classList.remove("offline"); state.textContent = "Live · checked " + new Date().toLocaleTimeString(); }
+        if (state) { state.classList.remove("offline"); state.textContent = t("live_checked", { time: new Date().toLocaleTimeString() }); }
       } catch (error) {
-        if (state) { state.classList.add("offline"); state.textContent = "Offline: showing the last version received. Retrying…"; }
+        if (state) { state.classList.add("offline"); state.textContent = t("offline"); }
       }
       window.setTimeout(tick, live.interval);
     }
@@ -391,12 +420,12 @@
         layers.push(line(topojson.mesh(us, us.objects.states, function (a, b) { return a !== b; }), "outline-state"));
         layers.push(line(topojson.mesh(us, us.objects.nation), "outline-nation"));
         layers.reverse().forEach(function (layer) { layer.addTo(map); layer.bringToBack(); });
-        map.attributionControl.addAttribution(textCredit("Outlines: U.S. Census Bureau (us-atlas)"));
+        map.attributionControl.addAttribution(textCredit(t("outlines_credit")));
         element.dataset.outlines = "drawn";
       })
       .catch(function () {
         element.dataset.outlines = "failed";
-        note(element, "The county outlines could not be loaded; the points are still at their coordinates.");
+        note(element, t("outlines_failed"));
       });
   }
 
@@ -407,7 +436,7 @@
       return true;
     }
     if (!config.pmtiles) { return false; }
-    if (!window.pmtiles) { note(element, "The street map's reader did not load: outlines only."); return false; }
+    if (!window.pmtiles) { note(element, t("reader_missing")); return false; }
     const archive = new window.pmtiles.PMTiles(config.pmtiles);
     archive.getHeader().then(function (header) {
       window.pmtiles.leafletRasterLayer(archive, {
@@ -417,7 +446,7 @@
       element.dataset.basemap = "pmtiles";
     }).catch(function () {
       element.dataset.basemap = "failed";
-      note(element, "The street map (PMTiles) could not be read: outlines only.");
+      note(element, t("pmtiles_failed"));
     });
     return true;
   }
