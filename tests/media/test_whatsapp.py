@@ -131,7 +131,7 @@ def test_a_responder_who_prefers_whatsapp_gets_requests_there_or_by_sms(
             select(Responder).where(Responder.role == "verifier"))}
     # one Chicago verifier wrote on WhatsApp an hour ago: their window is open
     open_phone = next(p for p, key in phones.items() if key == "chicago-verifier-4")
-    post(client, twilio, _whatsapp(twilio, "STATUS", number=open_phone))
+    post(client, twilio, _whatsapp(twilio, "hello", number=open_phone))
     drain(app)
     twilio.post_sms(client, "ICE vans at Cermak and Pulaski 60623", from_number=PHONE)
     drain(app)
