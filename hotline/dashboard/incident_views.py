@@ -21,7 +21,12 @@ from hotline.broadcasts.drafts import BROADCASTABLE
 from hotline.core.extensions import db
 from hotline.dashboard import broadcast_queries, conversation_queries, map_queries, queries
 from hotline.dashboard.blueprint import bp
-from hotline.dashboard.board_views import LIVE_INTERVAL_MS, conditional, current_scope
+from hotline.dashboard.board_views import (
+    LIVE_INTERVAL_MS,
+    conditional,
+    current_scope,
+    live_etag,
+)
 from hotline.dashboard.map_views import base_layers, legend
 from hotline.dashboard.security import client_ip, login_required, vault
 from hotline.incidents import actions, lifecycle, verification
@@ -284,13 +289,32 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 @login_required("lawyer")
 def lawyer_board() -> str:
     """Incidents the lawyer's network was paged about, latest first, to accept or decline."""
+    return render_template("dashboard/lawyer.html", **_lawyer_context(),
+                           live_interval=LIVE_INTERVAL_MS)
+
+
+@bp.get("/lawyer/live")
+@login_required("lawyer", passive=True)
+def lawyer_board_live() -> Response:
+    """The lawyer's rows, or 304: an incident another lawyer accepted leaves "waiting"."""
+    can_answer = _responder() is not None
+    return conditional(_lawyer_etag(can_answer), lambda: render_template(
+        "dashboard/_lawyer_rows.html", **_lawyer_context(can_answer)))
+
+
+def _lawyer_etag(can_answer: bool) -> str:
+    return live_etag(queries.signature(db.session), can_answer)
+
+
+def _lawyer_context(can_answer: bool | None = None) -> dict[str, Any]:
+    if can_answer is None:
+        can_answer = _responder() is not None
     filters = queries.ListFilters.parse(request.args)
     rows, has_next = queries.incident_list(db.session, current_scope(), filters)
-    waiting = [(i, slug) for i, slug in rows if i.status == "routed"]
-    others = [(i, slug) for i, slug in rows if i.status != "routed"]
-    return render_template("dashboard/lawyer.html", waiting=waiting, others=others,
-                           has_next=has_next, filters=filters,
-                           can_answer=_responder() is not None)
+    return {"waiting": [(i, slug) for i, slug in rows if i.status == "routed"],
+            "others": [(i, slug) for i, slug in rows if i.status != "routed"],
+            "has_next": has_next, "filters": filters, "can_answer": can_answer,
+            "etag": _lawyer_etag(can_answer)}
 
 
 def _responder() -> Responder | None:

@@ -68,13 +68,14 @@ def test_the_actions_follow_when_someone_else_decides(live_server, page):
     assert page.errors == []
 
 
-def test_a_lawyer_s_accept_goes_when_a_colleague_takes_it(live_server, chromium):
+def _routed_and_a_lawyer_logged_in(live_server, chromium):
+    """A Chicago incident verified (so routed), and a browser context of the lawyer paged
+    about it; returns (code, the lawyer's key and name, context, page, page errors)."""
     from sqlalchemy import select
 
     from hotline.core.extensions import db
     from hotline.models import Alert, Incident, Responder
     from tests.dashboard.conftest import PASSWORD, make_user
-    from tests.routing.helpers import phone
 
     assert live_server.sms(*CHICAGO).status_code == 200
     code = wait_for_incident(live_server)
@@ -91,12 +92,45 @@ def test_a_lawyer_s_accept_goes_when_a_colleague_takes_it(live_server, chromium)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill("lawyer@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server.url + "/lawyer")
+    return code, (key, name), context, page, errors
+
+
+def test_the_lawyer_list_follows_a_colleague_s_accept(live_server, chromium):
+    """Before, /lawyer was not live: the incident stayed under "Waiting for a lawyer", with
+    Accept, after it was taken, until the lawyer reloaded."""
+    from tests.routing.helpers import phone
+
+    code, (key, _name), context, page, errors = _routed_and_a_lawyer_logged_in(
+        live_server, chromium)
     try:
-        page.goto(live_server.url + "/login")
-        page.get_by_label("Email").fill("lawyer@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(live_server.url + "/lawyer")
+        waiting = page.get_by_role("table", name="Waiting for a lawyer")
+        assert waiting.get_by_role("link", name=code).is_visible()
+        assert page.get_by_role("button", name=f"Accept {code}").is_visible()
+        page.evaluate("window.notReloaded = true")
+        assert live_server.sms(f"ACCEPT {code}", phone(key)).status_code == 200
+        page.get_by_role("button", name=f"Accept {code}").wait_for(state="detached",
+                                                                   timeout=15000)
+        others = page.get_by_role("table", name="Other incidents of your network")
+        assert others.locator(f"tr[data-code={code}][data-status=acknowledged]").is_visible()
+        assert page.get_by_text("Nothing is waiting for a lawyer.").is_visible()
+        assert page.evaluate("window.notReloaded") is True
+        screenshot(page, "lawyer-list-live")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_lawyer_s_accept_goes_when_a_colleague_takes_it(live_server, chromium):
+    from tests.routing.helpers import phone
+
+    code, (key, name), context, page, errors = _routed_and_a_lawyer_logged_in(
+        live_server, chromium)
+    try:
         page.goto(f"{live_server.url}/incidents/{code}")
         assert page.get_by_role("button", name="Accept — I'll take it").is_visible()
         # the same lawyer accepts by SMS from their phone (as a colleague could): the page

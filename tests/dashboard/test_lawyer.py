@@ -113,3 +113,33 @@ def test_a_lawyer_reads_who_acted_by_role_not_by_a_dispatcher_s_email(app, logge
     code, lawyer = _routed_and_a_lawyer(app, logged_in, seeded)
     page = lawyer.get(f"/incidents/{code}").text
     assert "by a dispatcher" in page and "dispatcher@example.org" not in page
+
+
+def test_the_lawyer_list_is_live_and_drops_an_incident_a_colleague_took(app, logged_in,
+                                                                       seeded):
+    """Before, /lawyer had no live region: a lawyer kept seeing an incident "waiting" (with
+    Accept) after a colleague accepted it, until they reloaded."""
+    code, lawyer = _routed_and_a_lawyer(app, logged_in, seeded)
+    page = lawyer.get("/lawyer").text
+    assert 'data-live-url="/lawyer/live"' in page
+    first = lawyer.get("/lawyer/live")
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert f'action="/incidents/{code}/accept"' in first.text
+    unchanged = lawyer.get("/lawyer/live", headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304
+    # a colleague (here a dispatcher's resolve would do too) takes it: the fragment changes
+    with app.app_context():
+        incident = db.session.scalar(select(Incident).where(Incident.code == code))
+        other = db.session.scalar(select(Responder).join(
+            Alert, Alert.responder_id == Responder.id).where(
+            Alert.incident_id == incident.id, Alert.kind == "page"))
+        from hotline.routing import escalation
+        assert escalation.accept(db.session, other, incident) == "accepted"
+        db.session.commit()
+    after = lawyer.get("/lawyer/live", headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200
+    assert f'action="/incidents/{code}/accept"' not in after.text
+    assert "Nothing is waiting for a lawyer." in after.text and code in after.text
+    # polling is passive: a logged-out client gets 401, not the login page
+    assert app.test_client().get("/lawyer/live").status_code == 401
+    assert logged_in.get("/lawyer/live").status_code == 403
