@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 DIR=hotline/dashboard/translations
-"$BIN/pybabel" -q extract -F "$DIR/babel.cfg" -k lazy_gettext -k _l --no-location \
+"$BIN/pybabel" -q extract -F "$DIR/babel.cfg" -k lazy_gettext -k _l -k words -k Refusal -k ActionError \
+    -k TransitionError -k UserError -k TokenError -k CannotSend -k OverrideError --no-location \
     --sort-output --omit-header -o "$DIR/messages.pot" .
 if [ ! -f "$DIR/es/LC_MESSAGES/messages.po" ]; then
     "$BIN/pybabel" -q init -i "$DIR/messages.pot" -d "$DIR" -l es

@@ -36,10 +36,12 @@ def test_distinct_reporters_and_their_track_records(request, backend, twilio):
         score, reasons = credibility.score_incident(db.session, incident)
         by_factor = _reasons(reasons)
         assert by_factor["corroboration"] == {"factor": "corroboration", "weight": 0.55,
+                                              "reporters": 3,
                                               "detail": "3 independent reporters"}
         trust = (5 / 6 + 1 / 4 + 2 / 4) / 3  # (confirmed + 1) / (confirmed + false + 2)
         assert by_factor["track_record"] == {
             "factor": "track_record", "weight": round((trust - 0.5) * 0.4, 3),
+            "confirmed": 5, "false_alarms": 3,
             "detail": "reporters' past reports: 5 confirmed, 3 false alarms"}
         assert score == max(0.0, min(1.0, round(0.1 + sum(r["weight"] for r in reasons), 3)))
         assert incident.score == score and incident.score_reasons == reasons

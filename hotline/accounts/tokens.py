@@ -8,12 +8,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.refusals import Refusal
 from hotline.models import ROLES, ApiToken, Jurisdiction, LegalNetwork, utcnow
 
 PREFIX = "htl_"
 
 
-class TokenError(ValueError):
+class TokenError(Refusal):
     """A token cannot be created as asked (the message names the option at fault)."""
 
 
@@ -30,7 +31,7 @@ def _checked_scope(session: Session, role: str, jurisdictions: list[str],
     paged about, so it needs one; no other role has a network.
     """
     if role not in ROLES:
-        raise TokenError(f"--role: must be one of {', '.join(ROLES)}")
+        raise TokenError("--role: must be one of %(roles)s", roles=", ".join(ROLES))
     slugs = sorted({s.strip() for s in jurisdictions if s.strip()})
     if slugs and role == "admin":
         raise TokenError("--jurisdiction: an admin token sees every jurisdiction; "
@@ -38,7 +39,7 @@ def _checked_scope(session: Session, role: str, jurisdictions: list[str],
     known = set(session.scalars(select(Jurisdiction.slug).where(Jurisdiction.slug.in_(slugs))))
     unknown = [s for s in slugs if s not in known]
     if unknown:
-        raise TokenError(f"--jurisdiction: unknown slug(s) {', '.join(unknown)}")
+        raise TokenError("--jurisdiction: unknown slug(s) %(slugs)s", slugs=", ".join(unknown))
     network = (network_slug or "").strip() or None
     if role == "lawyer" and network is None:
         raise TokenError("--network: a lawyer token needs the legal network it reads for")
@@ -46,7 +47,7 @@ def _checked_scope(session: Session, role: str, jurisdictions: list[str],
         raise TokenError("--network: only a lawyer token has a legal network")
     if network is not None and session.scalar(
             select(LegalNetwork.id).where(LegalNetwork.slug == network)) is None:
-        raise TokenError(f"--network: no legal network {network!r}")
+        raise TokenError("--network: no legal network %(slug)r", slug=network)
     return slugs, network
 
 

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.core.refusals import Refusal
 from hotline.models import ROLES, AuditLog, Jurisdiction, LegalNetwork, Responder, User, utcnow
 from hotline.privacy.vault import Vault
 
@@ -27,7 +28,7 @@ SECOND_FACTOR_ROLES = ("admin", "dispatcher")
 ACTING_ROLES = ("admin", "dispatcher")
 
 
-class UserError(ValueError):
+class UserError(Refusal):
     """A user cannot be created or changed as asked."""
 
 
@@ -39,7 +40,7 @@ def hash_password(password: str) -> str:
 def check_password_rules(password: str) -> None:
     """Raise UserError when a password is too weak to accept."""
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: must be at least {MIN_PASSWORD} characters")
+        raise UserError("password: must be at least %(n)s characters", n=MIN_PASSWORD)
     if len(password) > 1024:
         raise UserError("password: must be at most 1024 characters")
 
@@ -48,7 +49,7 @@ def _check_scope(session: Session, jurisdictions: list[str]) -> list[str]:
     known = set(session.scalars(select(Jurisdiction.slug)))
     unknown = sorted(set(jurisdictions) - known)
     if unknown:
-        raise UserError(f"jurisdictions: unknown slug(s) {', '.join(unknown)}")
+        raise UserError("jurisdictions: unknown slug(s) %(slugs)s", slugs=", ".join(unknown))
     return sorted(set(jurisdictions))
 
 
@@ -61,7 +62,8 @@ def _lawyer_link(session: Session, responder_key: str | None) -> tuple[str | Non
         .join(LegalNetwork, LegalNetwork.id == Responder.network_id)
         .where(Responder.key == responder_key, Responder.role == "lawyer")).one_or_none()
     if row is None:
-        raise UserError(f"responder: no lawyer {responder_key!r} in any legal network")
+        raise UserError("responder: no lawyer %(key)r in any legal network",
+                        key=responder_key)
     return row[0], row[1]
 
 
@@ -77,16 +79,16 @@ def create_user(session: Session, email: str, role: str, password: str,
     if "@" not in email or len(email) > 254:
         raise UserError("EMAIL: not an email address")
     if role not in ROLES:
-        raise UserError(f"--role: must be one of {', '.join(ROLES)}")
+        raise UserError("--role: must be one of %(roles)s", roles=", ".join(ROLES))
     check_password_rules(password)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise UserError(f"EMAIL: a user {email} already exists")
+        raise UserError("EMAIL: a user %(email)s already exists", email=email)
     scope = _check_scope(session, jurisdictions or [])
     key, network = _lawyer_link(session, responder_key) if role == "lawyer" else (None, None)
     if role == "lawyer" and network is None and network_slug:
         if session.scalar(select(LegalNetwork.id).where(LegalNetwork.slug == network_slug)) \
                 is None:
-            raise UserError(f"network: no legal network {network_slug!r}")
+            raise UserError("network: no legal network %(slug)r", slug=network_slug)
         network = network_slug
     user = User(email=email, role=role, password_hash=hash_password(password),
                 jurisdictions=scope, responder_key=key, network_slug=network)

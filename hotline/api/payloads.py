@@ -13,15 +13,15 @@ MAX_SPLIT = 500
 
 def _id(value: Any, field: str) -> int:
     if isinstance(value, bool):
-        raise ActionError(f"{field}: must be a report id")
+        raise ActionError("%(field)s: must be a report id", field=field)
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError):
-        raise ActionError(f"{field}: must be a report id") from None
+        raise ActionError("%(field)s: must be a report id", field=field) from None
     if isinstance(value, float) and not value.is_integer():
-        raise ActionError(f"{field}: must be a report id")
+        raise ActionError("%(field)s: must be a report id", field=field)
     if not 1 <= number <= MAX_ID:
-        raise ActionError(f"{field}: no such report")
+        raise ActionError("%(field)s: no such report", field=field)
     return number
 
 
@@ -33,7 +33,7 @@ def check_action_payload(payload: dict[str, Any]) -> dict[str, Any]:
     reports = cleaned.get("reports")
     if reports is not None:
         if not isinstance(reports, list) or len(reports) > MAX_SPLIT:
-            raise ActionError(f"reports: give a list of at most {MAX_SPLIT} report ids")
+            raise ActionError("reports: give a list of at most %(n)s report ids", n=MAX_SPLIT)
         cleaned["reports"] = [_id(r, "reports") for r in reports]
     into = cleaned.get("into")
     if into is not None and (not isinstance(into, str) or len(into) > 16):

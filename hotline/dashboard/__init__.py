@@ -15,6 +15,7 @@ from hotline.dashboard import (  # noqa: F401 - importing a view module adds its
     media_views,
     oncall_views,
     security,
+    words,
 )
 from hotline.dashboard.blueprint import bp
 

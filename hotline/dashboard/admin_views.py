@@ -22,7 +22,7 @@ from sqlalchemy import select
 from hotline.accounts import tokens, users
 from hotline.accounts.audit import audit
 from hotline.core.extensions import db
-from hotline.dashboard import csvexport, queries
+from hotline.dashboard import csvexport, i18n, queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import current_scope
 from hotline.dashboard.security import client_ip, login_required
@@ -97,7 +97,7 @@ def admin_user_create() -> tuple[str, int]:
             network_slug=form.get("network") or None)
     except users.UserError as exc:
         db.session.rollback()
-        flash(str(exc))
+        flash(i18n.refused(exc))
         return _users_page(400)
     user.must_change_password = True
     audit(db.session, "admin.user.create", user.email, user_id=g.user.id, ip=client_ip(),
@@ -166,7 +166,7 @@ def admin_token_create() -> tuple[str, int]:
                                          form.get("network") or None)
     except tokens.TokenError as exc:
         db.session.rollback()
-        flash(str(exc).removeprefix("--"))
+        flash(i18n.refused(exc).removeprefix("--"))
         return _tokens_page(400)
     audit(db.session, "admin.token.create", row.prefix, user_id=g.user.id, ip=client_ip(),
           name=row.name, role=row.role, jurisdictions=row.jurisdictions,

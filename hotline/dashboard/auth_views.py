@@ -125,7 +125,7 @@ def change_password() -> View:
             try:
                 users.set_password(user, new)
             except users.UserError as exc:
-                flash(str(exc))
+                flash(i18n.refused(exc))
             else:
                 audit(db.session, "account.password", user.email, user_id=user.id,
                       ip=client_ip())

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from hotline.core.languages import load_languages
 from hotline.dashboard.blueprint import bp
+from hotline.dashboard.words import SALUTE, word
 from hotline.models import utcnow
 
 STATUS_LABELS = {
@@ -86,9 +87,10 @@ def salute_value(value: object) -> str:
     if isinstance(value, dict):
         if "text" in value:
             return str(value["text"])
-        return ", ".join(f"{v} {k}" for k, v in value.items() if v not in (None, "", [], {}))
+        return ", ".join(f"{v} {word(SALUTE, k)}" for k, v in value.items()
+                         if v not in (None, "", [], {}))
     if isinstance(value, list | tuple):
-        return ", ".join(str(v).replace("_", " ") for v in value)
+        return ", ".join(word(SALUTE, v) for v in value)
     return str(value)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, g, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
+
+from hotline.dashboard.filters import status_label
 
 UI_LANGUAGES = {"en": "English", "es": "Español"}  # locale -> its name, in itself
 DEFAULT = "en"
@@ -31,6 +33,26 @@ def current() -> str:
     """The locale of this request ("en", "es")."""
     locale = get_locale()
     return locale.language if locale is not None else DEFAULT
+
+
+# values of a refusal that are themselves words to translate: an incident's status, a reason
+_STATUS_PARAMS = ("status", "old", "new")
+
+
+def refused(error: BaseException) -> str:
+    """A refusal from outside the dashboard (an action, an override, a dispatcher's text, an
+    account) in the dashboard's language: its English template looked up in the catalogue and
+    filled with the same values; anything else as it reads."""
+    template = getattr(error, "template", None)
+    if not isinstance(template, str):
+        return str(error)
+    params = dict(getattr(error, "params", {}))
+    for name in _STATUS_PARAMS:
+        if isinstance(params.get(name), str):
+            params[name] = status_label(params[name])
+    if isinstance(params.get("why"), str):
+        params["why"] = gettext(params["why"])
+    return gettext(template, **params) if params else gettext(template)
 
 
 def init_app(app: Flask) -> None:

@@ -19,7 +19,13 @@ from hotline.api.payloads import check_action_payload
 from hotline.api.serializers import event_data
 from hotline.broadcasts.drafts import BROADCASTABLE
 from hotline.core.extensions import db
-from hotline.dashboard import broadcast_queries, conversation_queries, map_queries, queries
+from hotline.dashboard import (
+    broadcast_queries,
+    conversation_queries,
+    i18n,
+    map_queries,
+    queries,
+)
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import (
     LIVE_INTERVAL_MS,
@@ -132,16 +138,16 @@ def incident_conversation(code: str) -> Response:
     """The conversation's fragment, or 304 when no message came or changed; a fragment with
     texts is a PII view, audited."""
     found = _incident_or_404(code)
-    etag = _conversation_etag(found)
-    if request.if_none_match.contains(etag):
-        return conditional(etag, lambda: "")
-    context = _conversation_context(found)
-    if current_scope().pii:
-        audit(db.session, "dashboard.incident.conversation", found.code, user_id=g.user.id,
-              ip=client_ip(), messages=len(context["lines"]))
-        db.session.commit()
-    return conditional(etag, lambda: render_template("dashboard/_conversation.html",
-                                                     **context))
+
+    def render() -> str:  # only when the client's copy is stale: a 304 reads no text
+        context = _conversation_context(found)
+        if current_scope().pii:
+            audit(db.session, "dashboard.incident.conversation", found.code,
+                  user_id=g.user.id, ip=client_ip(), messages=len(context["lines"]))
+            db.session.commit()
+        return render_template("dashboard/_conversation.html", **context)
+
+    return conditional(_conversation_etag(found), render)
 
 
 def _write_back(found: Incident, error: str | None, done: str) -> Response:
@@ -170,7 +176,7 @@ def incident_reply(code: str) -> Response:
             db.session, found, reporter, int(number), request.form.get("text", ""),
             f"user:{g.user.id}")
     except conversation.CannotSend as exc:
-        return _write_back(found, str(exc), "")
+        return _write_back(found, i18n.refused(exc), "")
     audit(db.session, "dashboard.incident.reply", found.code, user_id=g.user.id,
           ip=client_ip(), reporter=int(number), message=message.id)
     return _write_back(found, None,
@@ -187,7 +193,7 @@ def incident_message_responders(code: str) -> Response:
             db.session, found, conversation_queries.alerted_responders(db.session, found),
             request.form.get("text", ""), f"user:{g.user.id}")
     except conversation.CannotSend as exc:
-        return _write_back(found, str(exc), "")
+        return _write_back(found, i18n.refused(exc), "")
     audit(db.session, "dashboard.incident.message_responders", found.code, user_id=g.user.id,
           ip=client_ip(), responders=sent)
     return _write_back(found, None, ngettext("Sent to %(num)d responder.",
@@ -256,13 +262,13 @@ def incident_action(code: str) -> Response:
         if payload.get("action") == "merge" and isinstance(payload.get("into"), str):
             target = lifecycle.get_by_code(db.session, payload["into"])
             if target is None or not visible(db.session, current_scope(), target):
-                raise actions.ActionError(
-                    _("into: no incident %(code)s", code=repr(payload["into"])), 404)
+                raise actions.ActionError("into: no incident %(code)r", 404,
+                                          code=payload["into"])
         result = actions.apply_action(db.session, found, payload, f"user:{g.user.id}",
                                       user=g.user)
     except actions.ActionError as exc:
         db.session.rollback()
-        flash(str(exc))
+        flash(i18n.refused(exc))
         return redirect(url_for("dashboard.incident", code=found.code))
     details = {k: v for k, v in result.items() if k not in ("code",)}
     if "report" in payload:

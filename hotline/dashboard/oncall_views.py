@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from hotline.accounts.audit import audit
 from hotline.core.extensions import db
-from hotline.dashboard import oncall_queries
+from hotline.dashboard import i18n, oncall_queries
 from hotline.dashboard.blueprint import bp
 from hotline.dashboard.board_views import current_scope
 from hotline.dashboard.security import client_ip, login_required
@@ -74,7 +74,7 @@ def _save(network: LegalNetwork, override: ScheduleOverride | None) -> View:
             start=start, end=end, user_id=g.user.id, override=override)
     except ValueError as exc:
         db.session.rollback()
-        flash(_("Nothing was saved: %(why)s.", why=exc))
+        flash(_("Nothing was saved: %(why)s.", why=i18n.refused(exc)))
         return _page(network, values, 400)
     audit(db.session, "dashboard.override." + ("create" if override is None else "update"),
           str(saved.id), user_id=g.user.id, ip=client_ip(), network=network.slug,

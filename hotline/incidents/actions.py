@@ -9,15 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.core.inputs import bad_text
+from hotline.core.refusals import Refusal
 from hotline.incidents import clustering, lifecycle, verification
 from hotline.models import Incident, Report, Reporter, User
 
 
-class ActionError(ValueError):
+class ActionError(Refusal):
     """An action that cannot be applied; `status` is the HTTP status to answer."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, status: int = 400, /, **params: object) -> None:
+        super().__init__(template, **params)
         self.status = status
 
 
@@ -70,16 +71,17 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
     incident's code and status."""
     action = payload.get("action")
     if action not in ACTIONS:
-        raise ActionError(f"action: must be one of {', '.join(ACTIONS)}")
+        raise ActionError("action: must be one of %(actions)s", actions=", ".join(ACTIONS))
     note = _note(payload)
     seen = incident.status
     incident = lifecycle.lock(session, incident.id)  # refreshed: what is true now
     if action in DECISIONS and incident.status != seen:
-        raise ActionError(f"the incident is now {incident.status}: it changed while you "
-                          "decided; look at it again", 409)
+        raise ActionError("the incident is now %(status)s: it changed while you decided; "
+                          "look at it again", 409, status=incident.status)
     if action in STATE_DECISIONS and action not in offered(incident):
-        raise ActionError(f"{action}: not offered on a {incident.status} incident (offered: "
-                          f"{', '.join(sorted(offered(incident))) or 'none'})", 409)
+        raise ActionError("%(action)s: not offered on a %(status)s incident (offered: "
+                          "%(offered)s)", 409, action=action, status=incident.status,
+                          offered=", ".join(sorted(offered(incident))) or "none")
     result: dict[str, Any] = {}
     try:
         # a dispatcher's note can say anything (a name, a number): it is kept encrypted, as a
@@ -144,7 +146,7 @@ def apply_action(session: Session, incident: Incident, payload: dict[str, Any],
                 raise ActionError("note: required for a note")
             _note_event(session, incident, actor, note)
     except lifecycle.TransitionError as exc:
-        raise ActionError(str(exc), 409) from None
+        raise ActionError(exc.template, 409, **exc.params) from None
     session.flush()
     return {"code": incident.code, "status": incident.status, **result}
 
@@ -161,12 +163,13 @@ def _merge_target(session: Session, incident: Incident, payload: dict[str, Any])
         raise ActionError("into: the code of the incident to merge into is required")
     target = lifecycle.lock_by_code(session, target_code)
     if target is None:
-        raise ActionError(f"into: no incident {target_code!r}", 404)
+        raise ActionError("into: no incident %(code)r", 404, code=target_code)
     if target.jurisdiction_id != incident.jurisdiction_id and payload.get(
             "confirm_jurisdiction") not in (True, "true", "yes", "1", "on"):
         raise ActionError(
-            f"into: {target.code} is in another jurisdiction; merging moves these reports "
-            "to its legal network: confirm (confirm_jurisdiction) to merge and re-route", 409)
+            "into: %(code)s is in another jurisdiction; merging moves these reports to its "
+            "legal network: confirm (confirm_jurisdiction) to merge and re-route", 409,
+            code=target.code)
     return target
 
 
@@ -187,5 +190,6 @@ def _reporter_of(session: Session, incident: Incident, report_id: Any) -> Report
                               .where(Report.id == report_id,
                                      Report.incident_id == incident.id))
     if reporter is None:
-        raise ActionError(f"report: no report {report_id} in {incident.code}", 404)
+        raise ActionError("report: no report %(report)s in %(code)s", 404, report=report_id,
+                          code=incident.code)
     return reporter

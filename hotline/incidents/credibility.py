@@ -40,13 +40,15 @@ def score_incident(session: Session, incident: Incident,
             .where(members)).one()
     reasons: list[dict] = []
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
-    reasons.append({"factor": "corroboration", "weight": corroboration,
+    # each reason keeps its numbers beside the English detail, for the dashboard's languages
+    reasons.append({"factor": "corroboration", "weight": corroboration, "reporters": distinct,
                     "detail": f"{distinct} independent reporter{'s' if distinct != 1 else ''}"})
 
     if distinct:
         trust = float(trust_sum) / distinct
         weight = round((trust - 0.5) * 0.4, 3)
         reasons.append({"factor": "track_record", "weight": weight,
+                        "confirmed": int(confirmed or 0), "false_alarms": int(false or 0),
                         "detail": f"reporters' past reports: {confirmed} confirmed, "
                                   f"{false} false alarms"})
 
@@ -57,14 +59,15 @@ def score_incident(session: Session, incident: Incident,
                    default=8)
     specificity = _SPECIFICITY.get(best, 0.0)
     label = next((k for k, v in PRECISION_RANK.items() if v == best), "no place")
-    reasons.append({"factor": "specificity", "weight": specificity,
+    reasons.append({"factor": "specificity", "weight": specificity, "precision": label,
                     "detail": f"most precise place: {label}"})
 
     age = utcnow() - incident.last_seen_at
     recency = 0.1 if age <= timedelta(minutes=15) else 0.05 if age <= timedelta(hours=1) \
         else -0.1
-    reasons.append({"factor": "recency", "weight": recency,
-                    "detail": f"last report {int(age.total_seconds() // 60)} min ago"})
+    minutes = int(age.total_seconds() // 60)
+    reasons.append({"factor": "recency", "weight": recency, "minutes": minutes,
+                    "detail": f"last report {minutes} min ago"})
 
     for flag, penalty, detail in (("flood", -0.2, "many new numbers at once in this area"),
                                   ("rate_limited", -0.05, "a reporter over the rate limit"),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline.core.refusals import Refusal
 from hotline.models import Incident, IncidentEvent, Report, utcnow
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ signals = Namespace()
 incident_verified = signals.signal("incident-verified")
 
 
-class TransitionError(ValueError):
+class TransitionError(Refusal):
     """A status change the incident's lifecycle does not allow."""
 
 
@@ -156,7 +157,8 @@ def transition(session: Session, incident: Incident, status: str, actor: str,
                **data: Any) -> IncidentEvent:
     """Change an incident's status if its lifecycle allows it, and record who did it."""
     if status not in TRANSITIONS.get(incident.status, set()):
-        raise TransitionError(f"cannot go from {incident.status} to {status}")
+        raise TransitionError("cannot go from %(old)s to %(new)s", old=incident.status,
+                              new=status)
     previous = incident.status
     incident.status = status
     now = utcnow()
@@ -183,7 +185,8 @@ def merge(session: Session, source: Incident, target: Incident, actor: str) -> N
     if source.id == target.id:
         raise TransitionError("cannot merge an incident into itself")
     if target.status in ("merged", "resolved", "false_alarm"):
-        raise TransitionError(f"cannot merge into an incident that is {target.status}")
+        raise TransitionError("cannot merge into an incident that is %(status)s",
+                              status=target.status)
     moved = session.scalars(select(Report).where(Report.incident_id == source.id)).all()
     for report in moved:
         report.incident_id = target.id

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.languages import load_languages
+from hotline.core.refusals import Refusal, words
 from hotline.incidents import clustering, lifecycle
 from hotline.incidents.geography import current_gazetteer
 from hotline.messaging import notify
@@ -27,7 +28,7 @@ REPLY_WINDOW = timedelta(hours=24)  # a dispatcher texts a reporter only this lo
 MAX_DISPATCH_TEXT = 1400  # characters a dispatcher writes (Twilio takes 1,600 with the prefix)
 
 
-class CannotSend(ValueError):
+class CannotSend(Refusal):
     """A dispatcher's text that must not go out, and why (the page shows it)."""
 
 
@@ -36,13 +37,13 @@ def why_not_reply(reporter: Reporter, last_wrote: datetime | None,
     """Why a dispatcher may not text this reporter now, or None when they may."""
     at = at or utcnow()
     if reporter.opted_out:
-        return "they sent STOP"
+        return words("they sent STOP")
     if reporter.blocked:
-        return "they are blocked"
+        return words("they are blocked")
     if reporter.phone_enc is None:
-        return "their number was purged"
+        return words("their number was purged")
     if last_wrote is None or at - last_wrote > REPLY_WINDOW:
-        return "they last wrote more than 24 hours ago"
+        return words("they last wrote more than 24 hours ago")
     return None
 
 
@@ -57,7 +58,8 @@ def _checked(text: str) -> str:
     if not text:
         raise CannotSend("write something to send")
     if len(text) > MAX_DISPATCH_TEXT:
-        raise CannotSend(f"at most {MAX_DISPATCH_TEXT} characters ({len(text)} written)")
+        raise CannotSend("at most %(max)s characters (%(n)s written)", max=MAX_DISPATCH_TEXT,
+                         n=len(text))
     return text
 
 
@@ -71,13 +73,13 @@ def dispatcher_to_reporter(session: Session, incident: Incident, reporter: Repor
         raise CannotSend("that reporter did not report this incident")
     why = why_not_reply(reporter, last_wrote(session, reporter))
     if why:
-        raise CannotSend(f"Reporter {number} cannot be texted: {why}")
+        raise CannotSend("Reporter %(n)s cannot be texted: %(why)s", n=number, why=why)
     body = notify.templates().text("dispatcher_to_reporter", reporter.language,
                                    code=incident.code, text=text)
     message = notify.to_reporter(session, reporter, text=body, about=incident,
                                  purpose="dispatcher_to_reporter")
     if message is None:
-        raise CannotSend(f"Reporter {number} cannot be texted")
+        raise CannotSend("Reporter %(n)s cannot be texted", n=number)
     lifecycle.record_event(session, incident, "dispatcher_to_reporter", actor=actor,
                            reporter=number)
     return message

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.core.refusals import Refusal
 from hotline.models import (
     CallRoster,
     LegalNetwork,
@@ -95,11 +96,17 @@ def on_call_now(session: Session, network: LegalNetwork,
 
 
 MAX_OVERRIDE = timedelta(days=31)
+
+
+class OverrideError(Refusal):
+    """An override that cannot be saved as asked, and why (a ValueError)."""
+
+
 INPUT_SHAPES = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
 def parse_local(text: str, timezone: str) -> datetime:
-    """A wall-clock time of the network ("2026-12-03T18:00") as an aware time; ValueError for
+    """A wall-clock time of the network ("2026-12-03T18:00") as an aware time; OverrideError for
     one that is malformed, or that the timezone skips or repeats (a DST change)."""
     text = (text or "").strip()
     for shape in INPUT_SHAPES:
@@ -109,15 +116,17 @@ def parse_local(text: str, timezone: str) -> datetime:
         except ValueError:
             continue
     else:
-        raise ValueError(f"{text[:40]!r} is no date and time (YYYY-MM-DD HH:MM)")
+        raise OverrideError("%(text)r is no date and time (YYYY-MM-DD HH:MM)", text=text[:40])
     zone = ZoneInfo(timezone)
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {timezone} (the clocks go "
-                         "forward): choose another time")
+        raise OverrideError("%(time)s does not exist in %(zone)s (the clocks go forward): "
+                            "choose another time", time=naive.strftime("%Y-%m-%d %H:%M"),
+                            zone=timezone)
     if first.utcoffset() != second.utcoffset():
-        raise ValueError(f"{naive:%Y-%m-%d %H:%M} happens twice in {timezone} (the clocks go "
-                         "back): choose another time")
+        raise OverrideError("%(time)s happens twice in %(zone)s (the clocks go back): "
+                            "choose another time", time=naive.strftime("%Y-%m-%d %H:%M"),
+                            zone=timezone)
     return first.astimezone(UTC)
 
 
@@ -126,28 +135,33 @@ def save_override(session: Session, network: LegalNetwork, *, kind: str, schedul
                   override: ScheduleOverride | None = None,
                   at: datetime | None = None) -> ScheduleOverride:
     """Create (or change `override`): `responder` takes the network's rotation or roster
-    `schedule` from `start` to `end`. ValueError with what is wrong, and nothing saved."""
+    `schedule` from `start` to `end`. OverrideError with what is wrong, and nothing saved."""
     at = at or utcnow()
     if kind not in KINDS:
-        raise ValueError("choose a rotation or a call roster")
+        raise OverrideError("choose a rotation or a call roster")
     names = [r.name for r in (network.rotations if kind == "rotation" else network.rosters)]
     if schedule not in names:
-        raise ValueError(f"{network.name} has no {kind} named {schedule[:100]!r}")
+        template = ("%(network)s has no rotation named %(name)r" if kind == "rotation"
+                    else "%(network)s has no roster named %(name)r")
+        raise OverrideError(template, network=network.name, name=schedule[:100])
     member = session.scalar(select(Responder).where(
         Responder.network_id == network.id, Responder.key == responder))
     if member is None:
-        raise ValueError(f"{responder[:64]!r} is not a member of {network.name}")
+        raise OverrideError("%(key)r is not a member of %(network)s", key=responder[:64],
+                            network=network.name)
     if kind == "rotation" and member.role != "lawyer":
-        raise ValueError(f"{member.name} is not a lawyer: only lawyers take the on-call rotation")
+        raise OverrideError("%(name)s is not a lawyer: only lawyers take the on-call rotation",
+                            name=member.name)
     if not member.active or member.unreachable:
-        raise ValueError(f"{member.name} cannot be reached now (inactive or unreachable)")
+        raise OverrideError("%(name)s cannot be reached now (inactive or unreachable)",
+                            name=member.name)
     if end <= start:
-        raise ValueError("the override must end after it starts")
+        raise OverrideError("the override must end after it starts")
     if end <= at:
-        raise ValueError("the override is over already: it must end in the future")
+        raise OverrideError("the override is over already: it must end in the future")
     if end - start > MAX_OVERRIDE:
-        raise ValueError("an override lasts at most 31 days; change the rotation in the YAML "
-                         "for longer")
+        raise OverrideError("an override lasts at most 31 days; change the rotation in the "
+                            "YAML for longer")
     if override is None:
         override = ScheduleOverride(network_id=network.id, created_by_id=user_id)
         session.add(override)
