@@ -28,7 +28,8 @@ GLOSS = frozenset("""
     home depot people
     here there outside front of i see saw we my door house work husband wife son daughter
     brother sister mom dad neighbor friend took taken
-""".split())
+    a warrant open the remain silent
+""".split())  # the last line: the rights words triage.questions reads (RIGHTS)
 REQUIRED_CODES = {"en", "es", "zh", "ht", "vi", "ko", "tl", "ar", "fr", "ru", "pt", "bn", "pl"}
 
 

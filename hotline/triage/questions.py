@@ -11,8 +11,9 @@ And it must read like nobody seeing anything now: no count, no vehicles, nobody 
 arrested, watched or knocked on, nobody taken, no "here", "outside", "at my door", "right now",
 "I see" (and no spot named: the caller checks that, `SPOT_PRECISIONS`). Then it is
 `rights` when it asks about rights (a rights phrase of any configured language, or "open the
-door", "remain silent", "a warrant" and their Spanish), `rumour` when it asks about agents
-somewhere (ICE, la migra, a raid, a checkpoint), and a report otherwise.
+door", "remain silent", "a warrant", "warrant" alone as Tagalog and romanised Urdu use it, and
+their Spanish; other languages' words for them come through their glossaries), `rumour` when
+it asks about agents somewhere (ICE, la migra, a raid, a checkpoint), and a report otherwise.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ DOING = re.compile(
     r"estacionad\w*|watching|vigiland\w*|following|siguiendo|asking for|pidiendo|"
     r"checking (?:ids|papers)|stopping|parando|llevando|arrestando|raiding)\b")
 RIGHTS = re.compile(
-    r"\b(?:open the door|open my door|remain silent|stay silent|a warrant|sign anything|"
+    r"\b(?:open the door|open my door|remain silent|stay silent|a warrant|warrants?|"
+    r"sign anything|"
     r"have to (?:answer|talk|open|sign)|abrir la puerta|abro la puerta|guardar silencio|"
     r"una orden|firmar algo|tengo que (?:abrir|contestar|responder|firmar|hablar)|"
     r"derecho a)\b")

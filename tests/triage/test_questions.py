@@ -65,14 +65,20 @@ def test_reports_and_anything_unsure_stay_reports(phrases, text):
 
 
 def test_no_report_of_the_triage_corpora_is_taken_for_a_rumour(phrases):
-    """828 labelled reports: none becomes a rumour check (one is truly a rights question)."""
-    taken = []
+    """828 labelled messages: none becomes a rumour check; the four that truly ask whether ICE
+    may come in without a warrant (English, Tagalog, romanised Urdu, Somali) are rights
+    questions (before "warrant" alone counted, only the English one was)."""
+    taken = {}
     for path in sorted((ROOT / "tests" / "data").glob("triage_*.jsonl")):
         for line in path.read_text().splitlines():
             text = json.loads(line)["text"]
-            if kind_of(text, phrases) is not None:
-                taken.append(text)
-    assert taken == ["Are ICE agents allowed to come in my house without a warrant?"]
+            if (kind := kind_of(text, phrases)) is not None:
+                taken[text] = kind
+    assert taken == dict.fromkeys((
+        "Are ICE agents allowed to come in my house without a warrant?",
+        "Pwede bang pumasok ang ICE sa bahay kahit walang warrant?",
+        "kya ICE bina warrant ghar mein aa sakti hai?",
+        "ICE ma geli karaan guriga haddii aanay haysan warrant?"), "rights")
 
 
 # other languages: their `asks` phrases and their glossary (`read_as_english`)
@@ -90,6 +96,20 @@ def _kind_in(language: str, text: str) -> str | None:
     ("pt", "Será que tem imigração em Newark hoje?", "rumour"),
     ("pt", "Quais são os meus direitos?", "rights"),
     ("vi", "Có ai biết hôm nay có ICE ở Little Saigon không?", "rumour"),
+    # rights questions naming ICE: before, these four languages' warrant, door and silence
+    # words were not read, so the question was taken for a rumour check about ICE
+    ("ru", "Нужен ли ордер, чтобы ICE вошли в дом?", "rights"),
+    ("ru", "Нужно ли открывать дверь ICE?", "rights"),
+    ("ru", "Можно ли молчать, если придёт ICE?", "rights"),
+    ("ar", "هل يحتاج ICE إلى مذكرة قضائية لدخول البيت؟", "rights"),
+    ("ar", "هل يجب أن أفتح الباب لـ ICE؟", "rights"),
+    ("ar", "هل يمكنني التزام الصمت إذا جاءت ICE؟", "rights"),
+    ("ur", "کیا ICE کو گھر میں آنے کے لیے وارنٹ چاہیے؟", "rights"),
+    ("ur", "کیا مجھے ICE کے لیے دروازہ کھولنا ہوگا؟", "rights"),
+    ("ur", "kya ICE bina warrant ghar mein aa sakti hai?", "rights"),
+    ("tl", "Kailangan ba ng ICE ng warrant para pumasok sa bahay?", "rights"),
+    ("tl", "Kailangan ko bang buksan ang pinto sa ICE?", "rights"),
+    ("tl", "Puwede ba akong manahimik kapag dumating ang ICE?", "rights"),
 ])
 def test_questions_in_other_languages(language, text, kind):
     assert _kind_in(language, text) == kind
@@ -102,6 +122,9 @@ def test_questions_in_other_languages(language, text, kind):
     ("zh", "移民局在我家门口，怎么办？"),
     ("ru", "Есть ли кто-нибудь? ICE здесь, забрали моего мужа"),
     ("pt", "Será que é a imigração? estão aqui agora na frente da minha casa"),
+    ("ru", "ICE у двери с ордером, что делать?"),
+    ("ar", "ICE عند الباب ومعهم مذكرة، ماذا أفعل؟"),
+    ("tl", "May ICE sa pinto ko, may warrant daw, ano gagawin ko?"),
 ])
 def test_someone_seeing_it_in_another_language_stays_a_report(language, text):
     assert _kind_in(language, text) is None
