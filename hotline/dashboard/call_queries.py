@@ -32,7 +32,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.routing import schedules
-from hotline.routing.shifts import WEEKDAYS, next_staffed, on_shift
+from hotline.routing.shifts import WEEKDAYS, local_time, next_staffed, on_shift
 
 PANEL_WINDOW = timedelta(hours=12)  # the board's panel: live calls and the latest ended
 PAGE_WINDOW = timedelta(hours=24)  # the calls page
@@ -298,11 +298,6 @@ def hours_label(start: str, end: str) -> str:
     return f"{start}–{end}"
 
 
-def _local(value: str, zone: ZoneInfo) -> datetime:
-    parsed = datetime.fromisoformat(str(value))
-    return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
-
-
 def _stamp(value: datetime) -> str:
     """A local time as "Mon 2026-03-02 09:00 CST", its weekday in the dashboard's language."""
     day = DAY_NAMES[WEEKDAYS[value.weekday()]]
@@ -358,7 +353,7 @@ def _roster_view(roster: CallRoster, overrides: list[dict[str, Any]],
     local_at = at.astimezone(zone)
     override_views = []
     for override in sorted(overrides, key=lambda o: str(o.get("start"))):
-        start, end = _local(override["start"], zone), _local(override["end"], zone)
+        start, end = local_time(override["start"], zone), local_time(override["end"], zone)
         when = "now" if start <= local_at < end else "upcoming" if local_at < start else "past"
         override_views.append(OverrideView(person(override["responder"]), _stamp(start),
                                            _stamp(end), when, override.get("id")))

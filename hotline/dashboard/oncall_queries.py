@@ -29,6 +29,7 @@ from hotline.models import (
 )
 from hotline.routing import schedules
 from hotline.routing.oncall import next_handoffs, on_call, snapshot_rotations
+from hotline.routing.shifts import local_time
 
 STEP_WORDS = {
     "on_call": _l("the lawyer on call"),
@@ -251,15 +252,10 @@ def _overrides(session: Session, network: LegalNetwork, who: Any,  # noqa: ANN40
     for kind, schedules_ in (("rotation", network.rotations), ("roster", network.rosters)):
         for schedule in schedules_:
             for override in schedule.overrides or []:
-                start = _aware(override["start"], zone)
-                end = _aware(override["end"], zone)
+                start = local_time(override["start"], zone)
+                end = local_time(override["end"], zone)
                 add(None, kind, schedule.name, override["responder"], start, end)
     return sorted(rows, key=lambda r: (r.id is None, r.start, r.schedule))
-
-
-def _aware(value: str, zone: ZoneInfo) -> datetime:
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def board_on_call(session: Session, scope: Scope,

@@ -30,9 +30,11 @@ def shift_spans(shift: Mapping[str, Any], day: date, zone: ZoneInfo
     return start.replace(tzinfo=zone), end.replace(tzinfo=zone)
 
 
-def _local(value: str, zone: ZoneInfo) -> datetime:
+def local_time(value: str, zone: ZoneInfo) -> datetime:
+    """A time written in the YAML ("2026-12-03T18:00", or with an offset) as an aware time,
+    in `zone` (read there when it names no offset)."""
     parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def on_shift(shifts: Iterable[Mapping[str, Any]], overrides: Iterable[Mapping[str, Any]],
@@ -43,7 +45,7 @@ def on_shift(shifts: Iterable[Mapping[str, Any]], overrides: Iterable[Mapping[st
     naive = local.replace(tzinfo=None)
     keys: list[str] = []
     for override in overrides:
-        start, end = _local(override["start"], zone), _local(override["end"], zone)
+        start, end = local_time(override["start"], zone), local_time(override["end"], zone)
         if start <= local < end and override["responder"] not in keys:
             keys.append(override["responder"])
     for shift in shifts:
@@ -64,7 +66,7 @@ def next_staffed(shifts: Iterable[Mapping[str, Any]], overrides: Iterable[Mappin
     naive = local.replace(tzinfo=None)
     starts: list[datetime] = []
     for override in overrides:
-        start = _local(override["start"], zone).astimezone(zone)
+        start = local_time(override["start"], zone).astimezone(zone)
         if local < start <= local + timedelta(days=HORIZON_DAYS):
             starts.append(start.replace(tzinfo=None))
     for shift in shifts:

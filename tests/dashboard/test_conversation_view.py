@@ -9,10 +9,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hotline.core.extensions import db
-from hotline.models import AuditLog, IncidentEvent, Message, Reporter, utcnow
+from hotline.models import AuditLog, IncidentEvent, Message, utcnow
 from tests.conftest import drain
 from tests.dashboard.conftest import csrf_of, login, make_user
 from tests.routing.helpers import PILSEN, phone, route_pilsen, sent_to
@@ -187,9 +187,24 @@ def test_the_live_conversation_answers_304_until_a_message_comes(sms_app, twilio
 
 def test_out_of_scope_and_lawyers_cannot_write(sms_app, twilio):
     code, lawyer = _relayed(sms_app, twilio)
-    other = _dispatcher(sms_app, "la@example.org", "dispatcher", jurisdictions=["los-angeles"])
-    assert other.post(f"/incidents/{code}/reply", data={}).status_code in (400, 404)
-    assert other.get(f"/incidents/{code}/conversation").status_code == 404
     with sms_app.app_context():
-        opted = db.session.scalar(select(Reporter.opted_out))
-    assert opted is False
+        outbound_before = db.session.scalar(select(func.count(Message.id)).where(
+            Message.direction == "outbound"))
+    other = _dispatcher(sms_app, "la@example.org", "dispatcher", jurisdictions=["los-angeles"])
+    assert other.get(f"/incidents/{code}/conversation").status_code == 404
+    token = csrf_of(other.get("/").text)
+    for path in ("reply", "message-responders"):  # a valid form, out of scope: not found
+        assert other.post(f"/incidents/{code}/{path}", data={
+            "reporter": "1", "text": "hola", "csrf_token": token}).status_code == 404
+    # the lawyer reads the conversation, but writes only by SMS (MSG), never from the page
+    counsel = _dispatcher(sms_app, "lawyer@example.org", "lawyer", responder_key=lawyer.key)
+    assert counsel.get(f"/incidents/{code}/conversation").status_code == 200
+    page = counsel.get(f"/incidents/{code}").text
+    assert "Reply to a reporter" not in page and "Message the responders alerted" not in page
+    token = csrf_of(page)
+    for path in ("reply", "message-responders"):
+        assert counsel.post(f"/incidents/{code}/{path}", data={
+            "reporter": "1", "text": "hola", "csrf_token": token}).status_code == 403
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(
+            Message.direction == "outbound")) == outbound_before  # nothing was sent
