@@ -44,7 +44,7 @@ def test_local_times_names_and_the_actions_of_a_routed_incident(live_server, pag
     page.evaluate("window.confirm = (text) => "
                   "{ sessionStorage.setItem('asked', text); return true; }")
     actions.get_by_role("button", name="Re-verify").click()
-    page.wait_for_selector("text=recheck asked")
+    page.wait_for_selector("text=re-verify asked")
     assert "stays with its lawyer" in page.evaluate("sessionStorage.getItem('asked')")
     assert page.get_by_test_id("status").get_attribute("data-status") == "routed"
     assert page.errors == []
@@ -116,7 +116,7 @@ def test_the_lawyer_list_follows_a_colleague_s_accept(live_server, chromium):
         page.get_by_role("button", name=f"Accept {code}").wait_for(state="detached",
                                                                    timeout=15000)
         others = page.get_by_role("table", name="Other incidents of your network")
-        assert others.locator(f"tr[data-code={code}][data-status=acknowledged]").is_visible()
+        assert others.locator(f"tr[data-code='{code}'][data-status=acknowledged]").is_visible()
         assert page.get_by_text("Nothing is waiting for a lawyer.").is_visible()
         assert page.evaluate("window.notReloaded") is True
         screenshot(page, "lawyer-list-live")
