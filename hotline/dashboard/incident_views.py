@@ -295,8 +295,9 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 @login_required("lawyer")
 def lawyer_board() -> str:
     """Incidents the lawyer's network was paged about, latest first, to accept or decline."""
-    return render_template("dashboard/lawyer.html", **_lawyer_context(),
-                           live_interval=LIVE_INTERVAL_MS)
+    context = _lawyer_context()
+    return render_template("dashboard/lawyer.html", **context, live_interval=LIVE_INTERVAL_MS,
+                           etag=_lawyer_etag(context["can_answer"]))
 
 
 @bp.get("/lawyer/live")
@@ -319,8 +320,7 @@ def _lawyer_context(can_answer: bool | None = None) -> dict[str, Any]:
     rows, has_next = queries.incident_list(db.session, current_scope(), filters)
     return {"waiting": [(i, slug) for i, slug in rows if i.status == "routed"],
             "others": [(i, slug) for i, slug in rows if i.status != "routed"],
-            "has_next": has_next, "filters": filters, "can_answer": can_answer,
-            "etag": _lawyer_etag(can_answer)}
+            "has_next": has_next, "filters": filters, "can_answer": can_answer}
 
 
 def _responder() -> Responder | None:
