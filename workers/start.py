@@ -1,4 +1,4 @@
-"""Worker start-up: RQ on the named queues, with the scheduler and the outbox sweeper."""
+"""Worker start-up: RQ on the named queues, with the scheduler (a thread) and the outbox sweeper."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.scheduler import RQScheduler
 
 from hotline.core.extensions import db
 from hotline.jobs import outbox, rq_backend, sweeper
@@ -59,6 +61,40 @@ def warm_up(app: Flask) -> None:
     warm()
 
 
+class _ThreadScheduler(RQScheduler):
+    """RQ's scheduler (it moves due timers onto their queues) as a thread of the worker.
+
+    RQ forks it as a process, but this process already runs threads (the outbox sweeper; the
+    pub/sub listener): a fork copies a lock another thread held at that instant (logging's,
+    a Redis pool's) and the child then waits on it for ever, so no timer fires and the
+    worker's own stop waits on the child. A thread shares the process and has no such hazard.
+    """
+
+    def _install_signal_handlers(self) -> None:
+        """The worker's signals stop the scheduler (a thread cannot install handlers)."""
+
+    def start(self) -> threading.Thread:
+        """Run the scheduling loop in a daemon thread; `_process` is what RQ checks."""
+        self._status = self.Status.STARTED
+        self._stop_requested = False
+        thread = threading.Thread(target=self._run, name="rq-scheduler", daemon=True)
+        self._process = thread
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        self.log.info("Scheduler for %s started", ", ".join(sorted(self._queue_names)))
+        try:
+            self.work()
+        except Exception:  # noqa: BLE001 - the worker starts a new one at its next maintenance
+            self.log.exception("Scheduler raised an exception")
+            return
+        self.log.info("Scheduler stopped")
+
+
+SCHEDULER_STOP_WAIT = 5.0  # seconds; its loop sleeps 1 s between rounds
+
+
 HEARTBEAT_EVERY = 5.0  # seconds between the worker's own heartbeats (its key lives 480 s)
 
 
@@ -85,6 +121,35 @@ class _Worker(SimpleWorker):
         with self.connection.pipeline(transaction=False) as batch:
             super().heartbeat(None, batch)
             batch.execute()
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """As RQ's, with the scheduler in a thread: it takes the queues' scheduler locks, and
+        in burst mode only moves what is due now."""
+        self.scheduler = _ThreadScheduler(self.queues, connection=self.connection,
+                                          logging_level=logging_level or self.log.level,
+                                          date_format=date_format, log_format=log_format,
+                                          serializer=self.serializer)
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return  # another worker schedules; RQ's maintenance retries the locks
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
+    def stop_scheduler(self) -> None:
+        """Ask the scheduler thread to stop and wait for it (it releases its locks)."""
+        thread = self.scheduler._process if self.scheduler else None
+        if isinstance(thread, threading.Thread) and thread.is_alive():
+            self.scheduler.request_stop()
+            thread.join(SCHEDULER_STOP_WAIT)
 
     def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
         """Remember the request, then stop as RQ does (warm: the current job finishes)."""

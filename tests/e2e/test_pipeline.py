@@ -101,6 +101,39 @@ def test_idle_worker_stops_when_asked(pg_url, redis_url, tmp_path, sig):
         process.stop()
 
 
+def test_worker_schedules_in_its_own_process(pg_url, redis_url, tmp_path):
+    """RQ's scheduler used to be a process forked from the worker while the outbox sweeper's
+    thread ran: a fork can copy a lock that thread held (logging's, the Redis pool's) and the
+    child then waits for ever, so no timer fires and the worker's stop waits on the child (a CI
+    run saw an idle worker ignore SIGTERM for 15 s). It now runs as a thread of the worker."""
+    from datetime import timedelta
+
+    import redis
+    from rq import Queue
+    from rq.job import Job
+
+    from tests.servers import worker
+    from workers.timers import follow_up_timeout
+
+    process = worker(worker_env(pg_url, redis_url), tmp_path / "worker.log")
+    try:
+        wait_for_log(process, WORKING)
+        wait_for_log(process, "Scheduler for")
+        assert process.descendants() == [], process.output()[-2000:]
+        connection = redis.Redis.from_url(redis_url)
+        due = Queue("timers", connection=connection).enqueue_in(
+            timedelta(seconds=2), follow_up_timeout, 987654321)  # no such report: a no-op
+        deadline = time.monotonic() + 30
+        while Job.fetch(due.id, connection=connection).get_status() != "finished":
+            assert time.monotonic() < deadline, process.output()[-2000:]
+            time.sleep(0.2)
+        process.process.send_signal(signal.SIGTERM)
+        assert process.process.wait(15) == 0, process.output()[-2000:]
+        assert "Scheduler stopped" in process.output()
+    finally:
+        process.stop()
+
+
 def test_worker_waiting_out_a_redis_outage_stops_when_asked(pg_url, tmp_path):
     from tests.servers import RedisServer, worker
 
