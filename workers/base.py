@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from hotline.core.extensions import db
 from hotline.jobs.leases import lease
@@ -21,6 +21,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _app: Flask | None = None
+
+# The outbox row's guard and its "done", as Core statements on the table (a third of the ORM's
+# cost per statement: they run for every job). The guard locks the row until the job commits.
+_OUTBOX = OutboxJob.__table__
+_GUARD = select(_OUTBOX.c.done_at).where(_OUTBOX.c.id == bindparam("id")).with_for_update()
+_DONE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row")).values(
+    done_at=bindparam("done"))
 
 
 def worker_app() -> Flask:
@@ -55,18 +62,15 @@ def job(func: Callable[P, R]) -> Callable[..., R | None]:
                 return None
             session = db.session
             try:
-                row = None
                 if outbox_id is not None:
-                    row = session.scalars(
-                        select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
-                    ).one_or_none()
-                    if row is None or row.done_at is not None:
+                    found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
+                    if found is None or found.done_at is not None:
                         logger.info("job %s outbox %s already done", func.__name__, outbox_id)
                         session.rollback()
                         return None
                 result = func(*args)
-                if row is not None:
-                    row.done_at = utcnow()
+                if outbox_id is not None:
+                    session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
                 session.commit()
                 return result
             except BaseException as exc:

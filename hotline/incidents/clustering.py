@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from hotline.core.distances import distance_m
@@ -65,20 +65,27 @@ def _precision(report: Report) -> int:
     return PRECISION_RANK.get((report.flags or {}).get("precision") or "", 8)
 
 
+_INCIDENTS = Incident.__table__.c
+_OPEN = select(_INCIDENTS.id, _INCIDENTS.places, _INCIDENTS.lat, _INCIDENTS.lon).where(
+    _INCIDENTS.status.in_((*OPEN_STATUSES, "unconfirmed")),
+    _INCIDENTS.last_seen_at >= bindparam("since"))
+_CANDIDATES = _OPEN.where(_INCIDENTS.jurisdiction_id == bindparam("jurisdiction")) \
+    .order_by(_INCIDENTS.last_seen_at.desc()).limit(200)
+_CANDIDATES_NOWHERE = _OPEN.where(_INCIDENTS.jurisdiction_id.is_(None)) \
+    .order_by(_INCIDENTS.last_seen_at.desc()).limit(200)
+
+
 def find_match(session: Session, report: Report, policy: Policy) -> int | None:
     """The id of the open incident this report belongs to, if any: nearest within radius and
     window."""
     window_start = report.created_at - timedelta(minutes=policy.cluster_window_min)
     # the columns matching needs, not whole incidents: the chosen one is locked and read after
-    query = select(Incident.id, Incident.places, Incident.lat, Incident.lon).where(
-        Incident.status.in_((*OPEN_STATUSES, "unconfirmed")),
-        Incident.last_seen_at >= window_start,
-    )
+    # Core statements on the table: this runs for every report, and the ORM's costs 3x
     if report.jurisdiction_id is None:
-        query = query.where(Incident.jurisdiction_id.is_(None))
+        candidates = session.execute(_CANDIDATES_NOWHERE, {"since": window_start}).all()
     else:
-        query = query.where(Incident.jurisdiction_id == report.jurisdiction_id)
-    candidates = session.execute(query.order_by(Incident.last_seen_at.desc()).limit(200)).all()
+        candidates = session.execute(_CANDIDATES, {"since": window_start,
+                                                   "jurisdiction": report.jurisdiction_id}).all()
     best: tuple[float, int] | None = None
     key = street_key(report.location or {})
     text = fold(str((report.location or {}).get("text") or "")).strip()
@@ -103,12 +110,16 @@ def find_match(session: Session, report: Report, policy: Policy) -> int | None:
 def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     """Put a triaged report into a matching incident or a new one; (incident, created)."""
     policy = policy_for(session, report.jurisdiction_id)
-    lock_jurisdiction(session, report.jurisdiction_id)
-    match = find_match(session, report, policy)
+    # a new report goes in once, with its incident (one INSERT, no UPDATE after): nothing
+    # before the choice needs it in the database
+    with session.no_autoflush:
+        lock_jurisdiction(session, report.jurisdiction_id)
+        match = find_match(session, report, policy)
+        # an incident is changed only under its row lock
+        incident = lifecycle.lock(session, match) if match is not None else None
     location_text = (report.location or {}).get("text")
-    # an incident is changed only under its row lock
-    incident = lifecycle.lock(session, match) if match is not None else None
     if incident is None:
+        session.flush()  # before the new incident's savepoint, which must not hold the report
         incident = lifecycle.create_incident(session, report, location_text)
         report.incident_id = incident.id
         session.flush()
@@ -116,6 +127,7 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
         logger.info("report %s opened incident %s", report.id, incident.code)
         return incident, True
     report.incident_id = incident.id
+    session.flush()  # the report's INSERT (or UPDATE), with its incident: its id for the event
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
     add_to_location(incident, report)  # one UPDATE of the incident, at the next flush
     lifecycle.record_event(session, incident, "report_added", report_id=report.id)

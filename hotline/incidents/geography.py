@@ -32,6 +32,10 @@ class Snapshot:
 
 
 _cache: dict[str, Snapshot] = {}
+_TABLE = Jurisdiction.__table__
+# a Core statement on the table: this runs once per transaction of every job and request
+_STAMP = select(func.count(_TABLE.c.id), func.max(_TABLE.c.updated_at)).where(
+    _TABLE.c.active.is_(True))
 
 
 def _snapshot(session: Session) -> Snapshot:
@@ -44,10 +48,7 @@ def _snapshot(session: Session) -> Snapshot:
     # without an autoflush: a jurisdiction written in this session is seen by `policy_for`
     # (the loaded row) and, once flushed, by the next call (the mapper events below)
     with session.no_autoflush:
-        stamp = tuple(session.execute(
-            select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at))
-            .where(Jurisdiction.active.is_(True))
-        ).one())
+        stamp = tuple(session.execute(_STAMP).one())
     snapshot = _cache.get(bind)
     if snapshot is None or snapshot.stamp != stamp:
         with _lock:

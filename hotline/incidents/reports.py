@@ -95,10 +95,12 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
         report.state = "awaiting_location"
         report.flags = {**report.flags, "asked_location": True}
     session.add(report)
-    message.report = report  # one flush: the report's INSERT, then the message's one UPDATE
-    session.flush()
+    # one flush: the report's INSERT, then the message's one UPDATE; a report that joins an
+    # incident goes in with it (`clustering.attach_report`), one that waits goes in now
+    message.report = report
     _link_call(session, message, report)
     if report.state == "awaiting_location":
+        session.flush()
         notify.to_reporter(session, reporter, "ask_location", report_id=report.id)
         outbox.defer(session, "follow_up_timeout", report.id,
                      run_at=utcnow() + timedelta(minutes=policy.follow_up_window_min),
@@ -242,6 +244,7 @@ def _link_call(session: Session, message: Message, report: Report) -> None:
         media[0].get("call_sid") if message.channel == "voice" and media
         and isinstance(media[0], dict) else None)
     if call_sid:
+        session.flush()  # the report's id
         session.execute(update(Call).where(Call.call_sid == call_sid,
                                            Call.report_id.is_(None)).values(report_id=report.id))
 

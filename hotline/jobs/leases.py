@@ -20,13 +20,13 @@ def lease(outbox_id: int | None) -> Iterator[bool]:
     The lock lives on a connection of its own, so it outlasts the job's commits, and dies with
     the process: the sweeper can tell a job that is running from one whose worker was killed.
     """
-    engine = db.engine
-    if outbox_id is None or engine.dialect.name != "postgresql":
+    state = db.state()
+    if outbox_id is None or state.engine.dialect.name != "postgresql":
         yield True
         return
     # autocommit: a session-level advisory lock needs no transaction, and none means no BEGIN
     # and COMMIT round trips for every job
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with state.autocommit.connect() as connection:
         held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
                                       {"ns": LEASE_NAMESPACE, "id": outbox_id}))
         try:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,10 @@ def period_of(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
+@lru_cache(maxsize=64)
 def day_of(period: str) -> date:
-    """Inverse of `period_of`; ValueError for anything else."""
+    """Inverse of `period_of`; ValueError for anything else (remembered: every value sealed
+    or opened asks it, and strptime is slow)."""
     return datetime.strptime(period, "%Y%m%d").replace(tzinfo=UTC).date()
 
 
