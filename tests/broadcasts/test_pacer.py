@@ -187,12 +187,21 @@ def test_the_redis_pacer_is_next_slot_on_redis_s_clock_for_every_worker(redis_ur
         got = [began + wait for wait, _ in reserved]
         assert max(Counter(math.floor(at) for at in got).values()) == 2  # rate 2: two a second
         # a worker falling behind catches up at the catch-up speed while the second is open
-        connection.delete(RedisPacer.KEY)
-        while not 0.05 < _redis_now(connection) % 1 < 0.3:
-            time.sleep(0.01)
-        a.reserve(100.0)
-        time.sleep(0.1)  # ten slots missed
-        waits = [b.reserve(100.0)[0] for _ in range(8)]
+        # (a stall of the machine that carries the reservations to the window's close, or past
+        # the next window, is another case: the scenario is played again, up to five times)
+        for _attempt in range(5):
+            connection.delete(RedisPacer.KEY)
+            while not 0.05 < _redis_now(connection) % 1 < 0.3:
+                time.sleep(0.01)
+            start = _redis_now(connection)
+            a.reserve(100.0)
+            time.sleep(0.1)  # ten slots missed
+            waits = [b.reserve(100.0)[0] for _ in range(8)]
+            end = _redis_now(connection)
+            if math.floor(start) == math.floor(end) and end % 1 < 0.8:
+                break
+        else:
+            pytest.fail("the machine stalled through every attempt")
         gap = (1 - GUARD) / 100
         assert waits[0] == 0.0
         assert [y - x for x, y in itertools.pairwise(waits)] == pytest.approx(
