@@ -111,7 +111,10 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
     """Put a triaged report into a matching incident or a new one; (incident, created)."""
     policy = policy_for(session, report.jurisdiction_id)
     # a new report goes in once, with its incident (one INSERT, no UPDATE after): nothing
-    # before the choice needs it in the database
+    # before the choice needs it in the database. An incident changed earlier in this
+    # transaction is flushed first, so that it is matched and locked as it stands.
+    if any(isinstance(obj, Incident) for obj in (*session.new, *session.dirty)):
+        session.flush()
     with session.no_autoflush:
         lock_jurisdiction(session, report.jurisdiction_id)
         match = find_match(session, report, policy)

@@ -92,3 +92,42 @@ def test_without_the_lock_the_race_is_real(pg_app, pg_client, twilio, monkeypatc
         thread.join()
     with pg_app.app_context():
         assert db.session.scalar(select(func.count(Incident.id))) == 2
+
+
+def test_an_incident_changed_earlier_in_the_transaction_is_matched_as_it_stands(
+        pg_app, pg_client, twilio):
+    """A new report goes into the database only once its incident is chosen (nothing before
+    the choice autoflushes it); an incident changed earlier in the same transaction must still
+    be matched with its changes, as the ORM's autoflush used to make sure."""
+    from hotline.incidents.clustering import attach_report, street_key
+    from hotline.models import Report
+
+    twilio.post_sms(pg_client, "ICE at 18th and Ashland, Pilsen", from_number="+17735550152")
+    twilio.post_sms(pg_client, "ICE at Cermak and Halsted in Chicago",
+                    from_number="+17735550153")
+    with pg_app.app_context():
+        session = db.session
+        first, second = session.scalars(select(Message.id).order_by(Message.id)).all()
+        dispatch.process_inbound_message(session, first)
+        session.commit()
+        incident = session.scalars(select(Incident)).one()
+        # on its own, the second report is somewhere else: an incident of its own
+        dispatch.process_inbound_message(session, second)
+        alone = session.scalars(select(Report).where(Report.id != incident.reports[0].id)).one()
+        key = street_key(alone.location or {})
+        assert key and alone.incident_id != incident.id
+        fields = {name: getattr(alone, name) for name in (
+            "reporter_id", "channel", "text_enc", "language", "location", "lat", "lon",
+            "jurisdiction_id", "needs_location", "confidence", "flags", "created_at")}
+        session.rollback()
+
+        # the same report, after an (unflushed) change gave the incident that corner too
+        incident = session.get(Incident, incident.id)
+        places = dict(incident.places or {})
+        incident.places = {**places, "streets": sorted([*places.get("streets", []), key])}
+        report = Report(**fields)
+        session.add(report)
+        chosen, created = attach_report(session, report)
+        assert (chosen.id, created) == (incident.id, False)
+        assert report.incident_id == incident.id
+        session.rollback()
