@@ -55,28 +55,35 @@ def job(func: Callable[P, R]) -> Callable[..., R | None]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, outbox_id: int | None = None) -> R | None:
-        context = nullcontext() if has_app_context() else worker_app().app_context()
-        with context, lease(outbox_id) as held:
-            if not held:
-                logger.info("job %s outbox %s is running elsewhere", func.__name__, outbox_id)
-                return None
-            session = db.session
-            try:
-                if outbox_id is not None:
-                    found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
-                    if found is None or found.done_at is not None:
-                        logger.info("job %s outbox %s already done", func.__name__, outbox_id)
-                        session.rollback()
-                        return None
-                result = func(*args)
-                if outbox_id is not None:
-                    session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
-                session.commit()
-                return result
-            except BaseException as exc:
-                session.rollback()
-                if outbox_id is not None:
-                    record_failure(outbox_id, exc)
-                raise
+        return run_job(func, args, outbox_id)[1]
 
     return wrapper
+
+
+def run_job(func: Callable[..., R], args: tuple[Any, ...] | list[Any],
+            outbox_id: int | None) -> tuple[bool, R | None]:
+    """`func(*args)` as one outbox job: under its lease, guarded by its row, committed with its
+    row marked done. (ran, result): ran is False when the job was running elsewhere or done."""
+    context = nullcontext() if has_app_context() else worker_app().app_context()
+    with context, lease(outbox_id) as held:
+        if not held:
+            logger.info("job %s outbox %s is running elsewhere", func.__name__, outbox_id)
+            return False, None
+        session = db.session
+        try:
+            if outbox_id is not None:
+                found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
+                if found is None or found.done_at is not None:
+                    logger.info("job %s outbox %s already done", func.__name__, outbox_id)
+                    session.rollback()
+                    return False, None
+            result = func(*args)
+            if outbox_id is not None:
+                session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
+            session.commit()
+            return True, result
+        except BaseException as exc:
+            session.rollback()
+            if outbox_id is not None:
+                record_failure(outbox_id, exc)
+            raise

@@ -46,10 +46,10 @@ def _outbox_id(app, message_id: int) -> int:  # noqa: ANN001
 
 
 def _run(app, message_id: int, outbox_id: int) -> None:  # noqa: ANN001
-    from workers.triage import triage_message
+    from workers.triage import triage_one  # one message's job (RQ's takes on queued ones too)
 
     with app.app_context():
-        triage_message(message_id, outbox_id=outbox_id)
+        triage_one(message_id, outbox_id=outbox_id)
 
 
 def _cost(app, client, twilio, second_from: str) -> list[str]:  # noqa: ANN001
