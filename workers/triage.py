@@ -100,9 +100,10 @@ def _run_ahead(backend: RQBackend, limit: int, deadline: float, own: str | None)
             if not taken:
                 break  # nothing queued, a job not of the outbox, or a page or timer waiting
             job_id = taken.decode() if isinstance(taken, bytes) else str(taken)
-            if job_id == own:
-                continue  # its run just ended
-            if not _run_taken(backend, int(job_id.removeprefix("outbox-"))):
+            number = job_id.removeprefix("outbox-")
+            if job_id == own or not number.isdigit():
+                continue  # its run just ended (or no outbox row has such an id)
+            if not _run_taken(backend, int(number)):
                 break
             ran += 1
     except RedisError as exc:  # what was taken is pending in the outbox: the sweeper has it
