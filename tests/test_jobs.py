@@ -118,3 +118,27 @@ def test_inline_runner_thread_processes_webhooks(app, client, twilio):
             time.sleep(0.05)
         assert db.session.scalar(select(func.count(Incident.id))) == 1
     backend.stop()
+
+
+def test_the_scheduler_thread_outlives_a_failed_round(monkeypatch):
+    """A scheduling round that fails (Redis away a moment) is tried again by the scheduler
+    thread itself; it used to end the thread, and with it every escalation timer until RQ's
+    maintenance restarted it minutes later."""
+    import redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from workers import start
+
+    monkeypatch.setattr(start, "SCHEDULER_RETRY", 0.01)
+    scheduler = start._ThreadScheduler(["timers"], connection=redis.Redis())  # never reached
+    rounds: list[int] = []
+
+    def work() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) < 3:
+            raise RedisConnectionError("Redis went away")
+        scheduler.request_stop()  # the worker's stop, in the third round
+
+    monkeypatch.setattr(scheduler, "work", work)
+    scheduler._run()
+    assert rounds == [0, 1, 2]

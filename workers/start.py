@@ -70,6 +70,10 @@ class _ThreadScheduler(RQScheduler):
     worker's own stop waits on the child. A thread shares the process and has no such hazard.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._asked = threading.Event()  # set by a stop: ends the wait after a failed round
+
     def _install_signal_handlers(self) -> None:
         """The worker's signals stop the scheduler (a thread cannot install handlers)."""
 
@@ -77,22 +81,37 @@ class _ThreadScheduler(RQScheduler):
         """Run the scheduling loop in a daemon thread; `_process` is what RQ checks."""
         self._status = self.Status.STARTED
         self._stop_requested = False
+        self._asked.clear()
         thread = threading.Thread(target=self._run, name="rq-scheduler", daemon=True)
         self._process = thread
         thread.start()
         return thread
 
+    def request_stop(self, signum: int | None = None, frame: Any = None) -> None:  # noqa: ANN401
+        """Stop at the end of the round (or of the wait after a failed one)."""
+        super().request_stop(signum, frame)
+        self._asked.set()
+
     def _run(self) -> None:
+        """The scheduling loop until asked to stop; a round that fails (Redis away a moment)
+        is tried again after a pause, here: RQ's own maintenance would restart the scheduler
+        only at its next round, minutes later, and no escalation timer fires meanwhile."""
         self.log.info("Scheduler for %s started", ", ".join(sorted(self._queue_names)))
-        try:
-            self.work()
-        except Exception:  # noqa: BLE001 - the worker starts a new one at its next maintenance
-            self.log.exception("Scheduler raised an exception")
-            return
+        while not self._stop_requested:
+            try:
+                self.work()  # returns once asked to stop
+            except RedisError as exc:
+                self.log.warning("Scheduler: redis unavailable (%s); trying again",
+                                 type(exc).__name__)
+                self._asked.wait(SCHEDULER_RETRY)
+            except Exception:  # noqa: BLE001 - a scheduler that stops stops every timer
+                self.log.exception("Scheduler raised an exception; trying again")
+                self._asked.wait(SCHEDULER_RETRY)
         self.log.info("Scheduler stopped")
 
 
 SCHEDULER_STOP_WAIT = 5.0  # seconds; its loop sleeps 1 s between rounds
+SCHEDULER_RETRY = 2.0  # seconds between a failed scheduling round and the next try
 
 
 HEARTBEAT_EVERY = 5.0  # seconds between the worker's own heartbeats (its key lives 480 s)

@@ -6,7 +6,7 @@ import logging
 import time
 from contextlib import nullcontext
 
-from flask import has_app_context
+from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import bindparam, select
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 # A triage job that finds more triage jobs queued behind it runs them itself, one transaction
 # each, before it returns: RQ's own bookkeeping (about a fifth of a message's CPU in a burst)
-# is then paid once for several messages. Never more than this many, nor for longer, and never
-# while a page, a timer or a community alert waits on a queue that comes first.
+# is then paid once for several messages. Never more than this many, none started after this
+# long, and none while a page, a timer or a community alert waits on a queue that comes first.
 AHEAD_MESSAGES = 16
 AHEAD_SECONDS = 0.25
 _FIRST = outbox.QUEUES[:outbox.QUEUES.index("triage")]  # the queues RQ takes before triage
@@ -51,7 +51,8 @@ def triage_message(message_id: int, outbox_id: int | None = None) -> None:
 def run_ahead(limit: int = AHEAD_MESSAGES, seconds: float = AHEAD_SECONDS,
               own: str | None = None) -> int:
     """Take triage jobs off the head of the `triage` queue and run them here, each as its own
-    outbox job (lease, guard, commit); returns how many were taken and run.
+    outbox job (lease, guard, commit, a session of its own), starting none after `seconds`;
+    returns how many were taken and run.
 
     A job is taken off the queue, and its RQ key deleted, in one Redis script: no other worker
     can take it too, and from then on its outbox row is its only record. It is run here, or
@@ -61,10 +62,10 @@ def run_ahead(limit: int = AHEAD_MESSAGES, seconds: float = AHEAD_SECONDS,
     this process has just run, which RQ normally took off the queue already (a direct call,
     as in the tests, leaves it there).
     """
-    app = worker_app()
+    app = current_app._get_current_object() if has_app_context() else worker_app()
     backend = outbox.backend_of(app)
     if not isinstance(backend, RQBackend):
-        return 0
+        return 0  # the embedded default: its runner takes the jobs in order anyway
     context = nullcontext() if has_app_context() else app.app_context()
     with context:
         if db.engine.dialect.name != "postgresql":
@@ -103,6 +104,9 @@ def _run_ahead(backend: RQBackend, limit: int, deadline: float, own: str | None)
             number = job_id.removeprefix("outbox-")
             if job_id == own or not number.isdigit():
                 continue  # its run just ended (or no outbox row has such an id)
+            # each job its own session, as under RQ: rows an earlier job loaded (a reporter,
+            # a jurisdiction) are read again, never served as that job saw them
+            db.state().scoped.remove()
             if not _run_taken(backend, int(number)):
                 break
             ran += 1

@@ -1,12 +1,13 @@
 """The sweeper: hands RQ every committed outbox job it does not hold (Redis was away, a
-worker was killed mid-job), so a commit never loses work."""
+worker was killed mid-job, a job taken ahead failed or died with its worker), so a commit never
+loses work. A job whose lease is held is running somewhere, and is left alone."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
 
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select
@@ -37,7 +38,7 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
         try:
             job = Job.fetch(f"outbox-{row.id}", connection=backend.redis)
             status = job.get_status()
-        except NoSuchJobError:
+        except (NoSuchJobError, InvalidJobOperation):  # gone, or gone between the two reads
             job, status = None, None
         if status == JobStatus.STARTED and job is not None and _abandoned(session, job, now):
             # its worker died mid-job (SIGKILL, OOM, lost machine): run it again
@@ -48,14 +49,16 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
         if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
                       JobStatus.DEFERRED):
             continue
-        if status == JobStatus.FINISHED:
-            continue  # its own commit marks the row; a finished job with a pending row re-runs
+        if status in (None, JobStatus.FINISHED) and _running(session, row.id):
+            # no RQ job, or one that ended without the work (it found the lease held): a triage
+            # job that took it ahead (`workers.triage.run_ahead`) is running it now
+            continue
         if row.attempts >= MAX_ATTEMPTS:
             row.failed_at = now
             logger.error("outbox job %s (%s) gave up after %d attempts", row.id, row.job,
                          row.attempts)
             continue
-        if status is not None:
+        if status not in (None, JobStatus.FINISHED):
             row.attempts += 1  # it failed in RQ (retries exhausted or the worker died)
         backend.enqueue(row.id, row.job, list(row.args), row.run_at)
         handed += 1
@@ -63,6 +66,13 @@ def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = No
     if handed:
         logger.info("sweeper handed %d pending job(s) to RQ", handed)
     return handed
+
+
+def _running(session: Session, outbox_id: int) -> bool:
+    """Whether some worker holds the job's lease (PostgreSQL; elsewhere nobody can tell)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return not leases.is_free(session.get_bind(), outbox_id)
 
 
 def _abandoned(session: Session, job: Job, now: datetime) -> bool:

@@ -159,3 +159,114 @@ def test_a_failure_taken_ahead_is_left_for_the_sweeper(pg_app, pg_client, twilio
         assert sweeper.sweep_outbox(db.session, backend) == 1  # handed to RQ again
         db.session.commit()
     assert f"outbox-{bad_row}" in _triage_queue(pg_app).job_ids
+
+
+def test_each_job_taken_ahead_reads_the_rows_afresh(pg_app, pg_client, twilio, monkeypatch):
+    """Jobs taken ahead run one after another in one process: each gets a session of its own,
+    so a row an earlier one loaded (here the reporter, changed meanwhile by someone else) is
+    read as it stands, as it would be under RQ."""
+    import psycopg
+
+    from hotline.intake import dispatch
+    from hotline.models import Reporter
+    from workers.triage import run_ahead
+
+    _incident_first(pg_app, pg_client, twilio)
+    for k in range(2):  # the same reporter twice
+        twilio.post_sms(pg_client, f"ICE at {PLACE}, {k + 2} vans", from_number="+17735551234")
+    seen: list[int] = []
+    alive: list[Reporter] = []  # as an ORM object in a reference cycle stays until collected
+    real = dispatch.process_inbound_message
+    dsn = pg_app.config["SETTINGS"].database_url.replace("postgresql+psycopg", "postgresql")
+
+    def watching(session, message_id):  # noqa: ANN001, ANN202
+        reporter_id = session.get(Message, message_id).reporter_id
+        alive.append(session.get(Reporter, reporter_id))
+        seen.append(alive[-1].confirmed_count)
+        result = real(session, message_id)
+        with psycopg.connect(dsn, autocommit=True) as other:  # a verification elsewhere
+            other.execute("UPDATE reporters SET confirmed_count = confirmed_count + 1 "
+                          "WHERE id = %s", (reporter_id,))
+        return result
+
+    monkeypatch.setattr(dispatch, "process_inbound_message", watching)
+    assert run_ahead(limit=10, seconds=30) == 2
+    assert seen == [0, 1]
+
+
+def _hold_lease(app, outbox_id: int):  # noqa: ANN001, ANN202
+    """A worker running the job: its lease held on a connection of its own."""
+    import psycopg
+
+    from hotline.jobs.leases import LEASE_NAMESPACE
+
+    dsn = app.config["SETTINGS"].database_url.replace("postgresql+psycopg", "postgresql")
+    holder = psycopg.connect(dsn, autocommit=True)
+    assert holder.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                          (LEASE_NAMESPACE, outbox_id)).fetchone()[0]
+    return holder
+
+
+def _aged(app, outbox_id: int) -> None:  # noqa: ANN001
+    from hotline.jobs import sweeper
+
+    with app.app_context():
+        row = db.session.get(OutboxJob, outbox_id)
+        row.created_at = row.created_at - sweeper.SWEEP_GRACE * 2
+        db.session.commit()
+
+
+def test_the_sweeper_leaves_a_job_taken_ahead_alone_while_it_runs(pg_app, pg_client, twilio):
+    """A job taken ahead has no RQ job any more: while its lease is held it is running, and
+    the sweeper must not hand it out again (it once did, for every job of a burst's backlog)."""
+    from hotline.jobs import sweeper
+
+    _post(pg_client, twilio, 1)
+    backend = outbox.backend_of(pg_app)
+    with pg_app.app_context():
+        row_id = db.session.scalars(select(OutboxJob.id)).one()
+    backend.queue("triage").empty()  # taken ahead: off the queue, its RQ key gone
+    _aged(pg_app, row_id)
+    holder = _hold_lease(pg_app, row_id)
+    try:
+        with pg_app.app_context():
+            assert sweeper.sweep_outbox(db.session, backend) == 0
+            db.session.commit()
+    finally:
+        holder.close()  # the run died with its worker: the lease went with it
+    with pg_app.app_context():
+        assert sweeper.sweep_outbox(db.session, backend) == 1
+        db.session.commit()
+        assert db.session.get(OutboxJob, row_id).attempts == 0
+    assert f"outbox-{row_id}" in backend.queue("triage").job_ids
+
+
+def test_an_rq_job_that_found_its_lease_held_is_handed_out_again(pg_app, pg_client, twilio):
+    """RQ ran a job while another worker held its lease ("running elsewhere": a job taken
+    ahead), so RQ calls it finished with the row still pending. If that other run then failed,
+    the sweeper runs it again (it used to wait an hour, until RQ forgot the finished job)."""
+    from hotline.jobs import sweeper
+    from workers.start import run_worker
+
+    _post(pg_client, twilio, 1)
+    backend = outbox.backend_of(pg_app)
+    with pg_app.app_context():
+        row_id = db.session.scalars(select(OutboxJob.id)).one()
+    holder = _hold_lease(pg_app, row_id)
+    try:
+        run_worker(pg_app, queues=["triage"], burst=True)
+        with pg_app.app_context():
+            assert db.session.get(OutboxJob, row_id).done_at is None
+        assert backend.queue("triage").fetch_job(f"outbox-{row_id}").get_status() == "finished"
+        _aged(pg_app, row_id)
+        with pg_app.app_context():
+            assert sweeper.sweep_outbox(db.session, backend) == 0  # still held: running
+            db.session.commit()
+    finally:
+        holder.close()
+    with pg_app.app_context():
+        assert sweeper.sweep_outbox(db.session, backend) == 1
+        db.session.commit()
+    run_worker(pg_app, queues=["triage"], burst=True)
+    with pg_app.app_context():
+        assert db.session.get(OutboxJob, row_id).done_at is not None
