@@ -55,20 +55,20 @@ def job(func: Callable[P, R]) -> Callable[..., R | None]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, outbox_id: int | None = None) -> R | None:
-        return run_job(func, args, outbox_id)[1]
+        return run_job(func, args, outbox_id)
 
     return wrapper
 
 
 def run_job(func: Callable[..., R], args: tuple[Any, ...] | list[Any],
-            outbox_id: int | None) -> tuple[bool, R | None]:
+            outbox_id: int | None) -> R | None:
     """`func(*args)` as one outbox job: under its lease, guarded by its row, committed with its
-    row marked done. (ran, result): ran is False when the job was running elsewhere or done."""
+    row marked done; None without running it when it is running elsewhere or done."""
     context = nullcontext() if has_app_context() else worker_app().app_context()
     with context, lease(outbox_id) as held:
         if not held:
             logger.info("job %s outbox %s is running elsewhere", func.__name__, outbox_id)
-            return False, None
+            return None
         session = db.session
         try:
             if outbox_id is not None:
@@ -76,12 +76,12 @@ def run_job(func: Callable[..., R], args: tuple[Any, ...] | list[Any],
                 if found is None or found.done_at is not None:
                     logger.info("job %s outbox %s already done", func.__name__, outbox_id)
                     session.rollback()
-                    return False, None
+                    return None
             result = func(*args)
             if outbox_id is not None:
                 session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
             session.commit()
-            return True, result
+            return result
         except BaseException as exc:
             session.rollback()
             if outbox_id is not None:

@@ -62,12 +62,12 @@ def run_ahead(limit: int = AHEAD_MESSAGES, seconds: float = AHEAD_SECONDS,
     this process has just run, which RQ normally took off the queue already (a direct call,
     as in the tests, leaves it there).
     """
-    app = current_app._get_current_object() if has_app_context() else worker_app()
+    inside = has_app_context()
+    app = current_app._get_current_object() if inside else worker_app()
     backend = outbox.backend_of(app)
     if not isinstance(backend, RQBackend):
         return 0  # the embedded default: its runner takes the jobs in order anyway
-    context = nullcontext() if has_app_context() else app.app_context()
-    with context:
+    with nullcontext() if inside else app.app_context():
         if db.engine.dialect.name != "postgresql":
             return 0
         return _run_ahead(backend, limit, time.monotonic() + seconds, own)
@@ -92,8 +92,7 @@ return head
 def _run_ahead(backend: RQBackend, limit: int, deadline: float, own: str | None) -> int:
     take = backend.redis.register_script(_TAKE)
     keys = [backend.queue(name).key for name in ("triage", *_FIRST)]
-    prefix = Job.key_for("")
-    prefix = prefix.decode() if isinstance(prefix, bytes) else prefix
+    prefix = Job.key_for("")  # "rq:job:"
     ran = 0
     try:
         while ran < limit and time.monotonic() < deadline:

@@ -80,7 +80,7 @@ def test_one_rq_job_triages_the_messages_queued_behind_it(pg_app, pg_client, twi
 
 
 def test_nothing_is_taken_while_a_page_waits(pg_app, pg_client, twilio):
-    from workers.triage import triage_message
+    from workers.triage import run_ahead, triage_message
 
     _incident_first(pg_app, pg_client, twilio)
     _post(pg_client, twilio, 3)
@@ -95,6 +95,9 @@ def test_nothing_is_taken_while_a_page_waits(pg_app, pg_client, twilio):
     triage_message(message_id, outbox_id=outbox_id)
     assert _counts(pg_app) == (1, 1, 1)
     assert _triage_queue(pg_app).count == 2  # the rest left to RQ, which takes the page first
+    backend.queue("alerts").empty()  # the page sent: the next job takes the rest on
+    assert run_ahead() == 2
+    assert _counts(pg_app) == (3, 3, 3)
 
 
 def test_two_workers_taking_ahead_at_once_triage_each_message_once(pg_app, pg_client, twilio):
