@@ -142,3 +142,38 @@ def test_the_scheduler_thread_outlives_a_failed_round(monkeypatch):
     monkeypatch.setattr(scheduler, "work", work)
     scheduler._run()
     assert rounds == [0, 1, 2]
+
+
+def test_a_stop_asked_while_the_worker_tears_down_is_remembered(redis_url):
+    """A SIGTERM that lands after RQ's work loop has ended (here while the scheduler thread is
+    joined) used to reach RQ's handler, which raises StopRequested outside the loop that
+    catches it: the worker exited 1 (seen in CI with Redis away). It is now only remembered."""
+    import os
+    import signal
+
+    import redis
+    from rq import Queue
+
+    from workers import start
+
+    connection = redis.Redis.from_url(redis_url)
+    worker = start._Worker([Queue("timers", connection=connection)], connection=connection)
+    worker.scheduler = start._ThreadScheduler(worker.queues, connection=connection)
+    worker.scheduler.start()
+    stop_scheduler = worker.stop_scheduler
+
+    def stop_scheduler_as_a_signal_comes() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        stop_scheduler()
+
+    worker.stop_scheduler = stop_scheduler_as_a_signal_comes
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.register_birth()
+        worker._install_signal_handlers()  # what work() does before its loop
+        worker.teardown()
+        assert worker.stop_asked
+        assert not worker.scheduler._process.is_alive()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

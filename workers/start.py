@@ -170,6 +170,19 @@ class _Worker(SimpleWorker):
             self.scheduler.request_stop()
             thread.join(SCHEDULER_STOP_WAIT)
 
+    def teardown(self) -> None:
+        """As RQ's (stop the scheduler, register the death), with a SIGTERM/SIGINT now only
+        remembered: RQ's handler raises StopRequested when idle, and its work loop, which
+        catches that, has ended here (a CI run saw one land while the scheduler thread was
+        joined after Redis went away: the worker exited 1 instead of stopping)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._remember_stop)
+        super().teardown()
+
+    def _remember_stop(self, _signum: int, _frame: Any) -> None:  # noqa: ANN401
+        self.stop_asked = True
+
     def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
         """Remember the request, then stop as RQ does (warm: the current job finishes)."""
         self.stop_asked = True
