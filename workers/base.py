@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from hotline.core.extensions import db
 from hotline.jobs.leases import lease
@@ -23,11 +24,43 @@ R = TypeVar("R")
 _app: Flask | None = None
 
 # The outbox row's guard and its "done", as Core statements on the table (a third of the ORM's
-# cost per statement: they run for every job). The guard locks the row until the job commits.
+# cost per statement: they run for every job); on PostgreSQL they go to the driver itself, on
+# the session's connection and in its transaction (a third again). The guard locks the row
+# until the job commits.
 _OUTBOX = OutboxJob.__table__
 _GUARD = select(_OUTBOX.c.done_at).where(_OUTBOX.c.id == bindparam("id")).with_for_update()
 _DONE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row")).values(
     done_at=bindparam("done"))
+_GUARD_PG = "SELECT done_at FROM outbox_jobs WHERE id = %s FOR UPDATE"
+_DONE_PG = "UPDATE outbox_jobs SET done_at = %s WHERE id = %s"
+
+
+def _driver(session: Session) -> Any | None:  # noqa: ANN401 - psycopg's connection
+    """The session's psycopg connection (its transaction begun), or None off PostgreSQL."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    return connection.connection.driver_connection
+
+
+def _to_do(session: Session, outbox_id: int) -> bool:
+    """Lock the job's outbox row: True when it exists and is not done."""
+    driver = _driver(session)
+    if driver is None:
+        found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
+    else:
+        found = driver.execute(_GUARD_PG, (outbox_id,)).fetchone()
+    return found is not None and found[0] is None
+
+
+def _mark_done(session: Session, outbox_id: int) -> None:
+    """The job's outbox row done, in the job's transaction (its work flushed first)."""
+    session.flush()
+    driver = _driver(session)
+    if driver is None:
+        session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
+    else:
+        driver.execute(_DONE_PG, (utcnow(), outbox_id))
 
 
 def worker_app() -> Flask:
@@ -71,15 +104,13 @@ def run_job(func: Callable[..., R], args: tuple[Any, ...] | list[Any],
             return None
         session = db.session
         try:
-            if outbox_id is not None:
-                found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
-                if found is None or found.done_at is not None:
-                    logger.info("job %s outbox %s already done", func.__name__, outbox_id)
-                    session.rollback()
-                    return None
+            if outbox_id is not None and not _to_do(session, outbox_id):
+                logger.info("job %s outbox %s already done", func.__name__, outbox_id)
+                session.rollback()
+                return None
             result = func(*args)
             if outbox_id is not None:
-                session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
+                _mark_done(session, outbox_id)
             session.commit()
             return result
         except BaseException as exc:

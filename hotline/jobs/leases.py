@@ -3,14 +3,21 @@ so the sweeper can tell a running job from one whose worker died (the lock dies 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy import Engine, text
 
 from hotline.core.extensions import db
 
+logger = logging.getLogger(__name__)
 LEASE_NAMESPACE = 0x4A62  # advisory-lock namespace of running jobs ("Jb")
+
+
+_TRY = "SELECT pg_try_advisory_lock(%s, %s)"
+_UNLOCK = "SELECT pg_advisory_unlock(%s, %s)"
 
 
 @contextmanager
@@ -24,17 +31,31 @@ def lease(outbox_id: int | None) -> Iterator[bool]:
     if outbox_id is None or state.engine.dialect.name != "postgresql":
         yield True
         return
-    # autocommit: a session-level advisory lock needs no transaction, and none means no BEGIN
-    # and COMMIT round trips for every job
-    with state.autocommit.connect() as connection:
-        held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :id)"),
-                                      {"ns": LEASE_NAMESPACE, "id": outbox_id}))
+    # every job takes one: its two statements go straight to the driver (psycopg), in
+    # autocommit (a session-level lock needs no transaction), on a connection of the pool.
+    # Through SQLAlchemy they cost about three times the CPU (~290 against ~90 µs a job).
+    pooled = state.engine.raw_connection()
+    connection = pooled.driver_connection
+    try:
+        connection.autocommit = True
+        held = bool(connection.execute(_TRY, (LEASE_NAMESPACE, outbox_id)).fetchone()[0])
+    except BaseException:
+        pooled.invalidate()  # in an unknown state now
+        pooled.close()
+        raise
+    try:
+        yield held
+    finally:
         try:
-            yield held
-        finally:
             if held:
-                connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
-                                   {"ns": LEASE_NAMESPACE, "id": outbox_id})
+                connection.execute(_UNLOCK, (LEASE_NAMESPACE, outbox_id))
+            connection.autocommit = False  # as the pool hands its connections out
+        except psycopg.Error as exc:  # the connection went: the lock went with it
+            logger.warning("lease of outbox %s: connection lost (%s)", outbox_id,
+                           type(exc).__name__)
+            pooled.invalidate()
+        finally:
+            pooled.close()
 
 
 def is_free(engine: Engine, outbox_id: int) -> bool:
