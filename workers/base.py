@@ -12,7 +12,7 @@ from flask import Flask, has_app_context
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from hotline.core.extensions import db
+from hotline.core.extensions import db, driver_connection
 from hotline.jobs.leases import lease
 from hotline.jobs.outbox import record_failure
 from hotline.models import OutboxJob, utcnow
@@ -35,17 +35,9 @@ _GUARD_PG = "SELECT done_at FROM outbox_jobs WHERE id = %s FOR UPDATE"
 _DONE_PG = "UPDATE outbox_jobs SET done_at = %s WHERE id = %s"
 
 
-def _driver(session: Session) -> Any | None:  # noqa: ANN401 - psycopg's connection
-    """The session's psycopg connection (its transaction begun), or None off PostgreSQL."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
-    return connection.connection.driver_connection
-
-
 def _to_do(session: Session, outbox_id: int) -> bool:
     """Lock the job's outbox row: True when it exists and is not done."""
-    driver = _driver(session)
+    driver = driver_connection(session)
     if driver is None:
         found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
     else:
@@ -56,7 +48,7 @@ def _to_do(session: Session, outbox_id: int) -> bool:
 def _mark_done(session: Session, outbox_id: int) -> None:
     """The job's outbox row done, in the job's transaction (its work flushed first)."""
     session.flush()
-    driver = _driver(session)
+    driver = driver_connection(session)
     if driver is None:
         session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
     else:

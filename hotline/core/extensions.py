@@ -63,6 +63,18 @@ class Database:
             session.close()
 
 
+def driver_connection(session: Session) -> Any | None:  # noqa: ANN401 - psycopg's connection
+    """The psycopg connection under the session's transaction (begun), or None off PostgreSQL.
+
+    For the few fixed statements every job runs: sent to the driver itself they cost about a
+    third of the CPU SQLAlchemy's execution takes (~30 against ~100 µs here), and they run in
+    the session's transaction all the same. SQLAlchemy's type processing does not apply."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    return connection.connection.driver_connection
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with settings that suit the backend. Statement parameters never appear in
     errors or tracebacks (they can hold ciphertext, HMACs, or a reporter's search)."""

@@ -11,10 +11,11 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.distances import distance_m
+from hotline.core.extensions import driver_connection
 from hotline.core.policy import Policy
 from hotline.incidents import lifecycle
 from hotline.incidents.geography import policy_for
@@ -30,9 +31,10 @@ _LOCK_NAMESPACE = 0x486C  # "Hl": keeps our advisory locks apart from anyone els
 
 def lock_jurisdiction(session: Session, jurisdiction_id: int | None) -> None:
     """Serialise clustering within one jurisdiction until the transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                        {"ns": _LOCK_NAMESPACE, "key": jurisdiction_id or 0})
+    driver = driver_connection(session)  # PostgreSQL: the lock; elsewhere one writer anyway
+    if driver is not None:
+        driver.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       (_LOCK_NAMESPACE, jurisdiction_id or 0))
 
 
 # coordinates from these sources stand for a small area; others are a whole town's centroid

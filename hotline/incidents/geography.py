@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, object_session
 
+from hotline.core.extensions import driver_connection
 from hotline.core.policy import Policy
 from hotline.models import Jurisdiction
 from hotline.models.geo import imported_by_key, imported_rows, imported_slugs
@@ -33,9 +34,11 @@ class Snapshot:
 
 _cache: dict[str, Snapshot] = {}
 _TABLE = Jurisdiction.__table__
-# a Core statement on the table: this runs once per transaction of every job and request
+# a Core statement on the table: this runs once per transaction of every job and request (on
+# PostgreSQL at the driver: the stamp is only compared with the last one, never shown)
 _STAMP = select(func.count(_TABLE.c.id), func.max(_TABLE.c.updated_at)).where(
     _TABLE.c.active.is_(True))
+_STAMP_PG = "SELECT count(id), max(updated_at) FROM jurisdictions WHERE active IS true"
 
 
 def _snapshot(session: Session) -> Snapshot:
@@ -47,8 +50,10 @@ def _snapshot(session: Session) -> Snapshot:
     bind = str(session.get_bind().url)
     # without an autoflush: a jurisdiction written in this session is seen by `policy_for`
     # (the loaded row) and, once flushed, by the next call (the mapper events below)
+    driver = driver_connection(session)
     with session.no_autoflush:
-        stamp = tuple(session.execute(_STAMP).one())
+        stamp = tuple(driver.execute(_STAMP_PG).fetchone() if driver is not None
+                      else session.execute(_STAMP).one())
     snapshot = _cache.get(bind)
     if snapshot is None or snapshot.stamp != stamp:
         with _lock:

@@ -15,16 +15,16 @@ from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-# A first message from a new number joining an incident: the outbox row (2), the message with
-# its reporter, the jurisdictions' stamp, the rate-limit count, the jurisdiction's clustering
-# lock, the candidates, the incident locked, the report's INSERT (with its incident) and its
-# message's one UPDATE (processed, and its report), the reporters' credibility, then at the
-# commit one UPDATE of the incident, its timeline entry and the outbox row. A reporter who wrote
-# before adds a look for a pending "where?" (and here an UPDATE of their language: they wrote
-# in English, then in Spanish). Besides these, the lease's two statements go to the driver
-# itself (`hotline.jobs.leases`), where SQLAlchemy's events do not see them.
-STATEMENTS_FIRST_MESSAGE = 13
-STATEMENTS_RETURNING_REPORTER = 15
+# A first message from a new number joining an incident, through SQLAlchemy: the message with
+# its reporter, the rate-limit count, the candidates, the incident locked, the report's INSERT
+# (with its incident) and its message's one UPDATE (processed, and its report), the reporters'
+# credibility, then at the commit one UPDATE of the incident and its timeline entry. A reporter
+# who wrote before adds a look for a pending "where?" (and here an UPDATE of their language:
+# they wrote in English, then in Spanish). Besides these, six fixed statements go to the driver
+# itself, where SQLAlchemy's events do not see them: the lease (2), the outbox row's guard and
+# its "done", the jurisdictions' stamp and the jurisdiction's clustering lock.
+STATEMENTS_FIRST_MESSAGE = 9
+STATEMENTS_RETURNING_REPORTER = 11
 
 
 def _statements(app):  # noqa: ANN001, ANN202
