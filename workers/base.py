@@ -12,7 +12,7 @@ from flask import Flask, has_app_context
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from hotline.core.extensions import db, driver_connection
+from hotline.core.extensions import db, driver_connection, for_driver
 from hotline.jobs.leases import lease
 from hotline.jobs.outbox import record_failure
 from hotline.models import OutboxJob, utcnow
@@ -31,8 +31,7 @@ _OUTBOX = OutboxJob.__table__
 _GUARD = select(_OUTBOX.c.done_at).where(_OUTBOX.c.id == bindparam("id")).with_for_update()
 _DONE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row")).values(
     done_at=bindparam("done"))
-_GUARD_PG = "SELECT done_at FROM outbox_jobs WHERE id = %s FOR UPDATE"
-_DONE_PG = "UPDATE outbox_jobs SET done_at = %s WHERE id = %s"
+_GUARD_PG, _DONE_PG = for_driver(_GUARD), for_driver(_DONE)
 
 
 def _to_do(session: Session, outbox_id: int) -> bool:
@@ -41,7 +40,7 @@ def _to_do(session: Session, outbox_id: int) -> bool:
     if driver is None:
         found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
     else:
-        found = driver.execute(_GUARD_PG, (outbox_id,)).fetchone()
+        found = driver.execute(_GUARD_PG, {"id": outbox_id}).fetchone()
     return found is not None and found[0] is None
 
 
@@ -52,7 +51,7 @@ def _mark_done(session: Session, outbox_id: int) -> None:
     if driver is None:
         session.execute(_DONE, {"row": outbox_id, "done": utcnow()})
     else:
-        driver.execute(_DONE_PG, (utcnow(), outbox_id))
+        driver.execute(_DONE_PG, {"row": outbox_id, "done": utcnow()})
 
 
 def worker_app() -> Flask:

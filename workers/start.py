@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -175,12 +176,10 @@ class _Worker(SimpleWorker):
         remembered: RQ's handler raises StopRequested when idle, and its work loop, which
         catches that, has ended here (a CI run saw one land while the scheduler thread was
         joined after Redis went away: the worker exited 1 instead of stopping)."""
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, self._remember_stop)
+        _remember_signals(self._remember_stop)
         super().teardown()
 
-    def _remember_stop(self, _signum: int, _frame: Any) -> None:  # noqa: ANN401
+    def _remember_stop(self) -> None:
         self.stop_asked = True
 
     def request_stop(self, signum: int, frame: Any) -> None:  # noqa: ANN401
@@ -237,7 +236,7 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
             finally:
                 # RQ's handlers belong to the worker that just ended: a signal now must not
                 # call into it (its stop talks to Redis, and Redis may be what went away)
-                _remember_signals(asked)
+                _remember_signals(asked.set)
             done += worker.jobs_done
             if burst or worker.stop_asked or asked.is_set():  # asked to stop: stop
                 return bool(result)
@@ -254,12 +253,12 @@ def run_worker(app: Flask, queues: tuple[str, ...] | list[str] | None = None,
         stop.set()
 
 
-def _remember_signals(asked: threading.Event) -> None:
-    """Between RQ workers a SIGTERM/SIGINT is ours: it only sets `asked` (the next RQ worker
-    installs its own)."""
+def _remember_signals(remember: Callable[[], None]) -> None:
+    """A SIGTERM/SIGINT from now on only calls `remember` (between RQ workers, and while one
+    tears down; the next RQ worker installs its own handlers)."""
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda _signum, _frame: asked.set())
+            signal.signal(sig, lambda _signum, _frame: remember())
 
 
 def _wait_for_redis(backend: rq_backend.RQBackend, asked: threading.Event) -> bool:

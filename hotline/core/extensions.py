@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -73,6 +73,15 @@ def driver_connection(session: Session) -> Any | None:  # noqa: ANN401 - psycopg
     if connection.dialect.name != "postgresql":
         return None
     return connection.connection.driver_connection
+
+
+def for_driver(statement: Executable) -> str:
+    """A Core statement as the SQL psycopg takes (`%(name)s` parameters), for
+    `driver_connection`: compiled once, where the statement is defined, so that the two
+    never differ. Only for statements whose parameters and columns need no type processing."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    return str(statement.compile(dialect=psycopg.dialect()))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

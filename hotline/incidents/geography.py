@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, object_session
 
-from hotline.core.extensions import driver_connection
+from hotline.core.extensions import driver_connection, for_driver
 from hotline.core.policy import Policy
 from hotline.models import Jurisdiction
 from hotline.models.geo import imported_by_key, imported_rows, imported_slugs
@@ -38,7 +38,7 @@ _TABLE = Jurisdiction.__table__
 # PostgreSQL at the driver: the stamp is only compared with the last one, never shown)
 _STAMP = select(func.count(_TABLE.c.id), func.max(_TABLE.c.updated_at)).where(
     _TABLE.c.active.is_(True))
-_STAMP_PG = "SELECT count(id), max(updated_at) FROM jurisdictions WHERE active IS true"
+_STAMP_PG = for_driver(_STAMP)
 
 
 def _snapshot(session: Session) -> Snapshot:

@@ -178,7 +178,7 @@ def test_between_workers_a_stop_request_ends_the_wait_for_redis():
         timer.start()
         backend = Away()
         asked = threading.Event()
-        _remember_signals(asked)  # what run_worker does as soon as an RQ worker ends
+        _remember_signals(asked.set)  # what run_worker does as soon as an RQ worker ends
         assert _wait_for_redis(backend, asked) is False
         assert backend.pings < 5 and seen == []
     finally:
