@@ -7,15 +7,17 @@ subscribes to it where the app is created (see `hotline.routing.receivers`).
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline.core.extensions import driver_connection, for_driver
 from hotline.core.refusals import Refusal
 from hotline.models import Incident, IncidentEvent, Report, utcnow
 
@@ -61,15 +63,17 @@ class TransitionError(Refusal):
     """A status change the incident's lifecycle does not allow."""
 
 
+# built once: `lock` runs for every report, and building a statement (and its cache key)
+# costs about as much as running it
+_LOCKED = select(Incident).with_for_update().execution_options(populate_existing=True)
+_LOCKED_BY_ID = _LOCKED.where(Incident.id == bindparam("id"))
+_LOCKED_BY_CODE = _LOCKED.where(Incident.code == bindparam("code"))
+
+
 def lock(session: Session, incident_id: int) -> Incident | None:
     """The incident, locked for this transaction (a row lock on PostgreSQL) and read afresh:
     an incident already loaded in the session is refreshed, never served stale."""
-    return _locked(session, Incident.id == incident_id)
-
-
-def _locked(session: Session, where: Any) -> Incident | None:  # noqa: ANN401 - a clause
-    return session.scalars(select(Incident).where(where).with_for_update()
-                           .execution_options(populate_existing=True)).one_or_none()
+    return session.scalars(_LOCKED_BY_ID, {"id": incident_id}).one_or_none()
 
 
 def set_recheck_round(incident: Incident, round_: int | None) -> None:
@@ -130,6 +134,26 @@ def record_event(session: Session, incident: Incident, kind: str, actor: str = "
     return event
 
 
+_EVENTS = IncidentEvent.__table__
+_APPEND = insert(_EVENTS).inline().values(
+    incident_id=bindparam("incident"), at=bindparam("at"), kind=bindparam("kind"),
+    actor=bindparam("actor"), data=bindparam("data"))
+_APPEND_PG = for_driver(_APPEND)
+
+
+def append_event(session: Session, incident: Incident, kind: str, actor: str = "system",
+                 **data: Any) -> None:
+    """`record_event` for the entry every report adds: written at once, as one statement (at
+    the driver on PostgreSQL), with no object in the session and nothing left for a flush.
+    Flush first: the ids `data` names must exist, and the timeline keeps its order."""
+    params = {"incident": incident.id, "at": utcnow(), "kind": kind, "actor": actor}
+    driver = driver_connection(session)
+    if driver is None:
+        session.execute(_APPEND, {**params, "data": data})
+    else:
+        driver.execute(_APPEND_PG, {**params, "data": json.dumps(data)})
+
+
 def create_incident(session: Session, report: Report, location_text: str | None) -> Incident:
     """A new incident for `report`, with a code unique across all incidents."""
     for attempt in range(12):
@@ -177,7 +201,7 @@ def get_by_code(session: Session, code: str) -> Incident | None:
 
 def lock_by_code(session: Session, code: str) -> Incident | None:
     """The incident with this code, locked and read afresh like `lock`."""
-    return _locked(session, Incident.code == code.strip().upper())
+    return session.scalars(_LOCKED_BY_CODE, {"code": code.strip().upper()}).one_or_none()
 
 
 def merge(session: Session, source: Incident, target: Incident, actor: str) -> None:

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hotline.incidents import reports
@@ -42,12 +42,14 @@ def _recent_report(session: Session, reporter: Reporter,
     return session.scalar(query.order_by(Report.id.desc()).limit(1))
 
 
+# built once (it runs for every message; building it costs about as much as running it)
+_LOCKED = select(Message, Reporter).outerjoin(Reporter, Reporter.id == Message.reporter_id) \
+    .where(Message.id == bindparam("id")).with_for_update(of=Message)
+
+
 def _locked(session: Session, message_id: int) -> tuple[Message | None, Reporter | None]:
     """The message, locked, and its reporter, read in the same query."""
-    row = session.execute(select(Message, Reporter)
-                          .outerjoin(Reporter, Reporter.id == Message.reporter_id)
-                          .where(Message.id == message_id)
-                          .with_for_update(of=Message)).one_or_none()
+    row = session.execute(_LOCKED, {"id": message_id}).one_or_none()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

@@ -11,20 +11,21 @@ from sqlalchemy import event, func, select
 
 from hotline.core.extensions import db
 from hotline.incidents.geography import current_gazetteer, jurisdiction_id, policy_for
-from hotline.models import Incident, Jurisdiction, Message, OutboxJob, Report
+from hotline.models import Incident, IncidentEvent, Jurisdiction, Message, OutboxJob, Report
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 # A first message from a new number joining an incident, through SQLAlchemy: the message with
 # its reporter, the rate-limit count, the candidates, the incident locked, the report's INSERT
 # (with its incident) and its message's one UPDATE (processed, and its report), the reporters'
-# credibility, then at the commit one UPDATE of the incident and its timeline entry. A reporter
-# who wrote before adds a look for a pending "where?" (and here an UPDATE of their language:
-# they wrote in English, then in Spanish). Besides these, six fixed statements go to the driver
-# itself, where SQLAlchemy's events do not see them: the lease (2), the outbox row's guard and
-# its "done", the jurisdictions' stamp and the jurisdiction's clustering lock.
-STATEMENTS_FIRST_MESSAGE = 9
-STATEMENTS_RETURNING_REPORTER = 11
+# credibility, then at the commit one UPDATE of the incident. A reporter who wrote before adds
+# a look for a pending "where?" (and here an UPDATE of their language: they wrote in English,
+# then in Spanish). Besides these, seven fixed statements go to the driver itself, where
+# SQLAlchemy's events do not see them: the lease (2), the outbox row's guard and its "done",
+# the jurisdictions' stamp, the jurisdiction's clustering lock and the incident's timeline
+# entry for the report.
+STATEMENTS_FIRST_MESSAGE = 8
+STATEMENTS_RETURNING_REPORTER = 10
 
 
 def _statements(app):  # noqa: ANN001, ANN202
@@ -77,6 +78,12 @@ def _cost(app, client, twilio, second_from: str) -> list[str]:  # noqa: ANN001
         distinct = 1 if second_from == "+17735550161" else 2
         assert incident.score_reasons[0]["detail"].startswith(f"{distinct} independent")
     assert len([s for s in seen if s.startswith("UPDATE incidents")]) == 1, seen
+    with app.app_context():  # the timeline entry written at the driver is there, in order
+        kinds = [(e.kind, (e.data or {}).get("report_id")) for e in db.session.scalars(
+            select(IncidentEvent).where(IncidentEvent.incident_id == reports[0].incident_id)
+            .order_by(IncidentEvent.id))]
+        assert kinds[0] == ("created", reports[0].id)
+        assert kinds[-1] == ("report_added", reports[1].id), kinds
     assert len([s for s in seen if s.startswith("UPDATE messages")]) == 1, \
         "\n".join(" ".join(s.split())[:90] for s in seen)
     return seen
