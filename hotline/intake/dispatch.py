@@ -46,6 +46,11 @@ def _recent_report(session: Session, reporter: Reporter,
 _LOCKED = select(Message, Reporter).outerjoin(Reporter, Reporter.id == Message.reporter_id) \
     .where(Message.id == bindparam("id")).with_for_update(of=Message)
 
+# a returning reporter's report waiting for "where?" (looked for on every message of theirs)
+_PENDING = select(Report).where(Report.reporter_id == bindparam("reporter"),
+                                Report.state == "awaiting_location") \
+    .order_by(Report.id.desc()).limit(1)
+
 
 def _locked(session: Session, message_id: int) -> tuple[Message | None, Reporter | None]:
     """The message, locked, and its reporter, read in the same query."""
@@ -113,9 +118,7 @@ def process_inbound_message(session: Session, message_id: int) -> Report | None:
     pending = None
     if reporter is not None and not reports.first_message(reporter, message):
         with session.no_autoflush:  # the message's own change can wait for the report's flush
-            pending = session.scalar(select(Report).where(
-                Report.reporter_id == reporter.id, Report.state == "awaiting_location")
-                .order_by(Report.id.desc()).limit(1))
+            pending = session.scalar(_PENDING, {"reporter": reporter.id})
     if pending is not None and not _still_waiting(session, pending):
         pending = None
     if pending is not None and media_only and photo is None:
