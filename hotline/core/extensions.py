@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, Executable, create_engine, event, exc
+from sqlalchemy import Engine, Executable, cast, create_engine, event, exc, literal_column
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -76,12 +77,40 @@ def driver_connection(session: Session) -> Any | None:  # noqa: ANN401 - psycopg
 
 
 def for_driver(statement: Executable) -> str:
-    """A Core statement as the SQL psycopg takes (`%(name)s` parameters), for
-    `driver_connection`: compiled once, where the statement is defined, so that the two
-    never differ. Only for statements whose parameters and columns need no type processing."""
+    """A Core statement as the SQL psycopg takes, for `driver_connection`: compiled once,
+    where the statement is defined, so that the two never differ. Its named parameters
+    (`bindparam("x")`, no value) become `%(x)s`, cast to their column's type; the constants it
+    holds (a status, an IN list, a LIMIT) are written into the SQL. Only for statements whose
+    parameters and columns need no type processing."""
     from sqlalchemy.dialects.postgresql import psycopg
+    from sqlalchemy.sql.elements import BindParameter
+    from sqlalchemy.sql.visitors import replacement_traverse
 
-    return str(statement.compile(dialect=psycopg.dialect()))
+    def placeholder(element: Any) -> Any:  # noqa: ANN401 - a clause element
+        if isinstance(element, BindParameter) and element.value is None \
+                and element.callable is None:
+            named = literal_column(f"{_MARK}{element.key}{_MARK}")
+            return named if element.type._isnull else cast(named, element.type)
+        return None
+
+    named = replacement_traverse(statement, {}, placeholder)
+    sql = str(named.compile(dialect=psycopg.dialect(), compile_kwargs={"literal_binds": True}))
+    return re.sub(f"{_MARK}(\\w+){_MARK}", r"%(\1)s", sql)
+
+
+_MARK = "__hotline_driver_parameter__"
+
+
+def fetch_rows(session: Session, statement: Executable, driver_sql: str,
+               params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a Core statement run in the session's transaction: on PostgreSQL its
+    `for_driver` SQL at the driver, elsewhere the statement itself. Neither autoflushes: what
+    the session has pending and must count is flushed by the caller first."""
+    driver = driver_connection(session)
+    if driver is None:
+        with session.no_autoflush:
+            return [tuple(row) for row in session.execute(statement, params)]
+    return driver.execute(driver_sql, params).fetchall()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

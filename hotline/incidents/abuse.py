@@ -18,6 +18,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from hotline.core.extensions import fetch_rows, for_driver
 from hotline.core.policy import Policy
 from hotline.jobs import outbox
 from hotline.models import Message, Report, Reporter, utcnow
@@ -80,6 +81,7 @@ _IN_WINDOW = select(func.count(_MESSAGES.c.id)).where(
     _MESSAGES.c.channel.in_(TEXT_CHANNELS), _MESSAGES.c.received_at >= bindparam("start"),
     _MESSAGES.c.received_at < bindparam("end"), _MESSAGES.c.id <= bindparam("up_to"),
     _MESSAGES.c.flags["keyword"].as_string().is_(None))
+_IN_WINDOW_PG = for_driver(_IN_WINDOW)
 
 
 def counted_in_window(session: Session, phone_hmac: str, at: datetime,
@@ -88,8 +90,9 @@ def counted_in_window(session: Session, phone_hmac: str, at: datetime,
     including message `up_to_message`: inbound SMS/MMS that are not keywords (the same ones the
     webhook counts in Redis)."""
     window = rate_window(at)
-    return session.scalar(_IN_WINDOW, {"hmac": phone_hmac, "start": window.start,
-                                       "end": window.end, "up_to": up_to_message}) or 0
+    rows = fetch_rows(session, _IN_WINDOW, _IN_WINDOW_PG, {
+        "hmac": phone_hmac, "start": window.start, "end": window.end, "up_to": up_to_message})
+    return rows[0][0] or 0
 
 
 def over_rate_limit(count: int) -> bool:

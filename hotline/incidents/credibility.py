@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import timedelta
 
 from sqlalchemy import Float, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from hotline.core.extensions import fetch_rows, for_driver
 from hotline.incidents import lifecycle
 from hotline.incidents.clustering import PRECISION_RANK
 from hotline.models import Incident, Report, Reporter, utcnow
@@ -32,6 +32,7 @@ _AGGREGATE = select(func.count(_REPORTERS.id), func.sum(_TRUST),
                     func.sum(_REPORTERS.confirmed_count), func.sum(_REPORTERS.false_alarm_count))
 _MEMBERS = _AGGREGATE.where(_IN_INCIDENT)
 _MEMBERS_ADDING = _AGGREGATE.where(or_(_IN_INCIDENT, _REPORTERS.id == bindparam("adding")))
+_MEMBERS_PG, _MEMBERS_ADDING_PG = for_driver(_MEMBERS), for_driver(_MEMBERS_ADDING)
 
 
 def score_incident(session: Session, incident: Incident,
@@ -42,10 +43,12 @@ def score_incident(session: Session, incident: Incident,
     # distinct reporters, summed by the database: an incident may hold thousands of reports,
     # and this runs for every one of them
     adding_id = adding.reporter_id if adding is not None else None
-    with session.no_autoflush if adding is not None else nullcontext():
-        distinct, trust_sum, confirmed, false = session.execute(
-            _MEMBERS_ADDING if adding_id is not None else _MEMBERS,
-            {"incident": incident.id, "adding": adding_id}).one()
+    if adding is None:
+        session.flush()  # every report the incident has, as the session stands
+    params = {"incident": incident.id, "adding": adding_id}
+    distinct, trust_sum, confirmed, false = (
+        fetch_rows(session, _MEMBERS_ADDING, _MEMBERS_ADDING_PG, params) if adding_id is not None
+        else fetch_rows(session, _MEMBERS, _MEMBERS_PG, params))[0]
     reasons: list[dict] = []
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
     # each reason keeps its numbers beside the English detail, for the dashboard's languages

@@ -136,8 +136,10 @@ def record_event(session: Session, incident: Incident, kind: str, actor: str = "
 
 _EVENTS = IncidentEvent.__table__
 _APPEND = insert(_EVENTS).inline().values(
-    incident_id=bindparam("incident"), at=bindparam("at"), kind=bindparam("kind"),
-    actor=bindparam("actor"), data=bindparam("data"))
+    incident_id=bindparam("incident", type_=_EVENTS.c.incident_id.type),
+    at=bindparam("at", type_=_EVENTS.c.at.type), kind=bindparam("kind", type_=_EVENTS.c.kind.type),
+    actor=bindparam("actor", type_=_EVENTS.c.actor.type),
+    data=bindparam("data", type_=_EVENTS.c.data.type))
 _APPEND_PG = for_driver(_APPEND)
 
 

@@ -16,16 +16,16 @@ from hotline.models import Incident, IncidentEvent, Jurisdiction, Message, Outbo
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 # A first message from a new number joining an incident, through SQLAlchemy: the message with
-# its reporter, the rate-limit count, the candidates, the incident locked, the report's INSERT
-# (with its incident) and its message's one UPDATE (processed, and its report), the reporters'
-# credibility, then at the commit one UPDATE of the incident. A reporter who wrote before adds
-# a look for a pending "where?" (and here an UPDATE of their language: they wrote in English,
-# then in Spanish). Besides these, seven fixed statements go to the driver itself, where
-# SQLAlchemy's events do not see them: the lease (2), the outbox row's guard and its "done",
-# the jurisdictions' stamp, the jurisdiction's clustering lock and the incident's timeline
-# entry for the report.
-STATEMENTS_FIRST_MESSAGE = 8
-STATEMENTS_RETURNING_REPORTER = 10
+# its reporter, the incident locked, the report's INSERT (with its incident) and its message's
+# one UPDATE (processed, and its report), then at the commit one UPDATE of the incident. A
+# reporter who wrote before adds a look for a pending "where?" (and here an UPDATE of their
+# language: they wrote in English, then in Spanish). Besides these, ten fixed statements go to
+# the driver itself, where SQLAlchemy's events do not see them: the lease (2), the outbox
+# row's guard and its "done", the jurisdictions' stamp, the rate-limit count, the
+# jurisdiction's clustering lock, the candidate incidents, the reporters' credibility and the
+# incident's timeline entry for the report.
+STATEMENTS_FIRST_MESSAGE = 5
+STATEMENTS_RETURNING_REPORTER = 7
 
 
 def _statements(app):  # noqa: ANN001, ANN202
