@@ -12,7 +12,7 @@ from flask import Flask, has_app_context
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from hotline.core.extensions import db, driver_connection, for_driver
+from hotline.core.extensions import db, driver_connection, fetch_rows, for_driver
 from hotline.jobs.leases import lease
 from hotline.jobs.outbox import record_failure
 from hotline.models import OutboxJob, utcnow
@@ -36,12 +36,8 @@ _GUARD_PG, _DONE_PG = for_driver(_GUARD), for_driver(_DONE)
 
 def _to_do(session: Session, outbox_id: int) -> bool:
     """Lock the job's outbox row: True when it exists and is not done."""
-    driver = driver_connection(session)
-    if driver is None:
-        found = session.execute(_GUARD, {"id": outbox_id}).one_or_none()
-    else:
-        found = driver.execute(_GUARD_PG, {"id": outbox_id}).fetchone()
-    return found is not None and found[0] is None
+    found = fetch_rows(session, _GUARD, _GUARD_PG, {"id": outbox_id})
+    return bool(found) and found[0][0] is None
 
 
 def _mark_done(session: Session, outbox_id: int) -> None:

@@ -76,6 +76,9 @@ def driver_connection(session: Session) -> Any | None:  # noqa: ANN401 - psycopg
     return connection.connection.driver_connection
 
 
+_MARK = "__hotline_driver_parameter__"  # a named parameter, until it is written as %(name)s
+
+
 def for_driver(statement: Executable) -> str:
     """A Core statement as the SQL psycopg takes, for `driver_connection`: compiled once,
     where the statement is defined, so that the two never differ. Its named parameters
@@ -98,18 +101,15 @@ def for_driver(statement: Executable) -> str:
     return re.sub(f"{_MARK}(\\w+){_MARK}", r"%(\1)s", sql)
 
 
-_MARK = "__hotline_driver_parameter__"
-
-
 def fetch_rows(session: Session, statement: Executable, driver_sql: str,
-               params: dict[str, Any]) -> list[tuple[Any, ...]]:
+               params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """The rows of a Core statement run in the session's transaction: on PostgreSQL its
     `for_driver` SQL at the driver, elsewhere the statement itself. Neither autoflushes: what
     the session has pending and must count is flushed by the caller first."""
     driver = driver_connection(session)
     if driver is None:
         with session.no_autoflush:
-            return [tuple(row) for row in session.execute(statement, params)]
+            return [tuple(row) for row in session.execute(statement, params or {})]
     return driver.execute(driver_sql, params).fetchall()
 
 

@@ -45,10 +45,10 @@ def score_incident(session: Session, incident: Incident,
     adding_id = adding.reporter_id if adding is not None else None
     if adding is None:
         session.flush()  # every report the incident has, as the session stands
-    params = {"incident": incident.id, "adding": adding_id}
-    distinct, trust_sum, confirmed, false = (
-        fetch_rows(session, _MEMBERS_ADDING, _MEMBERS_ADDING_PG, params) if adding_id is not None
-        else fetch_rows(session, _MEMBERS, _MEMBERS_PG, params))[0]
+    statement, sql = (_MEMBERS, _MEMBERS_PG) if adding_id is None \
+        else (_MEMBERS_ADDING, _MEMBERS_ADDING_PG)
+    [(distinct, trust_sum, confirmed, false)] = fetch_rows(
+        session, statement, sql, {"incident": incident.id, "adding": adding_id})
     reasons: list[dict] = []
     corroboration = {0: 0.0, 1: 0.2, 2: 0.4}.get(distinct, 0.55)
     # each reason keeps its numbers beside the English detail, for the dashboard's languages

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, object_session
 
-from hotline.core.extensions import driver_connection, for_driver
+from hotline.core.extensions import fetch_rows, for_driver
 from hotline.core.policy import Policy
 from hotline.models import Jurisdiction
 from hotline.models.geo import imported_by_key, imported_rows, imported_slugs
@@ -50,10 +50,7 @@ def _snapshot(session: Session) -> Snapshot:
     bind = str(session.get_bind().url)
     # without an autoflush: a jurisdiction written in this session is seen by `policy_for`
     # (the loaded row) and, once flushed, by the next call (the mapper events below)
-    driver = driver_connection(session)
-    with session.no_autoflush:
-        stamp = tuple(driver.execute(_STAMP_PG).fetchone() if driver is not None
-                      else session.execute(_STAMP).one())
+    (stamp,) = fetch_rows(session, _STAMP, _STAMP_PG)
     snapshot = _cache.get(bind)
     if snapshot is None or snapshot.stamp != stamp:
         with _lock:
