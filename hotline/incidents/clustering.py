@@ -132,14 +132,14 @@ def attach_report(session: Session, report: Report) -> tuple[Incident, bool]:
         report.incident_id = incident.id
         session.flush()
         refresh_location(session, incident)
-        logger.info("report %s opened incident %s", report.id, incident.code)
+        logger.debug("report %s opened incident %s", report.id, incident.code)
         return incident, True
     report.incident_id = incident.id
     session.flush()  # the report's INSERT (or UPDATE), with its incident: its id for the event
     lifecycle.append_event(session, incident, "report_added", report_id=report.id)
     incident.last_seen_at = max(incident.last_seen_at, report.created_at)
     add_to_location(incident, report)  # one UPDATE of the incident, at the next flush
-    logger.info("report %s joined incident %s", report.id, incident.code)
+    logger.debug("report %s joined incident %s", report.id, incident.code)
     return incident, False
 
 

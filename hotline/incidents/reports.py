@@ -108,9 +108,7 @@ def create_report(session: Session, message: Message, body: str, sender: str | N
         logger.info("message %s triaged into report %s, waiting for its place", message.id,
                     report.id)
         return report
-    _cluster(session, report)
-    logger.info("message %s triaged into report %s (jurisdiction %s)", message.id, report.id,
-                result.jurisdiction or "none")
+    _cluster(session, report, made_of=(message.id, result.jurisdiction or "none"))
     return report
 
 
@@ -134,11 +132,21 @@ def _policy(session: Session, report: Report) -> Policy:
     return policy_for(session, report.jurisdiction_id)
 
 
-def _cluster(session: Session, report: Report) -> tuple[Incident, bool]:
+def _cluster(session: Session, report: Report,
+             made_of: tuple[int, str] | None = None) -> tuple[Incident, bool]:
     """Into an incident (a matching one or a new one), with its markers; verification goes on
-    from there. (incident, created)."""
+    from there. (incident, created). One log line says where the report went (and, given
+    `made_of`, the message it was made of and its jurisdiction's slug: a burst writes one line
+    per message)."""
     vault: Vault = current_app.extensions["hotline_vault"]
     incident, created = clustering.attach_report(session, report)
+    if made_of is not None:
+        logger.info("message %s triaged into report %s, which %s incident %s (jurisdiction %s)",
+                    made_of[0], report.id, "opened" if created else "joined", incident.code,
+                    made_of[1])
+    else:
+        logger.info("report %s %s incident %s", report.id, "opened" if created else "joined",
+                    incident.code)
     new = [*lifecycle.mark(incident, *[flag for flag in ("denunciation", "rate_limited")
                                        if (report.flags or {}).get(flag)])]
     if created:
