@@ -63,7 +63,15 @@ def open_map(page, server, path: str = "/map") -> None:
 def zoom_to(page, lat: float, lon: float, zoom: int) -> None:
     page.evaluate("([lat, lon, zoom]) => window.hotlineMap.setView([lat, lon], zoom, "
                   "{animate: false})", [lat, lon, zoom])
-    page.wait_for_timeout(300)  # markercluster re-clusters on moveend
+    # markercluster re-clusters on zoomend with a 200 ms animation (a timer, late under load):
+    # wait until no cluster group is animating, rather than a fixed time
+    page.wait_for_function("""() => {
+        const map = window.hotlineMap;
+        if (map.getPane("mapPane").classList.contains("leaflet-cluster-anim")) { return false; }
+        let idle = true;
+        map.eachLayer(function (layer) { if (layer._inZoomAnimation) { idle = false; } });
+        return idle;
+    }""")
 
 
 def tip_and_projection(page, selector: str, lat: float, lon: float) -> tuple[dict, dict]:
