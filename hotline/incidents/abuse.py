@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.extensions import fetch_rows, for_driver
@@ -137,17 +137,22 @@ def _longest_run(numbers: list[int]) -> int:
     return best
 
 
-def flood_signs(session: Session, vault: Vault, jurisdiction_id: int | None,
-                policy: Policy) -> list[str]:
-    """What looks fabricated among this jurisdiction's first-time reporters of the last
-    minutes, once there are at least `flood_new_numbers` of them; [] when nothing does."""
-    since = utcnow() - timedelta(minutes=policy.flood_minutes)
+def flood_query(jurisdiction_id: int | None, since: datetime) -> Select:
+    """The jurisdiction's latest reports since `since` by reporters first seen since then."""
     query = select(Report.text_enc, Report.needs_location, Reporter.id, Reporter.phone_enc) \
         .join(Reporter, Report.reporter_id == Reporter.id) \
         .where(Reporter.created_at >= since, Report.created_at >= since)
     query = query.where(Report.jurisdiction_id == jurisdiction_id) if jurisdiction_id \
         else query.where(Report.jurisdiction_id.is_(None))
-    rows = session.execute(query.order_by(Report.id.desc()).limit(RECENT)).all()
+    return query.order_by(Report.id.desc()).limit(RECENT)
+
+
+def flood_signs(session: Session, vault: Vault, jurisdiction_id: int | None,
+                policy: Policy) -> list[str]:
+    """What looks fabricated among this jurisdiction's first-time reporters of the last
+    minutes, once there are at least `flood_new_numbers` of them; [] when nothing does."""
+    since = utcnow() - timedelta(minutes=policy.flood_minutes)
+    rows = session.execute(flood_query(jurisdiction_id, since)).all()
     reporters = {row.id: row for row in rows}
     if len(reporters) < policy.flood_new_numbers:
         return []

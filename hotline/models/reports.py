@@ -103,6 +103,8 @@ class Report(Base):
         Index("ix_reports_incident_created", "incident_id", "created_at"),
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),
         Index("ix_reports_state_jurisdiction", "state", "jurisdiction_id"),
+        # a new incident's flood check: the jurisdiction's reports of the last minutes
+        Index("ix_reports_jurisdiction_created", "jurisdiction_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,8 +118,7 @@ class Report(Base):
     location: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
-    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"),
-                                                        index=True)
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
     needs_location: Mapped[bool] = mapped_column(default=False)
     confidence: Mapped[float] = mapped_column(default=0.0)
     # open -> awaiting_location -> complete
