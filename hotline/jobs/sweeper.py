@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hotline.jobs import leases
@@ -23,16 +23,18 @@ ABANDONED_AFTER = timedelta(seconds=15)
 SWEEP_GRACE = timedelta(seconds=20)
 
 
+def pending_query(now: datetime) -> Select:
+    """The pending outbox jobs the sweeper looks at, oldest first (by `ix_outbox_jobs_pending`:
+    the table keeps every done job, one or more per message)."""
+    return select(OutboxJob).where(
+        OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
+        OutboxJob.created_at < now - SWEEP_GRACE).order_by(OutboxJob.run_at).limit(500)
+
+
 def sweep_outbox(session: Session, backend: RQBackend, now: datetime | None = None) -> int:
     """Hand RQ every pending job it does not hold; returns how many were (re-)enqueued."""
     now = now or utcnow()
-    rows = session.scalars(
-        select(OutboxJob)
-        .where(OutboxJob.done_at.is_(None), OutboxJob.failed_at.is_(None),
-               OutboxJob.created_at < now - SWEEP_GRACE)
-        .order_by(OutboxJob.run_at)
-        .limit(500)
-    ).all()
+    rows = session.scalars(pending_query(now)).all()
     handed = 0
     for row in rows:
         try:

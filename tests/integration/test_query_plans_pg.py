@@ -1,7 +1,7 @@
 """The statements every triage job runs read what the message needs, not the whole table: on a
 database the size of a network's after some months (100,000 reporters, reports and incidents;
-200,000 messages), their plans on PostgreSQL scan no big table, and they give the right
-numbers."""
+200,000 messages and outbox jobs), their plans on PostgreSQL scan no big table, and they give
+the right numbers."""
 
 from __future__ import annotations
 
@@ -65,7 +65,14 @@ def big() -> Iterator[tuple[str, int]]:
             " SELECT 'C' || g, 'closed', 0, '[]', '{}', '{}', now() - g * interval '1 minute',"
             " now() - g * interval '1 minute', now(), (SELECT min(id) FROM jurisdictions)"
             " FROM generate_series(1, %s) g", (REPORTERS,))
-        for table in ("reporters", "reports", "messages", "incidents"):
+        # every message's triage job, done; a few pending
+        conn.execute(
+            "INSERT INTO outbox_jobs (job, args, run_at, created_at, attempts, done_at)"
+            " SELECT 'triage_message', json_build_array(g), now() - g * interval '1 minute',"
+            " now() - g * interval '1 minute', 1,"
+            " CASE WHEN g > 3 THEN now() - g * interval '1 minute' END"
+            " FROM generate_series(1, %s) g", (2 * REPORTERS,))
+        for table in ("reporters", "reports", "messages", "incidents", "outbox_jobs"):
             conn.execute(f"ANALYZE {table}")
     yield libpq, incident_id
     drop_database(url)
@@ -157,3 +164,18 @@ def test_the_flood_check_reads_only_the_last_minutes(big):
         top = explained[0]["Plan"]
         # nine reports of the last ten minutes: a few pages, not the 100,000 reports' index
         assert top["Shared Hit Blocks"] + top["Shared Read Blocks"] < 100, top
+
+
+def test_the_sweeper_reads_only_pending_jobs(big):
+    """Every ten seconds on every worker: the pending jobs, not the history of done ones."""
+    from sqlalchemy.dialects import postgresql
+
+    from hotline.jobs.sweeper import pending_query
+
+    url, _ = big
+    sql = str(pending_query(datetime.now(UTC)).compile(
+        dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True}))
+    with psycopg.connect(url) as conn:
+        plan = _plan(conn, sql, {})
+        assert ("Seq Scan", "outbox_jobs") not in plan, plan
+        assert len(conn.execute(sql).fetchall()) == 3
