@@ -50,8 +50,9 @@ def big() -> Iterator[tuple[str, int]]:
             "INSERT INTO reports (reporter_id, incident_id, channel, language, salute, location,"
             " needs_location, confidence, state, flags, media, created_at, updated_at)"
             " SELECT r.id, CASE WHEN r.id <= %s THEN %s END, 'sms', 'en', '{}', '{}', false, 0,"
-            " 'complete', '{}', '[]', now() - r.id * interval '1 minute', now()"
-            " FROM reporters r", (IN_INCIDENT, incident_id))
+            " CASE WHEN r.id %% 50 = 0 THEN 'awaiting_location' ELSE 'complete' END, '{}', '[]',"
+            " now() - r.id * interval '1 minute', now()"
+            " FROM reporters r ORDER BY r.id", (IN_INCIDENT, incident_id))
         # two texts a reporter over the last days; incidents long closed
         conn.execute(
             "INSERT INTO messages (twilio_sid, direction, channel, reporter_id,"
@@ -65,6 +66,12 @@ def big() -> Iterator[tuple[str, int]]:
             " SELECT 'C' || g, 'closed', 0, '[]', '{}', '{}', now() - g * interval '1 minute',"
             " now() - g * interval '1 minute', now(), (SELECT min(id) FROM jurisdictions)"
             " FROM generate_series(1, %s) g", (REPORTERS,))
+        # and one open there, seen a minute ago
+        conn.execute(
+            "INSERT INTO incidents (code, status, score, score_reasons, salute, flags,"
+            " first_seen_at, last_seen_at, updated_at, jurisdiction_id)"
+            " SELECT 'NEAR', 'verifying', 0, '[]', '{}', '{}', now() - interval '1 minute',"
+            " now() - interval '1 minute', now(), min(id) FROM jurisdictions")
         # every message's triage job, done; a few pending
         conn.execute(
             "INSERT INTO outbox_jobs (job, args, run_at, created_at, attempts, done_at)"
@@ -116,12 +123,11 @@ def test_the_credibility_aggregate_reads_only_the_incidents_reporters(big, addin
 def test_the_rate_limit_count_reads_only_the_senders_messages(big):
     url, _ = big
     now = datetime.now(UTC)
-    params = {"hmac": "h42", "start": now - timedelta(minutes=10), "end": now,
-              "up_to": 10 ** 9}
+    params = {"hmac": "h42", "start": now - timedelta(hours=1), "end": now, "up_to": 10 ** 9}
     with psycopg.connect(url) as conn:
         plan = _plan(conn, _IN_WINDOW_PG, params)
         assert ("Seq Scan", "messages") not in plan, plan
-        # h42 wrote 205 s ago (message 41), then not for days
+        # h42 wrote 205 s before the fixture's inserts (message 41), then not for days
         assert conn.execute(_IN_WINDOW_PG, params).fetchone()[0] == 1
 
 
@@ -132,16 +138,21 @@ def test_the_candidate_incidents_are_read_by_index(big):
         params = {"since": datetime.now(UTC) - timedelta(hours=2), "jurisdiction": jurisdiction}
         plan = _plan(conn, _CANDIDATES_PG, params)
         assert ("Seq Scan", "incidents") not in plan, plan
-        codes = {row[0] for row in conn.execute(_CANDIDATES_PG, params).fetchall()}
-        # the one open incident has no jurisdiction; closed ones are never candidates
-        assert codes == set()
+        found = [row[0] for row in conn.execute(_CANDIDATES_PG, params).fetchall()]
+        # the open one; never the 100,000 closed ones (nor PLAN, of no jurisdiction)
+        near = conn.execute("SELECT id FROM incidents WHERE code = 'NEAR'").fetchone()[0]
+        assert found == [near]
 
 
 def test_a_reporters_pending_where_is_read_by_index(big):
     url, _ = big
     with psycopg.connect(url) as conn:
-        plan = _plan(conn, for_driver(_PENDING), {"reporter": 42})
+        # 2,000 reports wait for their place; reporter 50's is one of them
+        plan = _plan(conn, for_driver(_PENDING), {"reporter": 50})
         assert ("Seq Scan", "reports") not in plan, plan
+        pending = conn.execute(for_driver(_PENDING), {"reporter": 50}).fetchall()
+        assert [row[0] for row in pending] == [50]  # its report (ids follow the reporters')
+        assert conn.execute(for_driver(_PENDING), {"reporter": 42}).fetchall() == []
 
 
 def test_the_flood_check_reads_only_the_last_minutes(big):
