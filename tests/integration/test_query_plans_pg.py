@@ -14,10 +14,11 @@ import pytest
 
 from hotline import create_app
 from hotline.core.extensions import db, for_driver
-from hotline.incidents.abuse import _IN_WINDOW_PG
+from hotline.incidents.abuse import _IN_WINDOW_PG, flood_query
 from hotline.incidents.clustering import _CANDIDATES_PG
 from hotline.incidents.credibility import MEMBERS_PG
 from hotline.intake.dispatch import _PENDING
+from hotline.jobs.sweeper import pending_query
 from hotline.models import Incident
 from tests.conftest import base_settings, create_database, drop_database
 
@@ -159,19 +160,14 @@ def test_the_flood_check_reads_only_the_last_minutes(big):
     """A new incident looks at its jurisdiction's first-time reporters of the last minutes: by
     (jurisdiction, time), never a walk of every report's index (it used to read the whole
     `ix_reports_reporter_created` for its second column)."""
-    from sqlalchemy.dialects import postgresql
-
-    from hotline.incidents.abuse import flood_query
-
     url, _ = big
-    statement = flood_query(None, datetime.now(UTC) - timedelta(minutes=10))
-    sql = str(statement.compile(dialect=postgresql.psycopg.dialect(),
-                                compile_kwargs={"literal_binds": True}))
+    sql = for_driver(flood_query(None, datetime.now(UTC) - timedelta(minutes=10)))
     with psycopg.connect(url) as conn:
         plan = _plan(conn, sql, {})
         assert ("Seq Scan", "reports") not in plan and ("Seq Scan", "reporters") not in plan, \
             plan
-        (explained,) = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql).fetchone()
+        (explained,) = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql,
+                                     {}).fetchone()
         top = explained[0]["Plan"]
         # nine reports of the last ten minutes: a few pages, not the 100,000 reports' index
         assert top["Shared Hit Blocks"] + top["Shared Read Blocks"] < 100, top
@@ -179,14 +175,9 @@ def test_the_flood_check_reads_only_the_last_minutes(big):
 
 def test_the_sweeper_reads_only_pending_jobs(big):
     """Every ten seconds on every worker: the pending jobs, not the history of done ones."""
-    from sqlalchemy.dialects import postgresql
-
-    from hotline.jobs.sweeper import pending_query
-
     url, _ = big
-    sql = str(pending_query(datetime.now(UTC)).compile(
-        dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True}))
+    sql = for_driver(pending_query(datetime.now(UTC)))
     with psycopg.connect(url) as conn:
         plan = _plan(conn, sql, {})
         assert ("Seq Scan", "outbox_jobs") not in plan, plan
-        assert len(conn.execute(sql).fetchall()) == 3
+        assert len(conn.execute(sql, {}).fetchall()) == 3
