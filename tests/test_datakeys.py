@@ -7,6 +7,7 @@ import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from hotline.core.extensions import db, make_engine
@@ -174,6 +175,23 @@ def test_kept_values_stay_under_the_master_key(app):
     assert vault.encrypt("+13125550100", "responder").startswith("v1.")
     assert vault.encrypt("JBSWY3DPEHPK3PXP", "user.totp_secret").startswith("v1.")
     assert vault.encrypt("+13125550123", "reporter.phone").startswith("v2.")
+
+
+def test_values_sealed_together_are_sealed_as_one_by_one(app):
+    """`encrypt_all` (the webhook's three values): each under its own context's key, each
+    with its own nonce, each opened by `decrypt` with its context and with no other."""
+    vault: Vault = app.extensions["hotline_vault"]
+    number, body = "+13125550123", "ICE en la escuela 🚨 <b>ahora</b>"
+    phone, kept, text = vault.encrypt_all(
+        (number, "reporter.phone"), (number, "responder"), (body, "message.body"))
+    assert phone.startswith("v2.") and text.startswith("v2.") and kept.startswith("v1.")
+    assert phone.split(".")[1] == text.split(".")[1]  # the same day's key, looked up once
+    assert (vault.decrypt(phone, "reporter.phone"), vault.decrypt(kept, "responder"),
+            vault.decrypt(text, "message.body")) == (number, number, body)
+    again = vault.encrypt_all((number, "reporter.phone"), (number, "reporter.phone"))
+    assert len({phone, *again}) == 3  # fresh nonces
+    with pytest.raises(DecryptionError):
+        vault.decrypt(phone, "message.counterpart")
 
 
 def test_rotation_rewraps_day_keys_and_leaves_their_rows_alone(make_app):

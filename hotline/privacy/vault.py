@@ -75,11 +75,21 @@ class Vault:
         """Authenticated encryption of text; `context` binds it to its column."""
         if plaintext is None:
             return None
-        version, key_name, aead = self._sealing_key(context)
-        nonce = os.urandom(12)
-        sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode())
-        blob = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-        return f"{version}.{key_name}.{blob}"
+        return _seal(plaintext, context, self._sealing_key(context))
+
+    def encrypt_all(self, *values: tuple[str, str]) -> list[str]:
+        """`encrypt` of several (plaintext, context) pairs written together, as one message's
+        number and body: the day's data key is looked up once for them all (the lookup checks
+        the ratchet file, and costs more than the sealing on the webhook's path)."""
+        keys: dict[bool, tuple[str, str, AESGCM]] = {}
+        sealed = []
+        for plaintext, context in values:
+            retained = context in RETAINED_CONTEXTS
+            key = keys.get(retained)
+            if key is None:
+                key = keys[retained] = self._sealing_key(context)
+            sealed.append(_seal(plaintext, context, key))
+        return sealed
 
     def decrypt(self, token: str | None, context: str = "") -> str | None:
         """Inverse of `encrypt`; raises DecryptionError on tampering or an unknown key."""
@@ -151,6 +161,13 @@ class Vault:
         """Keyed fingerprint of a normalised number, for lookups without storing it."""
         # utf-8, not ascii: a malformed sender (any text a webhook may carry) still hashes
         return hmac.new(self._hmac_key, e164.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _seal(plaintext: str, context: str, key: tuple[str, str, AESGCM]) -> str:
+    version, key_name, aead = key
+    nonce = os.urandom(12)
+    sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode())
+    return f"{version}.{key_name}.{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
 
 def reference(phone_hmac: str) -> str:

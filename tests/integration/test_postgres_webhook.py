@@ -235,3 +235,61 @@ def test_a_responder_s_off_on_postgres_takes_them_out_of_the_pages(pg_app, pg_cl
         assert db.session.scalar(select(func.count(AuditLog.id)).where(
             AuditLog.action == "responder.availability")) == 1
         assert db.session.scalar(select(func.count(Report.id))) == 0
+
+
+def _drop_connections(pg_app) -> int:
+    """Every server connection of the app's database ends, as in a PostgreSQL restart."""
+    with pg_app.app_context():
+        name = db.engine.url.database
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(str(db.state(pg_app).engine.url.set(database="postgres")),
+                          isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return len(connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).all())
+    finally:
+        admin.dispose()
+
+
+def test_a_lost_database_connection_refuses_no_message(pg_app, twilio, caplog):
+    """PostgreSQL restarted under a running webhook: the pooled connections are dead. The
+    first message after it is stored all the same, on a new connection (it used to get a 500),
+    and the dead connections are not handed out again."""
+    barrier = threading.Barrier(4)
+
+    def warm() -> None:  # four connections in the pool, as after some traffic
+        client = pg_app.test_client()
+        barrier.wait()
+        twilio.post_sms(client, "ICE at 60608")
+
+    threads = [threading.Thread(target=warm) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _drop_connections(pg_app) >= 1
+    client = pg_app.test_client()
+    for n in range(4):
+        response = twilio.post_sms(client, f"ICE at Western and 47th, {n}")
+        assert response.status_code == 200, n
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(Message.id))) == 8
+        assert db.session.scalar(select(func.count(OutboxJob.id))) == 8
+    lost = [r for r in caplog.records if "connection lost" in r.getMessage()]
+    assert len(lost) == 1  # the others of that generation were recycled, never tried
+
+
+def test_a_pooled_connection_goes_back_out_of_autocommit(pg_app, pg_client, twilio):
+    """The store runs in autocommit; the connection it gives back is in a transaction again,
+    so a session that gets it next can still roll back."""
+    twilio.post_sms(pg_client, "ICE at 60608")
+    with pg_app.app_context():
+        engine = db.engine
+    pooled = engine.raw_connection()
+    try:
+        assert pooled.driver_connection.autocommit is False
+    finally:
+        pooled.close()
