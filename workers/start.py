@@ -9,11 +9,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from flask import Flask
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.core.extensions import db
 from hotline.jobs import outbox, rq_backend, sweeper
@@ -56,8 +58,14 @@ def warm_up(app: Flask) -> None:
     from hotline.triage.language import warm
 
     with app.app_context():
-        with db.new_session() as session:
-            current_gazetteer(session)
+        try:
+            with db.new_session() as session:
+                current_gazetteer(session)
+        except (SQLAlchemyError, psycopg.Error) as exc:
+            # PostgreSQL away as the worker starts (a restart): the first job loads the
+            # gazetteer instead. A worker that died here left every job to its supervisor.
+            logger.warning("warm-up: database unavailable (%s); the gazetteer loads with the "
+                           "first job", type(exc).__name__)
         load_templates(app.config["SETTINGS"].config_dir)
     warm()
 
