@@ -1,6 +1,7 @@
 """Load benchmark of the SMS webhook against its ceiling and its floor, in one run.
 
     .venv/bin/python benchmarks/webhook.py     # about 2 minutes; writes results/webhook.txt
+    .venv/bin/python benchmarks/webhook.py --rounds 6 --seconds 10    # (b), (c) alternating
 
 Three endpoints, one after another, each served by gunicorn with the same settings (the Procfile's
 `web` line: 2 gthread workers x 4 threads, access log on), the same PostgreSQL and the same Redis:
@@ -31,6 +32,11 @@ and (c) keeps the same 16 connections but has each wait a random think time (exp
 minute, far beyond any hotline's real peak. Its percentiles are what a sender waits when the
 server is busy but not overrun.
 
+With `--rounds N`, (b) and (c) are served side by side (each idle while the other is measured)
+and measured in N alternating runs of `--seconds` each (b c, c b, b c, ...); (c)/(b) is then the
+median of the N rounds' own ratios. This VM's speed drifts by up to 2x within minutes, which one
+run of each, minutes apart, mistakes for a difference between the two.
+
 wrk runs for a fixed time: `--warmup` seconds (discarded), then `--seconds` measured. The Lua
 script counts what it sent and every status it got; after (b) and (c) the database and the queue
 are checked: every answer was 200, and the stored rows, the outbox rows and the RQ jobs equal the
@@ -46,6 +52,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,9 +183,15 @@ class Endpoint(Server):
     warmup: Run | None = None
     measured: Run | None = None
     paced: Run | None = None  # 16 connections with think time: PACED_RATE offered, unsaturated
+    rounds: list[Run] = field(default_factory=list)  # --rounds: the alternating measured runs
     sids: list[str] = field(default_factory=list)  # in the order they were sent
     checks: list[tuple[str, bool]] = field(default_factory=list)
     background: float = 0.0  # share of the cores busy with other work just before the server
+
+    def runs(self) -> list[Run]:
+        """Every wrk run of this endpoint, in order."""
+        return [r for r in (self.warmup, *(self.rounds or [self.measured]), self.paced)
+                if r is not None]
 
 
 # -- CPU and requests -----------------------------------------------------------------------
@@ -264,9 +277,87 @@ def measure(args: argparse.Namespace, ep: Endpoint, settings, auth_token: str,  
         ep.sids += paced_sids[:min(ep.paced.sent, len(paced_sids))]
 
 
+def combined(runs: list[Run]) -> Run:
+    """The rounds of one endpoint as one run: their answers and CPU added up, the median of
+    each latency percentile."""
+    answered = sum(r.requests for r in runs)
+    cpu = {name: sum(r.cpu_ms[name] * r.requests for r in runs) / max(1, answered)
+           for name in runs[0].cpu_ms}
+    return Run(requests=answered, p50_ms=statistics.median(r.p50_ms for r in runs),
+               p90_ms=statistics.median(r.p90_ms for r in runs),
+               p99_ms=statistics.median(r.p99_ms for r in runs),
+               max_ms=max(r.max_ms for r in runs), sent=sum(r.sent for r in runs),
+               ok=sum(r.ok for r in runs), non200=sum(r.non200 for r in runs),
+               socket_errors=sum(r.socket_errors for r in runs),
+               codes=" ".join(r.codes for r in runs), seconds=sum(r.seconds for r in runs),
+               wrapped=sum(r.wrapped for r in runs),
+               cpu_busy=statistics.mean(r.cpu_busy for r in runs), cpu_ms=cpu)
+
+
+def measure_rounds(args: argparse.Namespace, pair: list[Endpoint], settings,  # noqa: ANN001
+                   auth_token: str, workdir: Path, lua: Path, paced_lua: Path) -> None:
+    """(b) and (c) served side by side and measured in `--rounds` alternating runs (b c, c b,
+    ...), so that both see the same machine: this VM's speed drifts by up to 2x within
+    minutes, which one run of each, one after the other, mistakes for a difference."""
+    procs: dict[str, subprocess.Popen] = {}
+    urls = {ep.key: f"http://127.0.0.1:{ep.port}/twilio/sms" for ep in pair}
+    offset = {ep.key: 0 for ep in pair}
+
+    def requests_for(ep: Endpoint, name: str, count: int) -> Path:
+        data = workdir / f"{ep.key}-{name}.txt"
+        sids = write_requests(data, settings, urls[ep.key], auth_token, count, offset[ep.key])
+        offset[ep.key] += count
+        pools[data] = sids
+        return data
+
+    pools: dict[Path, list[str]] = {}
+    try:
+        for ep in pair:
+            warm = requests_for(ep, "warmup", int(args.warmup * args.max_rate) + 1000)
+            ep.background = wait_for_quiet(args.quiet_wait)
+            procs[ep.key] = start_server(args, ep, workdir)
+            ep.warmup = run_wrk(args, ep, lua, warm, args.warmup, procs[ep.key].pid)
+            ep.sids += pools[warm][:ep.warmup.sent]
+        size = int(max(ep.warmup.rps for ep in pair if ep.warmup) * args.seconds * 2) + 2000
+        # every round's requests signed before the first round starts: signing takes CPU
+        plan = [[(ep, requests_for(ep, f"round{n}", size)) for ep in (pair if n % 2 == 0
+                 else pair[::-1])] for n in range(args.rounds)]
+        time.sleep(1)
+        for n, round_ in enumerate(plan, start=1):
+            for ep, data in round_:
+                run = run_wrk(args, ep, lua, data, args.seconds, procs[ep.key].pid)
+                ep.rounds.append(run)
+                ep.sids += pools[data][:min(run.sent, len(pools[data]))]
+            b, c = (ep.rounds[-1] for ep in pair)
+            print(f"  round {n}: (b) {b.rps:.0f} req/s, (c) {c.rps:.0f} req/s; (c)/(b) "
+                  f"{c.rps / b.rps:.2f} by requests, {c.capacity / b.capacity:.2f} by CPU",
+                  flush=True)
+        for ep in pair:
+            ep.measured = combined(ep.rounds)
+            if args.paced_seconds:
+                data = requests_for(ep, "paced", int(args.paced_rate * args.paced_seconds * 2)
+                                    + 1000)
+                time.sleep(1)
+                ep.paced = run_wrk(args, ep, paced_lua, data, args.paced_seconds,
+                                   procs[ep.key].pid,
+                                   think_ms=args.connections * 1000 / args.paced_rate)
+                ep.sids += pools[data][:min(ep.paced.sent, len(pools[data]))]
+    finally:
+        for proc in procs.values():
+            stop_server(proc)
+
+
+def round_ratios(b: Endpoint, c: Endpoint) -> dict[str, float]:
+    """Medians over the rounds of (c)/(b): by requests/s, by CPU, at p99."""
+    pairs = list(zip(b.rounds, c.rounds, strict=True))
+    return {"rps": statistics.median(y.rps / x.rps for x, y in pairs),
+            "cpu": statistics.median(y.capacity / x.capacity for x, y in pairs),
+            "p99": statistics.median(y.p99_ms / x.p99_ms for x, y in pairs)}
+
+
 def verify(ep: Endpoint, dbname: str, table: str, redis_client, queue: str,  # noqa: ANN001
            args: argparse.Namespace) -> None:
-    runs = [r for r in (ep.warmup, ep.measured, ep.paced) if r is not None]
+    runs = ep.runs()
     distinct = len(set(ep.sids))
     answered = sum(r.ok + r.non200 for r in runs)
     unanswered = sum(r.sent for r in runs) - answered
@@ -331,20 +422,38 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
                      "req/s and latency of those rows are depressed.")
     lines.append("")
     ra, rb, rc = a.measured.rps, b.measured.rps, c.measured.rps  # type: ignore[union-attr]
-    lines.append(f"(c)/(a) requests/s: {rc / ra:.2f}")
-    lines.append(f"(c)/(b) requests/s: {rc / rb:.2f}")
     ca, cb, cc = (e.measured.capacity for e in endpoints)  # type: ignore[union-attr]
-    lines.append(f"same ratios from CPU per request (load-independent): (c)/(a) {cc / ca:.2f}, "
-                 f"(c)/(b) {cc / cb:.2f}")
     p99_b, p99_c = b.measured.p99_ms, c.measured.p99_ms  # type: ignore[union-attr]
+    # (c)/(b): of the one run of each, or the median of the rounds' own ratios
+    ratios = round_ratios(b, c) if c.rounds else {
+        "rps": rc / rb, "cpu": cc / cb, "p99": p99_c / p99_b}
+    if c.rounds:
+        lines.append(f"{len(c.rounds)} rounds of {args.seconds:g} s, (b) and (c) alternating "
+                     "(b c, c b, ...) on servers running side by side:")
+        lines.append(f"{'round':<7}{'(b) req/s':>10}{'(c) req/s':>10}{'by requests':>13}"
+                     f"{'by CPU':>8}{'(b) p99':>9}{'(c) p99':>9}{'p99 ratio':>11}")
+        for n, (x, y) in enumerate(zip(b.rounds, c.rounds, strict=True), start=1):
+            lines.append(f"{n:<7}{x.rps:>10.0f}{y.rps:>10.0f}{y.rps / x.rps:>13.2f}"
+                         f"{y.capacity / x.capacity:>8.2f}{x.p99_ms:>9.1f}{y.p99_ms:>9.1f}"
+                         f"{y.p99_ms / x.p99_ms:>11.2f}")
+        lines.append(f"{'median':<27}{ratios['rps']:>13.2f}{ratios['cpu']:>8.2f}"
+                     f"{'':>18}{ratios['p99']:>11.2f}")
+        lines.append("(the first table adds the rounds up; its p50/p90/p99 are the medians of "
+                     "the rounds')")
+        lines.append("")
+    lines.append(f"(c)/(a) requests/s: {rc / ra:.2f}")
+    lines.append(f"(c)/(b) requests/s: {ratios['rps']:.2f}")
+    lines.append(f"same ratios from CPU per request (load-independent): (c)/(a) {cc / ca:.2f}, "
+                 f"(c)/(b) {ratios['cpu']:.2f}")
     lines.append(f"target (c)/(b) >= {TARGET_FLOOR_RATIO} by requests/s: "
-                 f"{'met' if rc / rb >= TARGET_FLOOR_RATIO else 'NOT MET'} ({rc / rb:.2f}); "
-                 f"by CPU: {'met' if cc / cb >= TARGET_FLOOR_RATIO else 'NOT MET'} "
-                 f"({cc / cb:.2f})")
+                 f"{'met' if ratios['rps'] >= TARGET_FLOOR_RATIO else 'NOT MET'} "
+                 f"({ratios['rps']:.2f}); by CPU: "
+                 f"{'met' if ratios['cpu'] >= TARGET_FLOOR_RATIO else 'NOT MET'} "
+                 f"({ratios['cpu']:.2f})")
     lines.append(f"target p99 of (c) <= {TARGET_P99_VS_FLOOR}x the floor's at "
                  f"{args.connections} connections: "
-                 f"{'met' if p99_c <= TARGET_P99_VS_FLOOR * p99_b else 'NOT MET'} "
-                 f"({p99_c:.1f} ms against {p99_b:.1f} ms: {p99_c / p99_b:.2f}x)")
+                 f"{'met' if ratios['p99'] <= TARGET_P99_VS_FLOOR else 'NOT MET'} "
+                 f"({p99_c:.1f} ms against {p99_b:.1f} ms: {ratios['p99']:.2f}x)")
     paced = [ep for ep in endpoints if ep.paced is not None]
     if paced:
         lines.append("")
@@ -368,9 +477,9 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     lines.append("")
     cpu_b, cpu_c = b.measured.cpu_ms, c.measured.cpu_ms  # type: ignore[union-attr]
     fields_ = {"a_rps": f"{ra:.0f}", "b_rps": f"{rb:.0f}", "c_rps": f"{rc:.0f}",
-               "c_b_rps": f"{rc / rb:.2f}", "c_b_cpu": f"{cc / cb:.2f}",
+               "c_b_rps": f"{ratios['rps']:.2f}", "c_b_cpu": f"{ratios['cpu']:.2f}",
                "b_p99_ms": f"{p99_b:.1f}", "c_p99_ms": f"{p99_c:.1f}",
-               "c_b_p99": f"{p99_c / p99_b:.2f}",
+               "c_b_p99": f"{ratios['p99']:.2f}", "rounds": len(c.rounds),
                "b_server_cpu_ms": f"{cpu_b['server']:.3f}",
                "c_server_cpu_ms": f"{cpu_c['server']:.3f}",
                "c_paced_p99_ms": f"{c.paced.p99_ms:.1f}" if c.paced is not None else "nan",
@@ -379,10 +488,28 @@ def report(args: argparse.Namespace, endpoints: list[Endpoint], settings_line: s
     return "\n".join(lines) + "\n"
 
 
+def report_progress(ep: Endpoint) -> None:
+    """One endpoint's measured figures, as they come."""
+    r = ep.measured
+    assert r is not None
+    print(f"{ep.label}: {r.rps:.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
+          f"errors {r.errors} {r.codes}; CPU ms/request: server {r.cpu_ms['server']:.2f}, "
+          f"postgres {r.cpu_ms['postgres']:.2f}, redis {r.cpu_ms['redis']:.2f}; cores busy "
+          f"{100 * r.cpu_busy:.0f}% (other load before: {100 * ep.background:.0f}%)",
+          flush=True)
+    if ep.paced is not None:
+        print(f"  unsaturated: {ep.paced.rps:.0f} req/s, p50 {ep.paced.p50_ms:.2f} ms, "
+              f"p99 {ep.paced.p99_ms:.2f} ms, errors {ep.paced.errors}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=15, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=int, default=4, help="warm-up seconds per endpoint")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="measure (b) and (c) in this many alternating runs of --seconds "
+                             "each, on servers running side by side; 0: one run of each, one "
+                             "after the other")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--paced-rate", type=float, default=PACED_RATE,
                         help="requests/s the unsaturated run offers over the same connections")
@@ -444,24 +571,25 @@ def main() -> int:
             conn.execute(FLOOR_TABLE)
         print(migrate(hotline.env, workdir), "(demo config loaded)", flush=True)
 
+        paired = args.rounds > 0 and floor in chosen and hotline in chosen
         for ep in chosen:
-            print(f"{ep.label}: warm-up {args.warmup:g} s, measure {args.seconds:g} s ...",
-                  flush=True)
-            measure(args, ep, settings, auth_token, workdir, lua, paced_lua)
-            r = ep.measured
-            assert r is not None
-            print(f"  {r.rps:.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
-                  f"errors {r.errors} {r.codes}; CPU ms/request: server "
-                  f"{r.cpu_ms['server']:.2f}, postgres {r.cpu_ms['postgres']:.2f}, redis "
-                  f"{r.cpu_ms['redis']:.2f}; cores busy {100 * r.cpu_busy:.0f}% (other load "
-                  f"before: {100 * ep.background:.0f}%)", flush=True)
-            if ep.paced is not None:
-                print(f"  unsaturated: {ep.paced.rps:.0f} req/s, p50 {ep.paced.p50_ms:.2f} ms, "
-                      f"p99 {ep.paced.p99_ms:.2f} ms, errors {ep.paced.errors}", flush=True)
-            if ep is floor:
-                verify(ep, db_floor, "floor_messages", rclient, "floor", args)
-            if ep is hotline:
-                verify(ep, db_hotline, "messages", rclient, "triage", args)
+            if paired and ep is hotline:
+                continue  # measured with the floor
+            if paired and ep is floor:
+                print(f"(b) and (c): warm-up {args.warmup:g} s each, then {args.rounds} "
+                      f"alternating rounds of {args.seconds:g} s ...", flush=True)
+                measure_rounds(args, [floor, hotline], settings, auth_token, workdir, lua,
+                               paced_lua)
+            else:
+                print(f"{ep.label}: warm-up {args.warmup:g} s, measure {args.seconds:g} s ...",
+                      flush=True)
+                measure(args, ep, settings, auth_token, workdir, lua, paced_lua)
+            for done in [floor, hotline] if paired and ep is floor else [ep]:
+                report_progress(done)
+                if done is floor:
+                    verify(done, db_floor, "floor_messages", rclient, "floor", args)
+                if done is hotline:
+                    verify(done, db_hotline, "messages", rclient, "triage", args)
 
         settings_line = (f"gunicorn {gunicorn_settings(args, 'APP')}"
                          f"  (APP = {', '.join(e.app for e in endpoints)})")
