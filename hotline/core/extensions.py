@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from flask import Flask, current_app
 from sqlalchemy import Engine, Executable, cast, create_engine, event, exc, literal_column
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -154,6 +160,61 @@ def _forget_connections_after_fork(engine: Engine) -> None:
         if record.info.get("pid") != os.getpid():
             record.dbapi_connection = proxy.dbapi_connection = None
             raise exc.DisconnectionError("connection belongs to another process")
+
+
+# -- psycopg in autocommit on a connection of the pool (the webhook's store, the jobs' leases) --
+
+def discard(engine: Engine, pooled: PoolProxiedConnection, error: BaseException | None) -> bool:
+    """What SQLAlchemy does with a connection whose statement failed, for code that talks to
+    the driver itself: it is closed and never pooled again, and when `error` says it was lost
+    (PostgreSQL restarted) so is every connection of its generation (`Pool._invalidate`, the
+    private call SQLAlchemy's own handler makes), which would all fail the same way. Returns
+    whether it was lost."""
+    lost = isinstance(error, psycopg.Error) and engine.dialect.is_disconnect(
+        error, pooled.driver_connection, None)
+    pooled.invalidate(error if isinstance(error, Exception) else None)
+    if lost:
+        engine.pool._invalidate(pooled, error, _checkin=False)  # noqa: SLF001
+    return lost
+
+
+def autocommit_checkout(engine: Engine, first: Callable[[Any], T],
+                        what: str) -> tuple[PoolProxiedConnection, T]:
+    """A connection of the pool in autocommit, and what `first(psycopg connection)` returned on
+    it; the caller gives it back with `give_back`. A connection found lost (the pool still held
+    it after a PostgreSQL restart) is discarded with its generation and `first` runs once more
+    on a new one, so `first` must be safe to repeat; any other error discards the connection
+    and propagates."""
+    for attempt in (1, 2):
+        pooled = engine.raw_connection()  # the pool's checkout events apply (the fork check)
+        try:
+            connection = pooled.driver_connection
+            connection.autocommit = True  # on an idle connection: no round trip
+            return pooled, first(connection)
+        except psycopg.Error as error:
+            lost = discard(engine, pooled, error)
+            pooled.close()
+            if not lost or attempt == 2:
+                raise
+            logger.warning("%s: database connection lost (%s); once more on a new one", what,
+                           type(error).__name__)
+        except BaseException:
+            pooled.invalidate()  # in an unknown state: closed, never pooled again
+            pooled.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def give_back(engine: Engine, pooled: PoolProxiedConnection) -> None:
+    """A connection of `autocommit_checkout` back to the pool, out of autocommit as the pool
+    hands its connections out (discarded if even that fails; closed if already discarded)."""
+    try:
+        if pooled.is_valid:
+            pooled.driver_connection.autocommit = False
+    except psycopg.Error as error:
+        discard(engine, pooled, error)
+    finally:
+        pooled.close()
 
 
 db = Database()

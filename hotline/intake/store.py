@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from flask import current_app
 from sqlalchemy import Boolean, Engine, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline.broadcasts import subscriptions
-from hotline.core.extensions import db
+from hotline.core.extensions import autocommit_checkout, db, give_back
 from hotline.core.languages import Languages, fold_phrase, load_languages
 from hotline.core.phones import normalize_phone
 from hotline.incidents import abuse
@@ -390,35 +389,19 @@ def _store_alone(engine: Engine, params: dict[str, Any]) -> tuple[Any, ...]:
 
     Through SQLAlchemy's `Connection` the statement cost 0.1-0.2 ms more CPU (its connection,
     execution context and result objects), about a tenth of the webhook's own. What SQLAlchemy
-    would do on an error is done here: a connection that failed is never pooled again, and a
-    lost one (PostgreSQL restarted) marks every connection of its generation for recycling, as
-    the pool does. The statement is idempotent (unique on MessageSid), so after a lost
-    connection it is tried once more on a new one, and the sender's message is not refused for
-    it. Had the first try committed before its answer was lost, the second finds a repeat: the
-    webhook answers, and the triage job already stored is enqueued by the sweeper."""
+    would do on an error is done by `core.extensions.autocommit_checkout` (the leases use it
+    too): a connection that failed is never pooled again, and a lost one (PostgreSQL restarted)
+    recycles every connection of its generation, as the pool does. The statement is idempotent
+    (unique on MessageSid), so after a lost connection it is tried once more on a new one, and
+    the sender's message is not refused for it. Had the first try committed before its answer
+    was lost, the second finds a repeat: the webhook answers, and the triage job already stored
+    is enqueued by the sweeper."""
     values = _driver_params(params)
-    for attempt in (1, 2):
-        pooled = engine.raw_connection()  # the pool's checkout events apply (the fork check)
-        connection = pooled.driver_connection
-        try:
-            connection.autocommit = True  # on an idle connection: no round trip
-            row = connection.execute(_PG_STORE, values).fetchone()
-            connection.autocommit = False  # as the pool hands its connections out
-            return tuple(row)
-        except psycopg.Error as exc:
-            lost = engine.dialect.is_disconnect(exc, connection, None)
-            pooled.invalidate(exc)  # in an unknown state: closed, never pooled again
-            if not lost or attempt == 2:
-                raise
-            engine.pool._invalidate(pooled, exc, _checkin=False)  # its generation, as SQLAlchemy
-            logger.warning("webhook store: database connection lost (%s); once more on a new "
-                           "one", type(exc).__name__)
-        except BaseException:
-            pooled.invalidate()
-            raise
-        finally:
-            pooled.close()
-    raise AssertionError("unreachable")
+    pooled, row = autocommit_checkout(
+        engine, lambda connection: connection.execute(_PG_STORE, values).fetchone(),
+        "webhook store")
+    give_back(engine, pooled)
+    return tuple(row)
 
 
 def _store_stepwise(session: Session, params: dict[str, Any]) -> tuple[Any, ...]:

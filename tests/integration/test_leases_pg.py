@@ -50,3 +50,33 @@ def test_a_lease_whose_connection_died_ends_quietly(pg_app, pg_url, caplog):
         assert leases.is_free(engine, 424244)  # the lock died with its connection
         with leases.lease(424244) as held:  # and the pool hands out a live connection
             assert held
+
+
+def _drop_pooled(engine, pg_url: str, count: int) -> None:
+    """`count` connections in the pool, then every server connection of the database ended, as
+    in a PostgreSQL restart."""
+    held = [engine.raw_connection() for _ in range(count)]
+    for pooled in held:
+        pooled.close()
+    name = engine.url.database
+    with psycopg.connect(_plain(pg_url).rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()",
+                              (name,)).fetchall()
+    assert len(ended) >= count
+
+
+def test_leases_after_a_postgres_restart_are_taken_and_the_jobs_run(pg_app, pg_url, caplog):
+    """Every pooled connection died: the first lease finds one dead, recycles them all and
+    takes its lock on a new one; the next leases never get a dead one (they used to fail one
+    job per dead connection, each then retried by RQ)."""
+    with pg_app.app_context():
+        engine = db.engine
+        _drop_pooled(engine, pg_url, 4)
+        with caplog.at_level(logging.WARNING):
+            for outbox_id in range(424250, 424255):
+                with leases.lease(outbox_id) as held:
+                    assert held, outbox_id
+                assert leases.is_free(engine, outbox_id)
+        lost = [r for r in caplog.records if "connection lost" in r.getMessage()]
+        assert len(lost) == 1
