@@ -31,15 +31,52 @@ def _state(connection: redis_lib.Redis, job_id: str) -> dict[str, object]:
             "type": connection.type(job_key)}
 
 
+def _by_rq(backend: RQBackend, outbox_id: int, name: str, args: list[int]) -> datetime:
+    """One job enqueued by RQ's own `Queue.enqueue` (the backend's path for jobs due later);
+    returns when."""
+    now = datetime.now(UTC)
+    pipe = backend.redis.pipeline()
+    pipe.multi()
+    backend.enqueue(outbox_id, name, args, now, pipeline=pipe)
+    pipe.execute()
+    return now
+
+
+def _keyspace(connection: redis_lib.Redis) -> dict[bytes, tuple[object, ...]]:
+    """Every key of the db: its type, TTL and contents (a job hash without its two times)."""
+    readers = {b"hash": connection.hgetall, b"list": lambda k: connection.lrange(k, 0, -1),
+               b"set": connection.smembers, b"string": connection.get,
+               b"zset": lambda k: connection.zrange(k, 0, -1, withscores=True)}
+    found = {}
+    for key in connection.scan_iter():
+        kind = connection.type(key)
+        value = readers[kind](key)
+        if kind == b"hash":
+            value = {k: v for k, v in value.items() if k not in (b"created_at", b"enqueued_at")}
+        found[key] = (kind, connection.ttl(key), value)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(JOBS))
+def test_the_script_leaves_redis_as_rq_s_own_enqueue_does(redis_url, name):
+    """On an empty db, the same job (id, arguments) by RQ and by the script: the same keys,
+    types, TTLs and contents, the pickled arguments byte for byte; only the times differ."""
+    backend = RQBackend(redis_url)
+    connection = backend.redis
+    now = _by_rq(backend, 5, name, [105])
+    by_rq = _keyspace(connection)
+    connection.flushdb()
+    assert backend.dispatch([(5, name, [105], now)]) is None
+    assert _keyspace(connection) == by_rq
+    assert set(by_rq) == {Job.key_for("outbox-5").encode(), Queue.redis_queues_keys.encode(),
+                          backend.queue(JOBS[name].queue).key.encode()}
+
+
 @pytest.mark.parametrize("name", sorted(JOBS))
 def test_the_script_writes_the_hash_and_queue_rq_writes(redis_url, name):
     backend = RQBackend(redis_url)
     connection = backend.redis
-    now = datetime.now(UTC)
-    pipe = connection.pipeline()
-    pipe.multi()
-    backend.enqueue(1, name, [101], now, pipeline=pipe)  # RQ's own Queue.enqueue
-    pipe.execute()
+    now = _by_rq(backend, 1, name, [101])
     assert backend.dispatch([(2, name, [102], now)]) is None
     by_rq, by_script = _state(connection, "outbox-1"), _state(connection, "outbox-2")
     assert by_script["type"] == by_rq["type"] == b"hash"
@@ -139,9 +176,9 @@ def test_redis_away_leaves_the_jobs_to_the_sweeper():
     assert backend.dispatch([(2, "triage_message", [2], datetime.now(UTC))]) is None
 
 
-def test_a_refused_script_pauses_nothing_and_keeps_what_it_wrote(redis_url, caplog):
+def test_a_refused_counter_pauses_nothing_and_the_job_is_still_queued(redis_url, caplog):
     """INCR refused (the counter's key holds no number): Redis answered, so no pause; the job
-    it had already written stays queued, and the webhook counts in the database instead."""
+    is queued all the same, and the webhook counts in the database instead."""
     backend = RQBackend(redis_url)
     counter = Counter("hotline:rate:test:3", ttl=60)
     backend.redis.set(counter.key, "not a number")

@@ -165,16 +165,17 @@ def _forget_connections_after_fork(engine: Engine) -> None:
 # -- psycopg in autocommit on a connection of the pool (the webhook's store, the jobs' leases) --
 
 def discard(engine: Engine, pooled: PoolProxiedConnection, error: BaseException | None) -> bool:
-    """What SQLAlchemy does with a connection whose statement failed, for code that talks to
-    the driver itself: it is closed and never pooled again, and when `error` says it was lost
-    (PostgreSQL restarted) so is every connection of its generation (`Pool._invalidate`, the
-    private call SQLAlchemy's own handler makes), which would all fail the same way. Returns
-    whether it was lost."""
+    """A connection whose statement failed, for code that talks to the driver itself: closed
+    and never pooled again (in an unknown state, it may be mid-transaction), and when `error`
+    says it was lost (PostgreSQL restarted) every connection of its generation is recycled as
+    SQLAlchemy's own handler does (`Pool._invalidate`, the private call it makes: first, while
+    the connection still has its record, so that only connections older than it are
+    recycled). Returns whether it was lost."""
     lost = isinstance(error, psycopg.Error) and engine.dialect.is_disconnect(
         error, pooled.driver_connection, None)
-    pooled.invalidate(error if isinstance(error, Exception) else None)
     if lost:
         engine.pool._invalidate(pooled, error, _checkin=False)  # noqa: SLF001
+    pooled.invalidate(error if isinstance(error, Exception) else None)
     return lost
 
 

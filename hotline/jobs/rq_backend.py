@@ -35,8 +35,19 @@ RETRY = Retry(max=3, interval=[5, 30, 120])  # RQ reads it when enqueueing, neve
 
 # KEYS[1]: RQ's set of queues; KEYS[2]: the counter (when there is one). ARGV[1]: the
 # counter's TTL; then per job: its queue's key, its hash's key, its id, how many fields and
-# values follow, and those, in the order RQ writes them.
+# values follow, and those, in the order RQ writes them. The counter comes first (as it did
+# in MULTI/EXEC) and may fail alone: a key that holds no number returns -1 and the jobs are
+# still written.
 _ENQUEUE = """
+local count = false
+if KEYS[2] then
+  count = redis.pcall('INCR', KEYS[2])
+  if type(count) == 'table' then
+    count = -1
+  else
+    redis.call('EXPIRE', KEYS[2], ARGV[1])
+  end
+end
 local i = 2
 while i <= #ARGV do
   local width = tonumber(ARGV[i + 3])
@@ -45,12 +56,7 @@ while i <= #ARGV do
   redis.call('RPUSH', ARGV[i], ARGV[i + 2])
   i = i + 4 + width
 end
-if KEYS[2] then
-  local count = redis.call('INCR', KEYS[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[1])
-  return count
-end
-return false
+return count
 """
 
 
@@ -157,7 +163,13 @@ class RQBackend:
             argv += self.template(name).args(outbox_id, name, args, at)
         keys = [Queue.redis_queues_keys] + ([counter.key] if counter is not None else [])
         count = self._sent(lambda: self._script(keys=keys, args=argv))
-        return int(count) if counter is not None and count is not None else None
+        if counter is None or count is None:
+            return None
+        if int(count) < 0:
+            logger.error("redis refused the rate counter of a dispatch (its key holds no "
+                         "number); the jobs were enqueued")
+            return None
+        return int(count)
 
     def _sent(self, send: Callable[[], Any]) -> Any:  # noqa: ANN401 - what `send` returns
         """`send()`, or None on Redis trouble: the jobs are then left to the sweeper."""
