@@ -302,6 +302,7 @@ def measure_rounds(args: argparse.Namespace, pair: list[Endpoint], settings,  # 
     procs: dict[str, subprocess.Popen] = {}
     urls = {ep.key: f"http://127.0.0.1:{ep.port}/twilio/sms" for ep in pair}
     offset = {ep.key: 0 for ep in pair}
+    pools: dict[Path, list[str]] = {}  # each request file's MessageSids, in order
 
     def requests_for(ep: Endpoint, name: str, count: int) -> Path:
         data = workdir / f"{ep.key}-{name}.txt"
@@ -310,7 +311,6 @@ def measure_rounds(args: argparse.Namespace, pair: list[Endpoint], settings,  # 
         pools[data] = sids
         return data
 
-    pools: dict[Path, list[str]] = {}
     try:
         for ep in pair:
             warm = requests_for(ep, "warmup", int(args.warmup * args.max_rate) + 1000)

@@ -70,7 +70,7 @@ class _Template:
     fields: dict[str, Any]
     serializer: Any
 
-    def args(self, outbox_id: int, name: str, args: list[Any], at: str) -> list[Any]:
+    def argv(self, outbox_id: int, name: str, args: list[Any], at: str) -> list[Any]:
         """The script's arguments for one job: queue key, hash key, id, count, fields."""
         job_id = f"outbox-{outbox_id}"
         values = dict(self.fields, created_at=at, enqueued_at=at, description=_describe(
@@ -80,6 +80,11 @@ class _Template:
         for field, value in values.items():
             flat += (field, value)
         return flat
+
+
+def _due_later(run_at: datetime, now: datetime) -> bool:
+    """Whether a job goes to RQ's scheduler rather than straight onto its queue."""
+    return run_at > now + timedelta(seconds=1)
 
 
 def _describe(name: str, outbox_id: int) -> str:
@@ -136,7 +141,7 @@ class RQBackend:
             logger.warning("redis marked down; %d job(s) left for the sweeper", len(jobs))
             return None
         now = datetime.now(UTC)
-        if all(run_at <= now + timedelta(seconds=1) for _, _, _, run_at in jobs):
+        if not any(_due_later(run_at, now) for _, _, _, run_at in jobs):
             return self._dispatch_now(jobs, counter, now)
 
         def send() -> list[Any]:
@@ -160,7 +165,7 @@ class RQBackend:
         at = utcformat(now)
         argv: list[Any] = [counter.ttl if counter is not None else 0]
         for outbox_id, name, args, _ in jobs:
-            argv += self.template(name).args(outbox_id, name, args, at)
+            argv += self.template(name).argv(outbox_id, name, args, at)
         keys = [Queue.redis_queues_keys] + ([counter.key] if counter is not None else [])
         count = self._sent(lambda: self._script(keys=keys, args=argv))
         if counter is None or count is None:
@@ -194,7 +199,7 @@ class RQBackend:
         queue = self.queue(JOBS[name].queue)
         options = _options(name, outbox_id)
         options.update(args=tuple(args), job_timeout=options.pop("timeout"), pipeline=pipeline)
-        if run_at > datetime.now(UTC) + timedelta(seconds=1):
+        if _due_later(run_at, datetime.now(UTC)):
             return queue.enqueue_at(run_at, JOBS[name].func, **options)
         return queue.enqueue(JOBS[name].func, **options)
 
